@@ -1,0 +1,1 @@
+"""Prefect flows and deployments. Thin: each task calls library functions."""
