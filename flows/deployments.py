@@ -1,0 +1,42 @@
+"""Schedules live here and only here (style.md).
+
+``python -m flows.deployments`` serves the refresh flow on its schedule against whatever
+Prefect API the environment names (``PREFECT_API_URL``); with none, Prefect's local mode.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect.schedules import Cron
+
+from flows.refresh import refresh_flow
+
+#: Monthly refresh at 02:00 Shanghai time on the 1st: projections change rarely, and a
+#: monthly run picks up new model data and inventory edits without wasting compute.
+REFRESH_CRON = "0 2 1 * *"
+REFRESH_TIMEZONE = "Asia/Shanghai"
+
+
+def refresh_schedule() -> Cron:
+    """Return the refresh schedule in Shanghai time."""
+    return Cron(REFRESH_CRON, timezone=REFRESH_TIMEZONE)
+
+
+def serve_refresh(sample_dir: Path, store_root: Path, out_dir: Path) -> None:
+    """Serve the refresh flow on its schedule (blocks until interrupted)."""
+    refresh_flow.serve(
+        name="monthly-refresh",
+        schedule=refresh_schedule(),
+        parameters={
+            "sample_dir": str(sample_dir),
+            "store_root": str(store_root),
+            "out_dir": str(out_dir),
+        },
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover - a long-running service
+    import sys
+
+    serve_refresh(*(Path(a) for a in sys.argv[1:4]))

@@ -1,0 +1,78 @@
+"""Scheduled risk refresh: projections -> hazard layers -> layer store -> risk table.
+
+Reads like a table of contents; every step is a function in ``flows.steps``. Run it as a
+Prefect flow (``refresh_flow``) or, with settings ``use_prefect = false``, as plain calls
+(``run_refresh``): the sequence is written once, in ``refresh_sequence``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from prefect import flow, task
+from pydantic import BaseModel
+
+from flows import steps
+
+# Retries go on the steps that touch the disk or the network (style.md).
+TASKS = SimpleNamespace(
+    pull_projections=task(steps.pull_projections, name="pull-projections", retries=2),
+    build_heat=task(steps.build_heat, name="build-heat-layer", retries=1),
+    build_rain=task(steps.build_rain, name="build-rain-layer", retries=1),
+    build_surge=task(steps.build_surge, name="build-surge-layer", retries=1),
+    assess_risk=task(steps.assess_risk, name="assess-risk", retries=1),
+)
+PLAIN = SimpleNamespace(**{name: getattr(steps, name) for name in vars(TASKS)})
+
+
+class RefreshResult(BaseModel):
+    """Paths of the published layers and of the risk table."""
+
+    layers: dict[str, Path]
+    risk: steps.RiskOutputs
+    projections: steps.ProjectionsRef
+
+
+def refresh_sequence(
+    run: SimpleNamespace,
+    sample_dir: Path,
+    store_root: Path,
+    *,
+    out_dir: Path,
+    start_year: int,
+) -> RefreshResult:
+    """Sequence the refresh steps with ``run`` (Prefect tasks or plain functions)."""
+    sample_dir = Path(sample_dir)
+    ref = run.pull_projections(sample_dir / "projections")
+    layers = {
+        "heat": run.build_heat(ref, store_root),
+        "rain": run.build_rain(ref, store_root),
+        "surge": run.build_surge(sample_dir / "tide_gauges" / "tide_gauge_annual_maxima.csv", store_root),
+    }
+    risk = run.assess_risk(
+        store_root, sample_dir / "assets" / "shanghai_assets.gpkg", Path(out_dir) / "risk", start_year
+    )
+    return RefreshResult(layers=layers, risk=risk, projections=ref)
+
+
+@flow(name="refresh", log_prints=True)
+def refresh_flow(
+    sample_dir: Path, store_root: Path, out_dir: Path, start_year: int = 2025
+) -> RefreshResult:
+    """Refresh hazard layers and risk from the inputs in ``sample_dir``."""
+    return refresh_sequence(TASKS, sample_dir, store_root, out_dir=out_dir, start_year=start_year)
+
+
+def run_refresh(
+    sample_dir: Path,
+    store_root: Path,
+    out_dir: Path,
+    *,
+    start_year: int = 2025,
+    use_prefect: bool = True,
+) -> RefreshResult:
+    """Run the refresh under Prefect, or as plain function calls."""
+    if use_prefect:
+        return refresh_flow(sample_dir, store_root, out_dir, start_year)
+    return refresh_sequence(PLAIN, sample_dir, store_root, out_dir=out_dir, start_year=start_year)

@@ -1,0 +1,189 @@
+"""The steps of the pipelines as plain functions: a few library calls each.
+
+Each step takes and returns paths and small pydantic models, never Datasets, so that Prefect
+can cache and log them (style.md, "Layers"). ``flows.refresh`` and ``flows.demo`` wrap these
+as Prefect tasks, or call them directly when settings say ``use_prefect = false``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+import resilience
+from resilience.layer_store import LayerStore
+
+CODE_VERSION = f"resilience {resilience.__version__}"
+PROJECTION_VARIABLES = ("tasmax", "tasmin", "pr")
+
+
+class ProjectionsRef(BaseModel):
+    """A validated set of projection files, by reference."""
+
+    directory: Path
+    inputs_sha256: str
+    models: list[str]
+    scenarios: list[str]
+    missing_combinations: str = ""
+
+
+class RiskOutputs(BaseModel):
+    """Where the risk table went and a short summary of it."""
+
+    gpkg: Path
+    csv: Path
+    rows: int
+    assets: int
+    high_or_very_high: int
+
+
+class CheckOutputs(BaseModel):
+    """A stored feasibility check and its report files."""
+
+    check_id: int
+    verdict: str
+    score: float
+    html: Path
+    json_path: Path
+
+
+class WarningOutputs(BaseModel):
+    """CAP messages issued for one forecast."""
+
+    out_dir: Path
+    messages: int
+    sequence: list[str]
+
+
+def write_sample(out_dir: Path) -> Path:
+    """Write the bundled Shanghai sample into ``out_dir`` and return it."""
+    from resilience.sample.bundle import write_sample as write
+
+    return write(out_dir).root
+
+
+def pull_projections(directory: Path) -> ProjectionsRef:
+    """Open local projection files, check the contract and return a reference to them."""
+    from resilience.climate import open_projections
+
+    ds = open_projections(directory, variables=PROJECTION_VARIABLES)
+    return ProjectionsRef(
+        directory=Path(directory),
+        inputs_sha256=str(ds.attrs.get("inputs_sha256", "")),
+        models=[str(m) for m in ds["model"].values],
+        scenarios=[str(s) for s in ds["scenario"].values],
+        missing_combinations=str(ds.attrs.get("missing_combinations", "")),
+    )
+
+
+def build_heat(ref: ProjectionsRef, store_root: Path) -> Path:
+    """Build the heat layer from the projections and publish it; return the layer file."""
+    from hazard_models.heat import build_heat_layer
+    from resilience.climate import open_projections
+
+    ds = open_projections(ref.directory, variables=("tasmax",))
+    layer = build_heat_layer(ds, inputs_sha256=ref.inputs_sha256, code_version=CODE_VERSION)
+    return LayerStore(store_root).publish("heat", layer, inputs={"projections": str(ref.directory)}).path
+
+
+def build_rain(ref: ProjectionsRef, store_root: Path) -> Path:
+    """Build the rainstorm layer from the projections and publish it; return the layer file."""
+    from hazard_models.rain import build_rain_layer
+    from resilience.climate import open_projections
+
+    ds = open_projections(ref.directory, variables=("pr",))
+    layer = build_rain_layer(ds, inputs_sha256=ref.inputs_sha256, code_version=CODE_VERSION)
+    return LayerStore(store_root).publish("rain", layer, inputs={"projections": str(ref.directory)}).path
+
+
+def build_surge(tide_maxima: Path, store_root: Path) -> Path:
+    """Build the storm-surge layer from tide-gauge maxima and publish it; return the layer file."""
+    from hazard_models.surge import build_surge_layer
+    from resilience.tide_io import (
+        read_annual_maxima,
+        read_sea_level_projections,
+        read_tide_stations,
+    )
+    from resilience.provenance import sha256_files
+
+    stations_csv = Path(tide_maxima).parent / "shanghai_tide_stations.csv"
+    stations = read_tide_stations(stations_csv if stations_csv.is_file() else None)
+    layer = build_surge_layer(
+        read_annual_maxima(tide_maxima),
+        stations,
+        read_sea_level_projections(),
+        inputs_sha256=sha256_files([tide_maxima]),
+        code_version=CODE_VERSION,
+    )
+    return LayerStore(store_root).publish("surge", layer, inputs={"tide_maxima": str(tide_maxima)}).path
+
+
+def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: int) -> RiskOutputs:
+    """Overlay the current layers on the inventory and write the risk table (GPKG and CSV)."""
+    from assets.overlay import sample_layer
+    from assets.risk import build_risk_table
+    from resilience.inventory_io import read_inventory
+    from resilience.risk_io import write_risk_table
+
+    assets = read_inventory(inventory)
+    store = LayerStore(store_root)
+    exposures = {name: sample_layer(store.open(name), assets) for name in store.names()}
+    table = build_risk_table(exposures, assets, start_year=start_year)
+    gpkg, csv = write_risk_table(table, assets, Path(out_dir))
+    high = table["risk_class"].isin(["high", "very high"])
+    return RiskOutputs(
+        gpkg=gpkg,
+        csv=csv,
+        rows=len(table),
+        assets=int(table["asset_id"].nunique()),
+        high_or_very_high=int(table.loc[high, "asset_id"].nunique()),
+    )
+
+
+def check_feasibility(
+    submission: Path, store_root: Path, out_dir: Path, database_url: str, target: float
+) -> CheckOutputs:
+    """Run one feasibility check against the current layers, store it and write its report."""
+    from resilience.database import make_engine
+    from resilience.feasibility.check import run_check
+    from resilience.feasibility.models import Submission
+    from resilience.feasibility.report import write_report
+    from resilience.feasibility.store import save_check
+
+    request = Submission.model_validate_json(Path(submission).read_text(encoding="utf-8"))
+    store = LayerStore(store_root)
+    layers = {name: store.open(name) for name in store.names()}
+    result = run_check(request, layers, target_probability=target)
+    check_id = save_check(make_engine(database_url), request, result)
+    files = write_report(result, Path(out_dir), check_id=check_id)
+    return CheckOutputs(
+        check_id=check_id,
+        verdict=result.verdict,
+        score=float(result.score),
+        html=files["html"],
+        json_path=files["json"],
+    )
+
+
+def issue_warnings(
+    forecast: Path, districts: Path, out_dir: Path, database_url: str, rules: Path | None = None
+) -> WarningOutputs:
+    """Evaluate the warning rules on a forecast and issue CAP 1.2 messages."""
+    from resilience.early_warning import run_warnings
+    from resilience.geography import open_districts
+
+    run = run_warnings(
+        Path(forecast),
+        rules_path=rules,
+        districts=open_districts(Path(districts)),
+        database_url=database_url,
+        out_dir=Path(out_dir),
+    )
+    return WarningOutputs(
+        out_dir=Path(out_dir),
+        messages=len(run.messages),
+        sequence=[
+            f"{m.msg_type:<6} {m.hazard:<12} {m.level:<6} {m.area}" for m in run.messages
+        ],
+    )

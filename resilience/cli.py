@@ -1,0 +1,218 @@
+"""Command line: ``resilience demo | sample | refresh | check | warn | layers``.
+
+Start-up stays light (style.md rule 4): only typer and rich are imported here; each command
+imports what it needs. The CLI is the composition root, so ``demo`` and ``refresh`` import
+``flows`` inside the command (docs/decisions.md D3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="resilience",
+    help="Climate risk and urban resilience engine for Shanghai.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Settings TOML file (default: resilience.toml).")
+]
+
+
+def _settings(config: Path | None, **overrides: Any):  # noqa: ANN202 - pydantic model
+    from resilience.settings import get_settings
+
+    return get_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=2)
+
+
+def _quiet_prefect_defaults() -> None:
+    """Local, private Prefect defaults for one-shot CLI runs (see DEVELOPERS.md)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the sample into.")],
+) -> None:
+    """Write the deterministic Shanghai sample (projections, assets, tides, forecast)."""
+    from resilience.sample.bundle import write_sample
+
+    start = time.perf_counter()
+    paths = write_sample(out, progress=lambda m: console.print(f"  writing {m} ..."))
+    table = Table(title=f"Sample written in {time.perf_counter() - start:.1f} s")
+    table.add_column("part")
+    table.add_column("path")
+    for name, path in paths.model_dump().items():
+        table.add_row(name, str(path))
+    console.print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Directory for every demo output.")] = Path(
+        "demo-output"
+    ),
+    config: ConfigOption = None,
+) -> None:
+    """Run the three user paths end to end on the bundled sample and summarise them."""
+    _quiet_prefect_defaults()
+    out = out.resolve()
+    settings = _settings(config, data_dir=out / "data")
+    from flows.demo import run_demo
+    from resilience.compute import dask_scheduler
+    from resilience.summary import print_demo_summary
+
+    start = time.perf_counter()
+    console.print(f"[bold]resilience demo[/] -> {out}")
+    with dask_scheduler(settings.dask_address):
+        result = run_demo(
+            out,
+            database_url=settings.resolved_database_url,
+            target_probability=settings.design_life_target_probability,
+            use_prefect=settings.use_prefect,
+        )
+    print_demo_summary(console, result, elapsed_s=time.perf_counter() - start)
+
+
+@app.command()
+def refresh(
+    sample_dir: Annotated[Path, typer.Option("--sample", help="Sample or input directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Where the risk table is written.")] = Path(
+        "refresh-output"
+    ),
+    config: ConfigOption = None,
+) -> None:
+    """Rebuild hazard layers into the layer store and recompute the risk table."""
+    _quiet_prefect_defaults()
+    settings = _settings(config)
+    from flows.refresh import run_refresh
+    from resilience.compute import dask_scheduler
+
+    if not (sample_dir / "projections").is_dir():
+        _fail(f"{sample_dir}: expected a 'projections' folder (see `resilience sample`)")
+    with dask_scheduler(settings.dask_address):
+        result = run_refresh(
+            sample_dir.resolve(), settings.layer_store_dir.resolve(), out.resolve(),
+            use_prefect=settings.use_prefect,
+        )
+    for name, path in result.layers.items():
+        console.print(f"layer {name:<6} {path}")
+    console.print(f"risk table {result.risk.gpkg}\n           {result.risk.csv}")
+
+
+@app.command()
+def check(
+    submission: Annotated[Path, typer.Argument(help="Submission JSON file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    report_dir: Annotated[
+        Path | None, typer.Option("--report", help="Also write HTML and JSON reports here.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check a project's climate feasibility against the published hazard layers."""
+    settings = _settings(config)
+    from pydantic import ValidationError
+
+    from resilience.database import make_engine
+    from resilience.feasibility.check import run_check
+    from resilience.feasibility.models import Submission
+    from resilience.feasibility.report import format_table, write_report
+    from resilience.feasibility.store import save_check
+    from resilience.layer_store import LayerStore
+
+    if not submission.is_file():
+        _fail(f"{submission}: no such file")
+    try:
+        request = Submission.model_validate_json(submission.read_text(encoding="utf-8"))
+    except ValidationError as error:
+        _fail(f"{submission}: {error}")
+    store = LayerStore(settings.layer_store_dir)
+    if not store.names():
+        _fail(f"no published layers in {store.root}; run `resilience refresh` or `resilience demo`")
+    layers = {name: store.open(name) for name in store.names()}
+    result = run_check(request, layers, target_probability=settings.design_life_target_probability)
+    check_id = save_check(make_engine(settings.resolved_database_url), request, result)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        console.print(format_table(result))
+    if report_dir is not None:
+        files = write_report(result, report_dir, check_id=check_id)
+        console.print(f"report {files['html']}\n       {files['json']}")
+
+
+@app.command()
+def warn(
+    forecast: Annotated[Path, typer.Option("--forecast", help="Forecast NetCDF file.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the CAP 1.2 files.")],
+    rules: Annotated[Path | None, typer.Option("--rules", help="Rule set YAML.")] = None,
+    districts: Annotated[
+        Path | None, typer.Option("--districts", help="District boundaries (GeoJSON).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Evaluate the warning rules on a forecast and write CAP 1.2 bulletins."""
+    settings = _settings(config)
+    from resilience.early_warning import format_bulletins, run_warnings
+    from resilience.geography import open_districts
+
+    if not forecast.is_file():
+        _fail(f"{forecast}: no such file")
+    run = run_warnings(
+        forecast,
+        rules_path=rules,
+        districts=open_districts(districts),
+        database_url=settings.resolved_database_url,
+        out_dir=out,
+    )
+    console.print(format_bulletins(run))
+
+
+@app.command()
+def layers(config: ConfigOption = None) -> None:
+    """List the published hazard layers and their versions."""
+    settings = _settings(config)
+    from resilience.layer_store import LayerStore
+
+    store = LayerStore(settings.layer_store_dir)
+    table = Table(title=f"Layer store {store.root}")
+    for column in ("layer", "current", "versions", "created", "file"):
+        table.add_column(column)
+    for name in store.names():
+        entry = store.current(name)
+        table.add_row(
+            name, entry.version, str(len(store.versions(name))),
+            entry.manifest.get("created", ""), str(entry.path),
+        )
+    console.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from resilience import __version__
+
+    typer.echo(json.dumps({"resilience": __version__}))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

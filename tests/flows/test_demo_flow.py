@@ -1,0 +1,111 @@
+"""End to end: `resilience demo` under Prefect on the bundled sample, then the other commands
+on what it produced. One demo run (about a minute) serves every test in this module."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from resilience.cli import app
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory, prefect_harness):
+    out = tmp_path_factory.mktemp("demo")
+    result = runner.invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return out, result.output
+
+
+@pytest.fixture(scope="module")
+def config(demo_out):
+    out, _ = demo_out
+    path = out / "resilience.toml"
+    path.write_text(f'data_dir = "{out / "data"}"\nuse_prefect = false\n')
+    return path
+
+
+def test_demo_prints_summary_and_every_output_path(demo_out):
+    out, output = demo_out
+    for needle in ("Hazards", "Feasibility check", "CAP 1.2 messages", "risk table (GeoPackage)"):
+        assert needle in output
+    for name in ("heat", "rain", "surge"):
+        assert (out / "data" / "layers" / name / "current").is_file()
+    assert (out / "risk" / "risk_table.gpkg").is_file()
+    assert list((out / "reports").glob("*.html"))
+    assert list((out / "cap").glob("*.xml"))
+
+
+def test_demo_layers_validate_and_show_warming(demo_out):
+    from resilience.layer_store import LayerStore
+
+    out, _ = demo_out
+    store = LayerStore(out / "data" / "layers")
+    heat = store.open("heat")
+    median = heat["txx"].sel(quantile=0.5, return_period=20).mean(["lat", "lon"])
+    assert float(median.sel(scenario="ssp585", horizon="far")) > float(
+        median.sel(scenario="ssp585", horizon="baseline")
+    ) + 2.0  # AR6-like ~4 degC far-future warming under ssp585 is built into the sample
+    surge = store.open("surge")
+    assert "huangpu_park" in surge["station"].values
+
+
+def test_demo_risk_table_covers_assets_hazards_scenarios(demo_out):
+    out, _ = demo_out
+    with (out / "risk" / "risk_table.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    hazards = {r["hazard"] for r in rows}
+    scenarios = {r["scenario"] for r in rows}
+    assert hazards == {"heat", "rain", "surge"}
+    assert {"ssp126", "ssp245", "ssp585"} <= scenarios
+    assert len({r["asset_id"] for r in rows}) > 100
+    probabilities = [float(r["design_life_exceedance_probability"]) for r in rows if r["design_life_exceedance_probability"]]
+    assert all(0.0 <= p <= 1.0 for p in probabilities)
+
+
+def test_demo_cap_messages_are_valid(demo_out):
+    from resilience.early_warning.cap import validate_cap
+
+    out, _ = demo_out
+    files = sorted((out / "cap").glob("*.xml"))
+    for path in files:
+        validate_cap(path.read_bytes())
+    assert any(b"<msgType>Update</msgType>" in p.read_bytes() or b"<msgType>Cancel</msgType>" in p.read_bytes() for p in files)
+
+
+def test_check_command_on_demo_layers(demo_out, config, tmp_path):
+    out, _ = demo_out
+    submission = out / "sample" / "submissions" / "bund_metro_station.json"
+    result = runner.invoke(app, ["check", str(submission), "--json", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["verdict"] in {"feasible", "feasible_with_adaptation", "not_feasible"}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"project_name": "x", "asset_type": "spaceport", "lon": 121.5, "lat": 31.2,
+                               "design_life_years": 50, "start_year": 2030}))
+    result = runner.invoke(app, ["check", str(bad), "--config", str(config)])
+    assert result.exit_code == 2 and "asset_type" in result.output
+
+
+def test_layers_command_lists_versions(demo_out, config):
+    result = runner.invoke(app, ["layers", "--config", str(config)])
+    assert result.exit_code == 0
+    for name in ("heat", "rain", "surge"):
+        assert name in result.output
+
+
+def test_warn_rerun_on_same_forecast_issues_nothing_new(demo_out, config, tmp_path):
+    out, _ = demo_out
+    before = sorted(p.name for p in (out / "cap").glob("*.xml"))
+    result = runner.invoke(
+        app,
+        ["warn", "--forecast", str(out / "sample" / "forecast" / "forecast_72h.nc"),
+         "--out", str(out / "cap"), "--config", str(config)],
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "cap").glob("*.xml")) == before
