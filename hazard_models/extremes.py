@@ -1,4 +1,4 @@
-"""Extreme-value statistics: GEV distribution functions and design-life probabilities.
+"""Extreme-value statistics: GEV fits, distribution functions and design-life probabilities.
 
 Shape convention (used everywhere in this package): ``shape`` is xi of Coles (2001, eq. 3.2),
 so xi > 0 is a heavy (Frechet) tail, xi < 0 a bounded (Weibull) tail and xi = 0 the Gumbel
@@ -8,22 +8,44 @@ References
 ----------
 Coles, S. (2001). An Introduction to Statistical Modeling of Extreme Values. Springer.
 Hosking, J. R. M. (1990). L-moments. J. R. Stat. Soc. B 52, 105-124.
+Hosking, J. R. M. & Wallis, J. R. (1997). Regional Frequency Analysis. Cambridge UP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, overload
 
 import numpy as np
+import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
+from hazard_models.layer import append_history
+from hazard_models.lmoments import SHAPE_BOUNDS, gev_from_lmoments, sample_lmoments
+
 __all__ = [
+    "FIT_STATUSES",
+    "FitMethod",
     "annual_probability_by_year",
     "design_life_exceedance",
     "exceedance_probability",
+    "fit_gev",
     "gev_cdf",
+    "gev_nllh",
     "return_level",
+    "return_levels",
 ]
+
+FitMethod = Literal["lmoments", "mle"]
+#: Values of the per-series ``status`` returned by :func:`fit_gev`.
+FIT_STATUSES: tuple[str, ...] = ("ok", "too_short", "constant", "nan")
+_STATUS_DTYPE = "<U9"
+_METHOD_TEXT = {
+    "lmoments": "GEV by L-moments (Hosking 1990; Hosking & Wallis 1997, app. A, GEV); "
+    "shape clipped to [-0.5, 0.5]",
+    "mle": "GEV by maximum likelihood (Coles 2001, sec. 3.3) started from L-moments "
+    "(Hosking 1990); shape bounded to [-0.5, 0.5]",
+}
 
 _GUMBEL_EPS = 1e-6  # |xi| below this is treated as the Gumbel limit (avoids 0/0)
 
@@ -37,7 +59,9 @@ def gev_cdf(x: ArrayLike, loc: ArrayLike, scale: ArrayLike, shape: ArrayLike) ->
     exp(-exp(-(x - mu)/sigma)) for xi = 0 (Coles 2001, eq. 3.2). Outside the support F is 0
     (below a lower bound) or 1 (above an upper bound). NaN parameters give NaN.
     """
-    x, loc, scale, shape = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (x, loc, scale, shape)))
+    x, loc, scale, shape = np.broadcast_arrays(
+        *(np.asarray(a, dtype=float) for a in (x, loc, scale, shape))
+    )
     z = (x - loc) / scale
     gumbel = np.abs(shape) < _GUMBEL_EPS
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -122,7 +146,9 @@ def annual_probability_by_year(
     p = np.asarray(p_horizon, dtype=float)
     mids = np.asarray(horizon_mid_years, dtype=float)
     if p.shape[-1] != mids.size:
-        raise ValueError(f"p_horizon: expected {mids.size} horizons on the last axis, found {p.shape[-1]}")
+        raise ValueError(
+            f"p_horizon: expected {mids.size} horizons on the last axis, found {p.shape[-1]}"
+        )
     if mids.size > 1 and np.any(np.diff(mids) <= 0):
         raise ValueError("horizon_mid_years: expected strictly ascending years")
     years = np.asarray(years, dtype=float)
@@ -153,3 +179,250 @@ def design_life_exceedance(annual_probability: ArrayLike, axis: int = -1) -> NDA
     p = np.clip(np.asarray(annual_probability, dtype=float), 0.0, 1.0)
     with np.errstate(divide="ignore"):
         return -np.expm1(np.sum(np.log1p(-p), axis=axis))
+
+
+def gev_nllh(data: ArrayLike, loc: ArrayLike, scale: ArrayLike, shape: ArrayLike) -> NDArray:
+    """Return the GEV negative log-likelihood of each series along the last axis.
+
+    Parameters
+    ----------
+    data : array_like, shape (..., n_sample)
+        Annual maxima along the last axis; NaN values are left out.
+    loc, scale, shape : array_like, shape (...)
+        GEV parameters of each series (climate convention for ``shape``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        -log L (dimensionless); +inf when a value lies outside the support or scale <= 0;
+        NaN when a parameter is NaN.
+
+    Notes
+    -----
+    -log L = n log sigma + (1 + 1/xi) sum log t_i + sum t_i^(-1/xi), t_i = 1 + xi (x_i - mu)/sigma,
+    and n log sigma + sum z_i + sum exp(-z_i) for xi = 0 (Coles 2001, eq. 3.7-3.9).
+    """
+    x = np.asarray(data, dtype=float)
+    loc, scale, shape = (np.asarray(a, dtype=float)[..., np.newaxis] for a in (loc, scale, shape))
+    valid = ~np.isnan(x)
+    count = valid.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = (x - loc) / scale
+        gumbel = np.abs(shape) < _GUMBEL_EPS
+        safe = np.where(gumbel, 1.0, shape)
+        t = 1.0 + safe * z
+        general = (1.0 + 1.0 / safe) * np.log(t) + np.power(t, -1.0 / safe)
+        terms = np.where(gumbel, z + np.exp(-z), general)
+        outside = valid & ~gumbel & (t <= 0)
+        total = count * np.log(scale[..., 0]) + np.where(valid, terms, 0.0).sum(axis=-1)
+    bad = outside.any(axis=-1) | (scale[..., 0] <= 0)
+    total = np.where(bad, np.inf, total)
+    params_nan = np.isnan(loc[..., 0] + scale[..., 0] + shape[..., 0])
+    return np.where(params_nan, np.nan, total)
+
+
+def _series_status(values: NDArray, count: NDArray, min_samples: int) -> NDArray:
+    """Return the per-series fit status (see :data:`FIT_STATUSES`)."""
+    valid = ~np.isnan(values)
+    spread = np.where(valid, values, -np.inf).max(axis=-1, initial=-np.inf) - np.where(
+        valid, values, np.inf
+    ).min(axis=-1, initial=np.inf)
+    status = np.full(count.shape, "ok", dtype=_STATUS_DTYPE)
+    status[spread == 0] = "constant"
+    status[count < min_samples] = "too_short"
+    status[count == 0] = "nan"
+    return status
+
+
+def _mle_one(series: NDArray, start: NDArray) -> NDArray:
+    """Return (loc, scale, shape) maximising the likelihood of one series.
+
+    Nelder-Mead on (loc, log scale, shape) with shape bounded to SHAPE_BOUNDS, restarted
+    once from its own optimum (a restart guards against premature simplex collapse).
+    """
+    from scipy.optimize import minimize  # imported here: keeps `import hazard_models` fast
+
+    x = series[~np.isnan(series)]
+
+    def objective(theta: NDArray) -> float:
+        value = gev_nllh(x, theta[0], np.exp(theta[1]), theta[2])
+        return float(value) if np.isfinite(value) else 1e300
+
+    bounds = [(None, None), (None, None), SHAPE_BOUNDS]
+    theta = np.array([start[0], np.log(start[1]), start[2]])
+    options = {"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000, "maxfev": 8000}
+    for _ in range(2):
+        theta = minimize(objective, theta, method="Nelder-Mead", bounds=bounds, options=options).x
+    return np.array([theta[0], np.exp(theta[1]), theta[2]])
+
+
+def _gumbel_start(x: NDArray) -> NDArray:
+    """Return Gumbel (xi = 0) L-moment estimates, whose support is the whole real line."""
+    l1, l2, _, _ = sample_lmoments(x)
+    scale = l2 / np.log(2.0)
+    return np.array([l1 - 0.5772156649015329 * scale, scale, 0.0])  # Hosking 1990, Table 1
+
+
+def _refine_mle(values: NDArray, params: NDArray, ok: NDArray) -> NDArray:
+    """Replace L-moment estimates by maximum-likelihood ones where ``ok`` (loop per series)."""
+    flat_values = values.reshape(-1, values.shape[-1])
+    flat_params = params.reshape(-1, 3).copy()
+    for i in np.flatnonzero(ok.ravel()):
+        starts = [flat_params[i], _gumbel_start(flat_values[i])]
+        nllh = [gev_nllh(flat_values[i], *s) for s in starts]
+        flat_params[i] = _mle_one(flat_values[i], starts[int(np.argmin(nllh))])
+    return flat_params.reshape(params.shape)
+
+
+def _fit_last_axis(
+    data: NDArray, method: FitMethod, min_samples: int
+) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
+    """Fit every series along the last axis; return loc, scale, shape, nllh, status."""
+    values = np.asarray(data, dtype=float)
+    values = np.where(np.isfinite(values), values, np.nan)
+    l1, l2, t3, count = sample_lmoments(values)
+    status = _series_status(values, count, min_samples)
+    ok = status == "ok"
+    params = np.stack(gev_from_lmoments(l1, l2, t3), axis=-1)
+    params[~ok] = np.nan
+    if method == "mle" and ok.any():
+        params = _refine_mle(values, params, ok)
+    loc, scale, shape = params[..., 0], params[..., 1], params[..., 2]
+    return loc, scale, shape, gev_nllh(values, loc, scale, shape), status
+
+
+@overload
+def fit_gev(
+    data: xr.DataArray, *, method: FitMethod = ..., dim: str = ..., min_samples: int = ...
+) -> xr.Dataset: ...
+@overload
+def fit_gev(
+    data: ArrayLike, *, method: FitMethod = ..., dim: str = ..., min_samples: int = ...
+) -> dict[str, NDArray]: ...
+def fit_gev(
+    data: xr.DataArray | ArrayLike,
+    *,
+    method: FitMethod = "lmoments",
+    dim: str = "year",
+    min_samples: int = 10,
+) -> xr.Dataset | dict[str, NDArray]:
+    """Fit a GEV distribution to every series at once.
+
+    Parameters
+    ----------
+    data : xarray.DataArray or array_like
+        Annual maxima (any units). A numpy array holds the sample on its LAST axis; a
+        DataArray holds it on ``dim`` and may be dask-backed (the fit stays lazy).
+        NaN and +-inf are treated as missing values and left out of their series.
+    method : {"lmoments", "mle"}
+        "lmoments" (default, fully vectorised): L-moment estimates. "mle": maximum
+        likelihood started from the L-moment estimates (one scipy optimisation per series).
+    dim : str
+        Sample dim of a DataArray input, e.g. ``"year"``; ignored for numpy input.
+    min_samples : int
+        Series with fewer valid values get NaN parameters and status "too_short" (>= 3).
+
+    Returns
+    -------
+    xarray.Dataset or dict of numpy.ndarray
+        ``loc``, ``scale`` (data units), ``shape`` (xi, climate convention: xi > 0 heavy
+        tail; scipy's c = -xi), ``nllh`` (negative log-likelihood at the estimate; +inf when
+        an L-moment fit leaves an observation outside its support) and ``status`` ("ok",
+        "too_short", "constant" or "nan" = no valid value). Dims or shape: those of
+        ``data`` without the sample axis. A bad series never raises: its parameters are NaN.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` or ``min_samples`` is invalid, or ``dim`` is not a dim of ``data``.
+
+    Notes
+    -----
+    The shape is bounded to [-0.5, 0.5] (:data:`hazard_models.lmoments.SHAPE_BOUNDS`):
+    with 20-100 maxima per series, estimates beyond it are dominated by sampling noise
+    (Hosking & Wallis 1997, app. A, GEV; Coles 2001, sec. 3.3).
+    """
+    if method not in ("lmoments", "mle"):
+        raise ValueError(f"fit_gev: method: expected 'lmoments' or 'mle', found {method!r}")
+    if min_samples < 3:
+        raise ValueError(f"fit_gev: min_samples: expected at least 3, found {min_samples}")
+    if isinstance(data, xr.DataArray):
+        return _fit_dataarray(data, method, dim, min_samples)
+    names = ("loc", "scale", "shape", "nllh", "status")
+    return dict(zip(names, _fit_last_axis(np.asarray(data), method, min_samples), strict=True))
+
+
+def _fit_dataarray(data: xr.DataArray, method: FitMethod, dim: str, min_samples: int) -> xr.Dataset:
+    """Lift :func:`_fit_last_axis` over a (possibly dask) DataArray with ``apply_ufunc``."""
+    if dim not in data.dims:
+        raise ValueError(f"fit_gev: expected the sample dim {dim!r} in data, found {data.dims}")
+    if data.chunks is not None:
+        data = data.chunk({dim: -1})  # the fit needs each whole series in one chunk
+    outputs = xr.apply_ufunc(
+        _fit_last_axis,
+        data,
+        input_core_dims=[[dim]],
+        output_core_dims=[[]] * 5,
+        dask="parallelized",
+        output_dtypes=[float, float, float, float, np.dtype(_STATUS_DTYPE)],
+        kwargs={"method": method, "min_samples": min_samples},
+    )
+    units = data.attrs.get("units", "1")
+    attrs = {
+        "loc": {"units": units, "long_name": "GEV location parameter"},
+        "scale": {"units": units, "long_name": "GEV scale parameter"},
+        "shape": {"units": "1", "long_name": "GEV shape parameter xi (xi > 0: heavy tail)"},
+        "nllh": {"units": "1", "long_name": "GEV negative log-likelihood at the estimate"},
+        "status": {"long_name": "fit status", "flag_meanings": " ".join(FIT_STATUSES)},
+    }
+    result = xr.Dataset(
+        {name: out.assign_attrs(attrs[name]) for name, out in zip(attrs, outputs, strict=True)}
+    )
+    for name in ("loc", "scale", "shape", "nllh"):
+        result[name].attrs["method"] = _METHOD_TEXT[method]
+    append_history(result.attrs, f"fit_gev: {_METHOD_TEXT[method]}, sample dim {dim!r}")
+    return result
+
+
+def return_levels(params: xr.Dataset, return_periods: Sequence[float]) -> xr.DataArray:
+    """Return GEV return levels for each return period, lazily for dask parameters.
+
+    Parameters
+    ----------
+    params : xarray.Dataset
+        ``loc``, ``scale`` and ``shape`` variables (as from :func:`fit_gev`) on any dims.
+    return_periods : sequence of float
+        Return periods in years (> 1).
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``("return_period", *params.loc.dims)``, in the units of ``loc``.
+
+    Notes
+    -----
+    z_T = mu - sigma/xi [1 - (-log(1 - 1/T))^(-xi)] (Coles 2001, eq. 3.4), see
+    :func:`return_level`.
+    """
+    period = xr.DataArray(
+        np.asarray(return_periods, dtype=float),
+        dims="return_period",
+        attrs={"units": "year", "long_name": "return period"},
+    )
+    if np.any(period.values <= 1):
+        raise ValueError(
+            f"return_periods: expected years greater than 1, found {list(return_periods)}"
+        )
+    levels = xr.apply_ufunc(
+        return_level,
+        params["loc"],
+        params["scale"],
+        params["shape"],
+        period.assign_coords(return_period=period),
+        dask="parallelized",
+        output_dtypes=[float],
+    )
+    levels = levels.transpose("return_period", *params["loc"].dims)
+    return levels.assign_attrs(
+        units=params["loc"].attrs.get("units", "1"), long_name="GEV return level"
+    )

@@ -40,7 +40,12 @@ DIM_ORDER: tuple[str, ...] = (
     "lon",
 )
 REQUIRED_VAR_ATTRS: tuple[str, ...] = ("units", "long_name", "method")
-REQUIRED_GLOBAL_ATTRS: tuple[str, ...] = ("hazard", "layer_version", "inputs_sha256", "code_version")
+REQUIRED_GLOBAL_ATTRS: tuple[str, ...] = (
+    "hazard",
+    "layer_version",
+    "inputs_sha256",
+    "code_version",
+)
 
 
 class SchemaError(ValueError):
@@ -117,7 +122,7 @@ def _check_coords(ds: xr.Dataset) -> None:
 
 
 def _check_baseline_shared(ds: xr.Dataset) -> None:
-    """The baseline horizon must hold identical values under every scenario."""
+    """Check that the baseline horizon holds identical values under every scenario."""
     if "baseline" not in ds["horizon"].values or ds.sizes["scenario"] < 2:
         return
     base = ds.sel(horizon="baseline")
@@ -155,7 +160,9 @@ def validate_hazard_layer(ds: xr.Dataset) -> xr.Dataset:
         raise SchemaError(f"expected an xarray.Dataset, found {type(ds).__name__}")
     missing = [a for a in REQUIRED_GLOBAL_ATTRS if a not in ds.attrs]
     if missing:
-        raise SchemaError(f"expected global attributes {list(REQUIRED_GLOBAL_ATTRS)}, missing {missing}")
+        raise SchemaError(
+            f"expected global attributes {list(REQUIRED_GLOBAL_ATTRS)}, missing {missing}"
+        )
     if not ds.data_vars:
         raise SchemaError("expected at least one data variable, found none")
     _check_coords(ds)
@@ -164,7 +171,8 @@ def validate_hazard_layer(ds: xr.Dataset) -> xr.Dataset:
         absent = [a for a in REQUIRED_VAR_ATTRS if not var.attrs.get(a)]
         if absent:
             raise SchemaError(
-                f"variable {name!r}: expected attributes {list(REQUIRED_VAR_ATTRS)}, missing {absent}"
+                f"variable {name!r}: expected attributes {list(REQUIRED_VAR_ATTRS)}, "
+                f"missing {absent}"
             )
     _check_baseline_shared(ds)
     return ds

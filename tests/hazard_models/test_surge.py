@@ -1,0 +1,236 @@
+"""Tests of the surge helpers and the surge HazardLayer builder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from scipy.stats import theilslopes
+
+from hazard_models.extremes import fit_gev, return_level
+from hazard_models.horizon import AR6_HORIZONS, Horizon
+from hazard_models.layer import SchemaError, validate_hazard_layer
+from hazard_models.surge import (
+    build_surge_layer,
+    refer_to_baseline,
+    relative_sea_level_rise,
+    sea_level_at,
+    shift_for_sea_level,
+    theil_sen_slope,
+)
+
+D2_VARIABLES = {
+    "still_water_level",
+    "relative_sea_level_rise",
+    "still_water_level_gev_loc",
+    "still_water_level_gev_scale",
+    "still_water_level_gev_shape",
+}
+
+
+# --- helpers against hand computation ---------------------------------------------------------
+
+
+def test_theil_sen_by_hand_and_against_scipy():
+    # Pair slopes: (0,0)-(1,1) = 1, (0,0)-(2,10) = 5, (1,1)-(2,10) = 9; median 5.
+    assert theil_sen_slope(np.array([0, 1, 2]), np.array([0.0, 1.0, 10.0])) == 5.0
+    rng = np.random.default_rng(1)
+    years = np.arange(1960, 2021)
+    values = 4.0 + 0.004 * (years - 1960) + rng.normal(0, 0.3, years.size)
+    # 1e-12: both take the median of the same pairwise slopes.
+    assert theil_sen_slope(years, values) == pytest.approx(theilslopes(values, years)[0], rel=1e-12)
+    with pytest.raises(ValueError, match="at least two distinct years"):
+        theil_sen_slope(np.array([2000, 2000]), np.array([1.0, 2.0]))
+
+
+def test_refer_to_baseline_removes_a_linear_trend():
+    table = pd.DataFrame(
+        {"station": "a", "year": [1990, 2000, 2010], "annual_max_m": [4.0, 4.1, 4.2]}
+    )
+    referred, slopes = refer_to_baseline(table)
+    # Slope 0.01 m/yr; each value moves to 2004.5: 4.0 + 0.01 x 14.5 = 4.145 for all.
+    assert slopes["a"] == pytest.approx(0.01)
+    np.testing.assert_allclose(referred["annual_max_m"], 4.145, rtol=1e-12)
+    unchanged, zero = refer_to_baseline(table, detrend="none")
+    pd.testing.assert_frame_equal(unchanged, table)
+    assert zero["a"] == 0.0
+
+
+def test_relative_rise_and_shift_by_hand():
+    rise = xr.DataArray([0.3], dims="horizon")
+    subsidence = xr.DataArray([5.0, 0.0], dims="station")
+    mids = xr.DataArray([2090.5], dims="horizon")
+    relative = relative_sea_level_rise(rise, subsidence, mids)
+    # 0.3 m + 5 mm/yr x (2090.5 - 2004.5) yr = 0.3 + 0.43 = 0.73 m; without subsidence 0.3 m.
+    np.testing.assert_allclose(relative.transpose("horizon", "station"), [[0.73, 0.3]], rtol=1e-12)
+    levels = xr.DataArray([4.0, 5.0], dims="return_period", attrs={"units": "m"})
+    shifted = shift_for_sea_level(levels, xr.DataArray(0.25))
+    np.testing.assert_allclose(shifted, [4.25, 5.25], rtol=1e-12)
+    assert shifted.attrs["units"] == "m" and "shift_for_sea_level" in shifted.attrs["history"]
+
+
+def test_sea_level_interpolation_by_hand():
+    table = pd.DataFrame(
+        {
+            "scenario": "ssp245",
+            "year": [2020, 2040, 2100, 2020, 2040, 2100],
+            "quantile": [0.5, 0.5, 0.5, 0.83, 0.83, 0.83],
+            "sea_level_rise_m": [0.1, 0.3, 0.9, 0.2, 0.4, 1.2],
+        }
+    )
+    horizons = (AR6_HORIZONS[0], Horizon("early", 2001, 2020), AR6_HORIZONS[1])
+    got = sea_level_at(table, ["ssp245"], horizons)
+    # baseline: 0 by definition. early (mid 2010.5): between the 0 m anchor at 2004.5 and
+    # 0.1 m at 2020: 0.1 x 6/15.5. near (mid 2030.5): 0.1 + 0.2 x 10.5/20 = 0.205.
+    np.testing.assert_allclose(got.sel(quantile=0.5).values[0], [0.0, 0.1 * 6 / 15.5, 0.205])
+    np.testing.assert_allclose(got.sel(quantile=0.83).values[0, 2], 0.305)
+    with pytest.raises(SchemaError, match="expected years up to 2150.5, found up to 2100"):
+        sea_level_at(table, ["ssp245"], [Horizon("late", 2141, 2160)])
+    with pytest.raises(SchemaError, match="scenario 'ssp585', quantile 0.5: expected rows"):
+        sea_level_at(table, ["ssp585"], horizons)
+
+
+# --- the layer ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def surge_inputs(make_surge_inputs):
+    return make_surge_inputs()
+
+
+@pytest.fixture(scope="module")
+def surge_layer(surge_inputs):
+    return build_surge_layer(*surge_inputs, inputs_sha256="abc", code_version="test")
+
+
+def test_layer_follows_the_contract(surge_layer):
+    assert validate_hazard_layer(surge_layer) is surge_layer
+    assert set(surge_layer.data_vars) == D2_VARIABLES
+    assert surge_layer["still_water_level"].dims == (
+        "scenario",
+        "horizon",
+        "return_period",
+        "quantile",
+        "station",
+    )
+    assert surge_layer["relative_sea_level_rise"].dims == (
+        "scenario",
+        "horizon",
+        "quantile",
+        "station",
+    )
+    assert surge_layer["still_water_level_gev_loc"].dims == ("scenario", "horizon", "station")
+    assert surge_layer["quantile"].values.tolist() == [0.17, 0.5, 0.83]
+    assert surge_layer["return_period"].values.tolist() == [10, 20, 50, 100, 200, 1000]
+    assert surge_layer["station_name"].values.tolist() == ["Wusongkou", "Huangpu Park"]
+    assert surge_layer["datum"].values.tolist() == ["Wusong", "Wusong"]
+    assert surge_layer["lat"].dims == ("station",)
+    assert "Wusong datum" in surge_layer["still_water_level"].attrs["long_name"]
+    assert all(v.attrs["units"] in ("m", "1") for v in surge_layer.data_vars.values())
+    assert surge_layer.attrs["hazard"] == "surge" and surge_layer.attrs["code_version"] == "test"
+
+
+def test_half_metre_rise_moves_every_level_by_half_a_metre(surge_layer):
+    swl = surge_layer["still_water_level"].sel(quantile=0.5)
+    for horizon in ("near", "mid", "far"):
+        # Exact arithmetic (a location shift); 1e-12 allows for rounding only.
+        np.testing.assert_allclose(
+            swl.sel(horizon=horizon) - swl.sel(horizon="baseline"), 0.5, atol=1e-12
+        )
+    loc = surge_layer["still_water_level_gev_loc"]
+    np.testing.assert_allclose(
+        loc.sel(horizon="far") - loc.sel(horizon="baseline"), 0.5, atol=1e-12
+    )
+    scale = surge_layer["still_water_level_gev_scale"]
+    np.testing.assert_array_equal(scale.sel(horizon="far"), scale.sel(horizon="baseline"))
+
+
+def test_baseline_is_the_stationary_fit(surge_inputs, surge_layer):
+    maxima, stations, _ = surge_inputs
+    rise = surge_layer["relative_sea_level_rise"].sel(horizon="baseline")
+    assert (rise == 0).all()
+    base = surge_layer["still_water_level"].sel(horizon="baseline")
+    assert (base == base.isel(scenario=0)).all()
+    referred, _ = refer_to_baseline(maxima)
+    series = referred[referred["station"] == "huangpu_park"]["annual_max_m"].to_numpy()
+    fit = fit_gev(series)
+    expected = return_level(fit["loc"], fit["scale"], fit["shape"], 100.0)
+    got = base.sel(scenario="ssp245", return_period=100, quantile=0.83, station="huangpu_park")
+    assert float(got) == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_subsidence_adds_to_the_rise(make_surge_inputs):
+    layer = build_surge_layer(*make_surge_inputs(rise_m=0.2, subsidence_mm_per_year=3.0))
+    rise = layer["relative_sea_level_rise"].sel(scenario="ssp585", quantile=0.5)
+    # 0.2 m + 3 mm/yr x (mid year - 2004.5): near 2030.5 -> 0.278, far 2090.5 -> 0.458 m.
+    np.testing.assert_allclose(rise.sel(horizon="near"), 0.278, rtol=1e-12)
+    np.testing.assert_allclose(rise.sel(horizon="far"), 0.458, rtol=1e-12)
+
+
+def test_trend_is_removed_before_fitting(make_surge_inputs):
+    """A 1 cm/yr trend in the record must not inflate the baseline return levels much."""
+    flat = build_surge_layer(*make_surge_inputs(trend_m_per_year=0.0))
+    trended = build_surge_layer(*make_surge_inputs(trend_m_per_year=0.01))
+    raw = build_surge_layer(*make_surge_inputs(trend_m_per_year=0.01), detrend="none")
+    level = "still_water_level"
+    pick = {"horizon": "baseline", "scenario": "ssp126", "quantile": 0.5, "return_period": 100}
+    detrended_error = np.abs(trended[level].sel(pick) - flat[level].sel(pick))
+    raw_error = np.abs(raw[level].sel(pick) - flat[level].sel(pick))
+    # The trend spreads the maxima over +-0.3 m; Theil-Sen recovers it to within a few mm/yr
+    # (sd ~ 0.3 m x sqrt(12 / 60^3) = 2 mm/yr), so the detrended fit stays closer to the flat one.
+    assert (detrended_error < raw_error).all()
+    assert "theil_sen trend removed" in trended.attrs["history"]
+
+
+def test_options_and_mle(surge_inputs):
+    layer = build_surge_layer(
+        *surge_inputs,
+        scenarios=["ssp585"],
+        return_periods=[2, 100],
+        method="mle",
+        horizons=AR6_HORIZONS[:2],
+    )
+    assert layer["scenario"].values.tolist() == ["ssp585"]
+    assert layer["horizon"].values.tolist() == ["baseline", "near"]
+    assert "mle" in layer["still_water_level"].attrs["method"]
+
+
+def test_errors_name_the_problem(surge_inputs):
+    maxima, stations, sea_level = surge_inputs
+    with pytest.raises(
+        SchemaError, match=r"annual_maxima: expected columns .* missing \['annual_max_m'\]"
+    ):
+        build_surge_layer(maxima.drop(columns="annual_max_m"), stations, sea_level)
+    with pytest.raises(SchemaError, match=r"stations: .* missing \['subsidence_mm_per_year'\]"):
+        build_surge_layer(maxima, stations.drop(columns="subsidence_mm_per_year"), sea_level)
+    mixed = stations.assign(datum=["Wusong", "1985 national"])
+    with pytest.raises(SchemaError, match="expected one datum for all stations"):
+        build_surge_layer(maxima, mixed, sea_level)
+    with pytest.raises(SchemaError, match="datum: expected 'Wusong' as in stations"):
+        build_surge_layer(maxima.assign(datum="1985 national"), stations, sea_level)
+    with pytest.raises(SchemaError, match="expected rows of annual maxima, found none"):
+        build_surge_layer(maxima.iloc[:0], stations, sea_level)
+    with pytest.raises(SchemaError, match=r"unknown stations \['wusongkou'\]"):
+        build_surge_layer(maxima, stations.iloc[1:], sea_level)
+    short = maxima[maxima["year"] > 2015]
+    with pytest.raises(
+        SchemaError, match="expected at least 10 distinct annual maxima per station"
+    ):
+        build_surge_layer(short, stations, sea_level)
+    with pytest.raises(SchemaError, match="found 'wusongkou' 1961 twice"):
+        build_surge_layer(pd.concat([maxima, maxima.iloc[:1]]), stations, sea_level)
+    with pytest.raises(SchemaError, match="scenario 'ssp370', quantile 0.17: expected rows"):
+        build_surge_layer(maxima, stations, sea_level, scenarios=["ssp370"])
+    gap = maxima.copy()
+    gap.loc[5, "annual_max_m"] = np.nan
+    with pytest.raises(SchemaError, match="station 'wusongkou', year 1966: annual_max_m: expected"):
+        build_surge_layer(gap, stations, sea_level)
+
+
+def test_catalogue_stations_without_maxima_are_left_out(surge_inputs):
+    maxima, stations, sea_level = surge_inputs
+    only_one = maxima[maxima["station"] == "wusongkou"]
+    layer = build_surge_layer(only_one, stations, sea_level)
+    assert layer["station"].values.tolist() == ["wusongkou"]
+    assert "left out: ['huangpu_park']" in layer.attrs["history"]
