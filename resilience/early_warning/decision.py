@@ -1,0 +1,73 @@
+"""What the rule engine decides: one alert episode per (hazard, area) with its level steps.
+
+These pydantic models are the seam between :mod:`resilience.early_warning.engine` (which
+builds them from a forecast) and :mod:`resilience.early_warning.lifecycle` (which turns them
+into CAP messages). Times are timezone-aware, in Beijing time (+08:00).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from resilience.early_warning.rules import Agency, Guidance, HazardInfo, Level
+
+__all__ = ["AlertDecision", "AreaRef", "Certainty", "LevelStep"]
+
+Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+
+
+class AreaRef(BaseModel):
+    """A warning area: GB/T 2260 code, names and CAP polygons ("lat,lon ..." closed rings)."""
+
+    model_config = ConfigDict(frozen=True)
+    code: str
+    name_zh: str
+    name_en: str
+    polygons: list[str] = Field(default_factory=list)
+
+
+class LevelStep(BaseModel):
+    """One level held over a contiguous part of an episode."""
+
+    model_config = ConfigDict(frozen=True)
+    level: Level
+    start: datetime
+    end: datetime
+    probability: float = Field(ge=0.0, le=1.0)
+    certainty: Certainty
+    criterion_id: str
+    criterion_zh: str
+    criterion_en: str
+    value_median: float
+    value_max: float
+    units: str
+    unconfirmed: bool
+    recipients: list[str]
+
+
+class AlertDecision(BaseModel):
+    """An alert episode for one hazard in one area: onset, expiry and the level sequence.
+
+    ``onset`` is the start of the first hour at a level, ``expires`` the end of the last hour
+    at or above the lowest level plus the rule's hold; ``steps`` cover ``[onset, expires)``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    rule_id: str
+    hazard: str
+    hazard_info: HazardInfo
+    issuer: Agency
+    region_code: str
+    area: AreaRef
+    onset: datetime
+    expires: datetime
+    lead_h: int
+    steps: list[LevelStep] = Field(min_length=1)
+    guidance: dict[Level, Guidance]
+    forecast_issued: datetime | None = None
+    synthetic: bool = False
+    likely_above: float = 0.5
+    expected_within_h: float = 1.0

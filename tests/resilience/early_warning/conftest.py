@@ -1,0 +1,84 @@
+"""Fixtures for the early-warning tests: real districts, the shipped rules, forecasts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from resilience.early_warning.rules import RuleSet, load_rules
+from resilience.sample.forecast import SAMPLE_LAT, SAMPLE_LON, STATIONS, write_sample_forecast
+
+DISTRICTS_FILE = Path("/work/shared/data/geography/shanghai_districts.geojson")
+
+
+@pytest.fixture(scope="session")
+def districts() -> gpd.GeoDataFrame:
+    return gpd.read_file(DISTRICTS_FILE).rename(columns={"adcode": "district_code"})
+
+
+@pytest.fixture(scope="session")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+@pytest.fixture(scope="session")
+def sample_forecast_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_sample_forecast(tmp_path_factory.mktemp("forecast"))
+
+
+@pytest.fixture(scope="session")
+def sample_forecast(sample_forecast_path: Path) -> xr.Dataset:
+    with xr.open_dataset(sample_forecast_path) as ds:
+        return ds.load()
+
+
+def _benign(members: int, hours: int) -> xr.Dataset:
+    """A quiet forecast on the sample grid: 20 degC, no rain, calm, low water (float32)."""
+    shape = (members, hours, SAMPLE_LAT.size, SAMPLE_LON.size)
+    grid = ("member", "time", "lat", "lon")
+    issued = pd.Timestamp("2026-07-20T08:00:00+08:00")
+    ends = issued.tz_convert("UTC").tz_localize(None) + pd.to_timedelta(
+        np.arange(1, hours + 1), unit="h"
+    )
+
+    def full(value: float) -> np.ndarray:
+        return np.full(shape, value, dtype="float32")
+
+    return xr.Dataset(
+        {
+            "tas": (grid, full(20.0), {"units": "degC"}),
+            "pr": (grid, full(0.0), {"units": "mm/h"}),
+            "sfcWind": (grid, full(2.0), {"units": "m/s"}),
+            "wind_gust": (grid, full(3.0), {"units": "m/s"}),
+            "water_level": (
+                ("member", "time", "station"),
+                np.full((members, hours, len(STATIONS)), 2.0, dtype="float32"),
+                {"units": "m"},
+            ),
+            "tropical_cyclone_influence": (("time",), np.zeros(hours, dtype="int8")),
+        },
+        coords={
+            "member": np.arange(members),
+            "time": ends,
+            "lat": SAMPLE_LAT,
+            "lon": SAMPLE_LON,
+            "station": list(STATIONS),
+        },
+        attrs={"issued": issued.isoformat(), "product": "forecast", "synthetic": "yes"},
+    )
+
+
+@pytest.fixture
+def make_forecast() -> Callable[..., xr.Dataset]:
+    """Factory: ``make_forecast(members=1, hours=24)`` gives a quiet forecast to edit."""
+
+    def make(members: int = 1, hours: int = 24) -> xr.Dataset:
+        return _benign(members, hours)
+
+    return make
