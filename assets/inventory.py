@@ -29,7 +29,9 @@ INVENTORY_COLUMNS: dict[str, str] = {
     "owner_agency": "agency that operates the asset (str)",
     "criticality": "1 (low) to 5 (critical), int",
     "ground_elevation_m": "ground level, m above the Wusong datum (float)",
-    "protection_level_m": "water level the asset is protected to, m Wusong datum (float, NaN = none)",
+    "protection_level_m": (
+        "water level the asset is protected to, m Wusong datum (float, NaN = none)"
+    ),
     "design_life_years": "design working life, years (int > 0)",
     "replacement_value": "replacement value, CNY (float >= 0)",
     "depends_on": "list of asset_ids this asset needs to operate",
@@ -62,7 +64,9 @@ def _row_errors(frame: pd.DataFrame, catalogue: Mapping[str, AssetType]) -> list
             reasons.append("ground_elevation_m is missing")
         life = pd.to_numeric(row["design_life_years"], errors="coerce")
         if pd.isna(life) or life <= 0:
-            reasons.append(f"design_life_years {row['design_life_years']!r} is not a positive number")
+            reasons.append(
+                f"design_life_years {row['design_life_years']!r} is not a positive number"
+            )
         value = pd.to_numeric(row["replacement_value"], errors="coerce")
         if not pd.isna(value) and value < 0:
             reasons.append("replacement_value is negative")
@@ -107,7 +111,9 @@ def validate_inventory(
     """
     missing = [c for c in INVENTORY_COLUMNS if c not in assets.columns]
     if missing:
-        raise SchemaError(f"inventory: expected columns {list(INVENTORY_COLUMNS)}, missing {missing}")
+        raise SchemaError(
+            f"inventory: expected columns {list(INVENTORY_COLUMNS)}, missing {missing}"
+        )
     if assets.crs is None or assets.crs.to_epsg() != 4326:
         raise SchemaError(f"inventory: expected CRS EPSG:4326, found {assets.crs}")
     errors = _row_errors(assets, catalogue)

@@ -21,9 +21,10 @@ Per hazard (variables of ``docs/decisions.md`` D2):
 Scoring is a design proposal, not a standard (``docs/domain.md`` 3.3 "Suggested engine
 scoring"): likelihood 1-5 from the annual exceedance probability of the row's horizon in the
 UK National Risk Register bands (the assessment period is one year, so that each horizon is
-scored on its own climate; the design-life probability is reported beside it), consequence 1-5 = criticality shifted by sensitivity (high +1, medium 0, low -1,
-clipped to 1-5, after the EU 2021/C 373/01 sensitivity step), score = likelihood x
-consequence, class low (<= 4), medium (5-9), high (10-16), very high (>= 17).
+scored on its own climate; the design-life probability is reported beside it), consequence
+1-5 = criticality shifted by sensitivity (high +1, medium 0, low -1, clipped to 1-5, after
+the EU 2021/C 373/01 sensitivity step), score = likelihood x consequence, class low (<= 4),
+medium (5-9), high (10-16), very high (>= 17).
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from flows.refresh import TASKS as REFRESH_TASKS
 from flows.refresh import RefreshResult, refresh_sequence
 
 TASKS = SimpleNamespace(
-    write_sample=task(steps.write_sample, name="write-sample", retries=1),
-    check_feasibility=task(steps.check_feasibility, name="check-feasibility"),
-    issue_warnings=task(steps.issue_warnings, name="issue-warnings"),
+    write_sample=task(name="write-sample", retries=1)(steps.write_sample),
+    check_feasibility=task(name="check-feasibility")(steps.check_feasibility),
+    issue_warnings=task(name="issue-warnings")(steps.issue_warnings),
 )
 PLAIN = SimpleNamespace(**{name: getattr(steps, name) for name in vars(TASKS)})
 
@@ -67,7 +67,11 @@ def demo_sequence(
 def demo_flow(out_dir: Path, database_url: str, target_probability: float = 0.10) -> DemoResult:
     """Run the whole demo under Prefect."""
     return demo_sequence(
-        TASKS, REFRESH_TASKS, out_dir, database_url=database_url, target_probability=target_probability
+        TASKS,
+        REFRESH_TASKS,
+        out_dir,
+        database_url=database_url,
+        target_probability=target_probability,
     )
 
 
@@ -78,5 +82,9 @@ def run_demo(
     if use_prefect:
         return demo_flow(out_dir, database_url, target_probability)
     return demo_sequence(
-        PLAIN, REFRESH_PLAIN, out_dir, database_url=database_url, target_probability=target_probability
+        PLAIN,
+        REFRESH_PLAIN,
+        out_dir,
+        database_url=database_url,
+        target_probability=target_probability,
     )

@@ -18,7 +18,7 @@ REFRESH_CRON = "0 2 1 * *"
 REFRESH_TIMEZONE = "Asia/Shanghai"
 
 
-def refresh_schedule() -> Cron:
+def refresh_schedule():  # noqa: ANN201 - prefect's Cron is a factory function, not a type
     """Return the refresh schedule in Shanghai time."""
     return Cron(REFRESH_CRON, timezone=REFRESH_TIMEZONE)
 

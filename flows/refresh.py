@@ -17,11 +17,11 @@ from flows import steps
 
 # Retries go on the steps that touch the disk or the network (style.md).
 TASKS = SimpleNamespace(
-    pull_projections=task(steps.pull_projections, name="pull-projections", retries=2),
-    build_heat=task(steps.build_heat, name="build-heat-layer", retries=1),
-    build_rain=task(steps.build_rain, name="build-rain-layer", retries=1),
-    build_surge=task(steps.build_surge, name="build-surge-layer", retries=1),
-    assess_risk=task(steps.assess_risk, name="assess-risk", retries=1),
+    pull_projections=task(name="pull-projections", retries=2)(steps.pull_projections),
+    build_heat=task(name="build-heat-layer", retries=1)(steps.build_heat),
+    build_rain=task(name="build-rain-layer", retries=1)(steps.build_rain),
+    build_surge=task(name="build-surge-layer", retries=1)(steps.build_surge),
+    assess_risk=task(name="assess-risk", retries=1)(steps.assess_risk),
 )
 PLAIN = SimpleNamespace(**{name: getattr(steps, name) for name in vars(TASKS)})
 
@@ -48,10 +48,15 @@ def refresh_sequence(
     layers = {
         "heat": run.build_heat(ref, store_root),
         "rain": run.build_rain(ref, store_root),
-        "surge": run.build_surge(sample_dir / "tide_gauges" / "tide_gauge_annual_maxima.csv", store_root),
+        "surge": run.build_surge(
+            sample_dir / "tide_gauges" / "tide_gauge_annual_maxima.csv", store_root
+        ),
     }
     risk = run.assess_risk(
-        store_root, sample_dir / "assets" / "shanghai_assets.gpkg", Path(out_dir) / "risk", start_year
+        store_root,
+        sample_dir / "assets" / "shanghai_assets.gpkg",
+        Path(out_dir) / "risk",
+        start_year,
     )
     return RefreshResult(layers=layers, risk=risk, projections=ref)
 

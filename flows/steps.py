@@ -43,17 +43,18 @@ class CheckOutputs(BaseModel):
 
     check_id: int
     verdict: str
-    score: float
+    score: float | None
     html: Path
     json_path: Path
 
 
 class WarningOutputs(BaseModel):
-    """CAP messages issued for one forecast."""
+    """CAP messages issued for one forecast, with a per-hazard digest."""
 
     out_dir: Path
     messages: int
-    sequence: list[str]
+    by_type: dict[str, int]
+    digest: list[str]
 
 
 def write_sample(out_dir: Path) -> Path:
@@ -84,7 +85,11 @@ def build_heat(ref: ProjectionsRef, store_root: Path) -> Path:
 
     ds = open_projections(ref.directory, variables=("tasmax",))
     layer = build_heat_layer(ds, inputs_sha256=ref.inputs_sha256, code_version=CODE_VERSION)
-    return LayerStore(store_root).publish("heat", layer, inputs={"projections": str(ref.directory)}).path
+    return (
+        LayerStore(store_root)
+        .publish("heat", layer, inputs={"projections": str(ref.directory)})
+        .path
+    )
 
 
 def build_rain(ref: ProjectionsRef, store_root: Path) -> Path:
@@ -94,18 +99,22 @@ def build_rain(ref: ProjectionsRef, store_root: Path) -> Path:
 
     ds = open_projections(ref.directory, variables=("pr",))
     layer = build_rain_layer(ds, inputs_sha256=ref.inputs_sha256, code_version=CODE_VERSION)
-    return LayerStore(store_root).publish("rain", layer, inputs={"projections": str(ref.directory)}).path
+    return (
+        LayerStore(store_root)
+        .publish("rain", layer, inputs={"projections": str(ref.directory)})
+        .path
+    )
 
 
 def build_surge(tide_maxima: Path, store_root: Path) -> Path:
     """Build the storm-surge layer from tide-gauge maxima and publish it; return the layer file."""
     from hazard_models.surge import build_surge_layer
+    from resilience.provenance import sha256_files
     from resilience.tide_io import (
         read_annual_maxima,
         read_sea_level_projections,
         read_tide_stations,
     )
-    from resilience.provenance import sha256_files
 
     stations_csv = Path(tide_maxima).parent / "shanghai_tide_stations.csv"
     stations = read_tide_stations(stations_csv if stations_csv.is_file() else None)
@@ -116,7 +125,11 @@ def build_surge(tide_maxima: Path, store_root: Path) -> Path:
         inputs_sha256=sha256_files([tide_maxima]),
         code_version=CODE_VERSION,
     )
-    return LayerStore(store_root).publish("surge", layer, inputs={"tide_maxima": str(tide_maxima)}).path
+    return (
+        LayerStore(store_root)
+        .publish("surge", layer, inputs={"tide_maxima": str(tide_maxima)})
+        .path
+    )
 
 
 def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: int) -> RiskOutputs:
@@ -156,11 +169,11 @@ def check_feasibility(
     layers = {name: store.open(name) for name in store.names()}
     result = run_check(request, layers, target_probability=target)
     check_id = save_check(make_engine(database_url), request, result)
-    files = write_report(result, Path(out_dir), check_id=check_id)
+    files = write_report(result, Path(out_dir))
     return CheckOutputs(
         check_id=check_id,
         verdict=result.verdict,
-        score=float(result.score),
+        score=result.overall_score,
         html=files["html"],
         json_path=files["json"],
     )
@@ -180,10 +193,11 @@ def issue_warnings(
         database_url=database_url,
         out_dir=Path(out_dir),
     )
+    from resilience.early_warning.bulletin import digest_lines
+
     return WarningOutputs(
         out_dir=Path(out_dir),
         messages=len(run.messages),
-        sequence=[
-            f"{m.msg_type:<6} {m.hazard:<12} {m.level:<6} {m.area}" for m in run.messages
-        ],
+        by_type=run.by_type,
+        digest=digest_lines(run),
     )

@@ -130,7 +130,8 @@ def _check_baseline_shared(ds: xr.Dataset) -> None:
     for name, var in base.data_vars.items():
         if "scenario" not in var.dims or var.chunks is not None:
             continue  # lazy variables are checked when they are loaded
-        spread = np.nanmax(np.abs(var - first[name]).values) if var.size else 0.0
+        difference = np.abs(np.asarray(var.values) - np.asarray(first[name].values))
+        spread = float(np.nanmax(difference)) if var.size else 0.0
         if np.isfinite(spread) and spread > 0:
             raise SchemaError(
                 f"variable {name!r}: expected identical baseline values under every scenario, "
@@ -167,7 +168,7 @@ def validate_hazard_layer(ds: xr.Dataset) -> xr.Dataset:
         raise SchemaError("expected at least one data variable, found none")
     _check_coords(ds)
     for name, var in ds.data_vars.items():
-        _check_dim_order(str(name), var.dims)
+        _check_dim_order(str(name), [str(d) for d in var.dims])
         absent = [a for a in REQUIRED_VAR_ATTRS if not var.attrs.get(a)]
         if absent:
             raise SchemaError(

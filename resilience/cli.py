@@ -111,7 +111,9 @@ def refresh(
         _fail(f"{sample_dir}: expected a 'projections' folder (see `resilience sample`)")
     with dask_scheduler(settings.dask_address):
         result = run_refresh(
-            sample_dir.resolve(), settings.layer_store_dir.resolve(), out.resolve(),
+            sample_dir.resolve(),
+            settings.layer_store_dir.resolve(),
+            out.resolve(),
             use_prefect=settings.use_prefect,
         )
     for name, path in result.layers.items():
@@ -151,12 +153,14 @@ def check(
     layers = {name: store.open(name) for name in store.names()}
     result = run_check(request, layers, target_probability=settings.design_life_target_probability)
     check_id = save_check(make_engine(settings.resolved_database_url), request, result)
+    if not as_json:
+        console.print(f"stored as check #{check_id} in {settings.resolved_database_url}")
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
         console.print(format_table(result))
     if report_dir is not None:
-        files = write_report(result, report_dir, check_id=check_id)
+        files = write_report(result, report_dir)
         console.print(f"report {files['html']}\n       {files['json']}")
 
 
@@ -200,8 +204,11 @@ def layers(config: ConfigOption = None) -> None:
     for name in store.names():
         entry = store.current(name)
         table.add_row(
-            name, entry.version, str(len(store.versions(name))),
-            entry.manifest.get("created", ""), str(entry.path),
+            name,
+            entry.version,
+            str(len(store.versions(name))),
+            entry.manifest.get("created", ""),
+            str(entry.path),
         )
     console.print(table)
 

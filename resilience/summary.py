@@ -11,12 +11,16 @@ __all__ = ["headline_rows", "print_demo_summary"]
 
 # People's Square, the urban centre (domain.md: metro spot check 121.4706 E, 31.2349 N).
 CENTRE_LON, CENTRE_LAT = 121.47, 31.23
-HEADLINES = (
+HEADLINES: tuple[tuple[str, str, dict[str, object], str], ...] = (
     ("heat", "tx_days_above_35", {}, "days/yr Tmax >= 35 degC (centre)"),
     ("heat", "txx", {"return_period": 20}, "20-yr Tmax (centre), degC"),
     ("rain", "rx1day", {"return_period": 20}, "20-yr Rx1day (centre), mm/day"),
-    ("surge", "still_water_level", {"return_period": 100, "station": "huangpu_park"},
-     "100-yr still water, Huangpu Park, m Wusong"),
+    (
+        "surge",
+        "still_water_level",
+        {"return_period": 100, "station": "huangpu_park"},
+        "100-yr still water (m Wusong), Huangpu Pk",
+    ),
 )
 
 
@@ -54,7 +58,9 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
     hazards.add_column("ssp245 far", justify="right")
     hazards.add_column("ssp585 far", justify="right")
     for label, base, far in headline_rows(layers):
-        hazards.add_row(label, f"{base:.2f}", *(f"{far.get(s, float('nan')):.2f}" for s in ("ssp245", "ssp585")))
+        hazards.add_row(
+            label, f"{base:.2f}", *(f"{far.get(s, float('nan')):.2f}" for s in ("ssp245", "ssp585"))
+        )
     console.print(hazards)
     risk = result.refresh.risk
     console.print(
@@ -62,19 +68,23 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
         f"{risk.high_or_very_high} assets rated high or very high in some scenario/horizon."
     )
     check = result.check
-    console.print(f"Feasibility check #{check.check_id}: verdict [bold]{check.verdict}[/], score {check.score:.1f}")
-    console.print(f"Warnings: {result.warnings.messages} CAP 1.2 messages")
-    for line in result.warnings.sequence:
-        console.print(f"  {line}")
-    paths = Table(title=f"Outputs (demo finished in {elapsed_s:.0f} s)")
-    paths.add_column("output")
-    paths.add_column("path")
-    for name, path in result.refresh.layers.items():
-        paths.add_row(f"hazard layer: {name}", str(path))
-    paths.add_row("risk table (GeoPackage)", str(risk.gpkg))
-    paths.add_row("risk table (CSV)", str(risk.csv))
-    paths.add_row("feasibility report (HTML)", str(check.html))
-    paths.add_row("feasibility result (JSON)", str(check.json_path))
-    paths.add_row("CAP 1.2 messages", str(result.warnings.out_dir))
-    paths.add_row("sample inputs", str(result.sample_dir))
-    console.print(paths)
+    score = "n/a" if check.score is None else f"{check.score:.0f}/25"
+    console.print(
+        f"Feasibility check #{check.check_id}: verdict [bold]{check.verdict}[/], score {score}"
+    )
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.warnings.by_type.items()))
+    console.print(f"Warnings: {result.warnings.messages} CAP 1.2 messages ({counts})")
+    for line in result.warnings.digest:
+        console.print(f"  {line}", highlight=False)
+    rows = [(f"hazard layer ({name})", path) for name, path in result.refresh.layers.items()]
+    rows += [
+        ("risk table (GeoPackage)", risk.gpkg),
+        ("risk table (CSV)", risk.csv),
+        ("feasibility report (HTML)", check.html),
+        ("feasibility result (JSON)", check.json_path),
+        ("CAP 1.2 messages", result.warnings.out_dir),
+        ("sample inputs", result.sample_dir),
+    ]
+    console.print(f"\n[bold]Outputs[/] (demo finished in {elapsed_s:.0f} s):")
+    for label, path in rows:
+        console.print(f"  {label:<26} {path}", highlight=False, soft_wrap=True)

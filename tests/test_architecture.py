@@ -20,8 +20,21 @@ ALLOWED = {
 LAZY_FLOW_IMPORTERS = {"resilience/cli.py"}
 PURE_PACKAGES = ("hazard_models", "assets")
 IO_IMPORTS = {"prefect", "sqlalchemy", "requests", "httpx", "fsspec", "urllib", "socket"}
-IO_CALLS = {"open", "open_dataset", "open_mfdataset", "to_netcdf", "to_zarr", "read_file",
-            "to_file", "read_csv", "to_csv", "getenv", "mkdir", "write_text", "read_text"}
+IO_CALLS = {
+    "open",
+    "open_dataset",
+    "open_mfdataset",
+    "to_netcdf",
+    "to_zarr",
+    "read_file",
+    "to_file",
+    "read_csv",
+    "to_csv",
+    "getenv",
+    "mkdir",
+    "write_text",
+    "read_text",
+}
 FORBIDDEN_MODULE_NAMES = {"warnings", "utils", "helpers", "common", "misc", "core"}
 
 

@@ -46,8 +46,9 @@ REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
 VERY_HIGH_SCORE = 17
 VERDICT_RULE = (
     "not_feasible if any checked hazard reaches the very high class (score >= 17) in any "
-    "scenario during a horizon that overlaps the design life; otherwise feasible_with_adaptation if any design-life exceedance probability "
-    "is above its hazard's target in any scenario (the drainage target is at least the "
+    "scenario during a horizon that overlaps the design life; otherwise "
+    "feasible_with_adaptation if any design-life exceedance probability is above its "
+    "hazard's target in any scenario (the drainage target is at least the "
     "probability the standard accepts in a stationary climate); otherwise feasible "
     "(project choice)"
 )
@@ -243,7 +244,9 @@ def life_horizons(exposure: xr.Dataset, submission: Submission) -> set[str]:
     last = first + (submission.design_life_years or 1) - 1
     starts, ends = exposure["start"].values, exposure["end"].values
     names = [str(h) for h in exposure["horizon"].values]
-    overlapping = {n for n, s, e in zip(names, starts, ends, strict=True) if s <= last and e >= first}
+    overlapping = {
+        n for n, s, e in zip(names, starts, ends, strict=True) if s <= last and e >= first
+    }
     return overlapping or set(names)
 
 

@@ -1,0 +1,1 @@
+"""The bundled Shanghai sample: synthetic projections, real assets, tides and a forecast."""

@@ -35,11 +35,10 @@ EXAMPLE_SUBMISSION: dict = {
     "design_life_years": 100,
     "start_year": 2030,
     "ground_elevation_m": 4.2,
-    "standards": {
-        "heat_threshold_degc": 40.0,
-        "drainage_return_period_years": 100,
-        "protection_level_m": 5.86,
-    },
+    "criticality": 5,
+    "heat_threshold_degc": 40.0,
+    "drainage_return_period_years": 100,
+    "protection_level_m": 5.86,
 }
 
 
@@ -64,9 +63,7 @@ def _write_json_atomic(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def write_sample(
-    out_dir: Path, *, progress: Callable[[str], None] | None = None
-) -> SamplePaths:
+def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None) -> SamplePaths:
     """Write the full Shanghai sample into ``out_dir`` and return the paths.
 
     Parameters

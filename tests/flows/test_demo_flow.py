@@ -3,7 +3,6 @@ on what it produced. One demo run (about a minute) serves every test in this mod
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -48,9 +47,10 @@ def test_demo_layers_validate_and_show_warming(demo_out):
     store = LayerStore(out / "data" / "layers")
     heat = store.open("heat")
     median = heat["txx"].sel(quantile=0.5, return_period=20).mean(["lat", "lon"])
-    assert float(median.sel(scenario="ssp585", horizon="far")) > float(
-        median.sel(scenario="ssp585", horizon="baseline")
-    ) + 2.0  # AR6-like ~4 degC far-future warming under ssp585 is built into the sample
+    assert (
+        float(median.sel(scenario="ssp585", horizon="far"))
+        > float(median.sel(scenario="ssp585", horizon="baseline")) + 2.0
+    )  # AR6-like ~4 degC far-future warming under ssp585 is built into the sample
     surge = store.open("surge")
     assert "huangpu_park" in surge["station"].values
 
@@ -64,7 +64,11 @@ def test_demo_risk_table_covers_assets_hazards_scenarios(demo_out):
     assert hazards == {"heat", "rain", "surge"}
     assert {"ssp126", "ssp245", "ssp585"} <= scenarios
     assert len({r["asset_id"] for r in rows}) > 100
-    probabilities = [float(r["design_life_exceedance_probability"]) for r in rows if r["design_life_exceedance_probability"]]
+    probabilities = [
+        float(r["design_life_exceedance_probability"])
+        for r in rows
+        if r["design_life_exceedance_probability"]
+    ]
     assert all(0.0 <= p <= 1.0 for p in probabilities)
 
 
@@ -75,7 +79,11 @@ def test_demo_cap_messages_are_valid(demo_out):
     files = sorted((out / "cap").glob("*.xml"))
     for path in files:
         validate_cap(path.read_bytes())
-    assert any(b"<msgType>Update</msgType>" in p.read_bytes() or b"<msgType>Cancel</msgType>" in p.read_bytes() for p in files)
+    assert any(
+        b"<msgType>Update</msgType>" in p.read_bytes()
+        or b"<msgType>Cancel</msgType>" in p.read_bytes()
+        for p in files
+    )
 
 
 def test_check_command_on_demo_layers(demo_out, config, tmp_path):
@@ -86,8 +94,18 @@ def test_check_command_on_demo_layers(demo_out, config, tmp_path):
     payload = json.loads(result.output)
     assert payload["verdict"] in {"feasible", "feasible_with_adaptation", "not_feasible"}
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"project_name": "x", "asset_type": "spaceport", "lon": 121.5, "lat": 31.2,
-                               "design_life_years": 50, "start_year": 2030}))
+    bad.write_text(
+        json.dumps(
+            {
+                "project_name": "x",
+                "asset_type": "spaceport",
+                "lon": 121.5,
+                "lat": 31.2,
+                "design_life_years": 50,
+                "start_year": 2030,
+            }
+        )
+    )
     result = runner.invoke(app, ["check", str(bad), "--config", str(config)])
     assert result.exit_code == 2 and "asset_type" in result.output
 
@@ -104,8 +122,36 @@ def test_warn_rerun_on_same_forecast_issues_nothing_new(demo_out, config, tmp_pa
     before = sorted(p.name for p in (out / "cap").glob("*.xml"))
     result = runner.invoke(
         app,
-        ["warn", "--forecast", str(out / "sample" / "forecast" / "forecast_72h.nc"),
-         "--out", str(out / "cap"), "--config", str(config)],
+        [
+            "warn",
+            "--forecast",
+            str(out / "sample" / "forecast" / "forecast_72h.nc"),
+            "--out",
+            str(out / "cap"),
+            "--config",
+            str(config),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (out / "cap").glob("*.xml")) == before
+
+
+def test_sample_command_is_deterministic(demo_out, tmp_path):
+    """`resilience sample` writes byte-identical files to the demo's own sample run."""
+    import hashlib
+
+    out, _ = demo_out
+    result = runner.invoke(app, ["sample", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+
+    def digests(root):
+        # GeoPackage files carry SQLite/GDAL timestamps; their content is checked via the CSV.
+        return {
+            p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix != ".gpkg" and p.name != "SAMPLE.json"
+        }
+
+    ours, demo = digests(tmp_path), digests(out / "sample")
+    assert len(ours) > 1200  # 1,200 projection files plus assets, tides, forecast, submission
+    assert ours == demo

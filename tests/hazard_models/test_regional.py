@@ -13,8 +13,9 @@ def maxima():
     rng = np.random.default_rng(7)
     loc = rng.uniform(80, 120, (2, 6, 5))
     scale = rng.uniform(20, 40, (2, 6, 5))
-    values = genextreme.rvs(-0.1, loc=loc[..., None], scale=scale[..., None],
-                            size=(2, 6, 5, 20), random_state=rng)
+    values = genextreme.rvs(
+        -0.1, loc=loc[..., None], scale=scale[..., None], size=(2, 6, 5, 20), random_state=rng
+    )
     return xr.DataArray(values, dims=("model", "lat", "lon", "year"), attrs={"units": "mm/day"})
 
 
@@ -48,7 +49,9 @@ def test_short_and_constant_sites_are_left_out(maxima):
     broken[0, 0, 0, :15] = np.nan  # only 5 values left
     broken[0, 0, 1, :] = 50.0  # constant
     fit = fit_gev_regional(broken)
-    assert np.isnan(float(fit["loc"][0, 0, 0])) and str(fit["status"][0, 0, 0].values) == "too_short"
+    assert (
+        np.isnan(float(fit["loc"][0, 0, 0])) and str(fit["status"][0, 0, 0].values) == "too_short"
+    )
     assert np.isnan(float(fit["loc"][0, 0, 1])) and str(fit["status"][0, 0, 1].values) == "constant"
     values = broken.isel(model=0).values.reshape(-1, 20)[2:]
     _, _, t3, count = sample_lmoments(values)

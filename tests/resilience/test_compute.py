@@ -12,8 +12,9 @@ def test_local_scheduler_when_no_address():
 
 def test_distributed_cluster_through_settings_alone():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         with dask_scheduler(cluster.scheduler_address) as client:
             assert client is not None
             from dask.base import get_scheduler

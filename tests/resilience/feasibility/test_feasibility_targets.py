@@ -7,8 +7,15 @@ from resilience.feasibility.models import Submission
 
 
 def submission(**changes):
-    base = dict(project_name="p", asset_type="metro_station", lon=121.47, lat=31.23,
-                design_life_years=50, start_year=2030, drainage_return_period_years=100)
+    base = dict(
+        project_name="p",
+        asset_type="metro_station",
+        lon=121.47,
+        lat=31.23,
+        design_life_years=50,
+        start_year=2030,
+        drainage_return_period_years=100,
+    )
     base.update(changes)
     return Submission(**base)
 
@@ -21,7 +28,9 @@ def test_drainage_target_is_the_stationary_design_life_probability():
 
 
 def test_drainage_target_never_below_the_project_target():
-    targets = hazard_targets(submission(drainage_return_period_years=10_000, design_life_years=5), 0.10)
+    targets = hazard_targets(
+        submission(drainage_return_period_years=10_000, design_life_years=5), 0.10
+    )
     assert targets["rain"] == 0.10
     assert math.isclose(hazard_targets(submission(design_life_years=1), 0.2)["heat"], 0.2)
 
@@ -32,12 +41,25 @@ def test_life_horizons_overlap_the_design_life():
     from resilience.feasibility.check import life_horizons
 
     exposure = xr.Dataset(
-        coords={"horizon": ["baseline", "near", "mid", "far"],
-                "start": ("horizon", [1995, 2021, 2041, 2081]),
-                "end": ("horizon", [2014, 2040, 2060, 2100])}
+        coords={
+            "horizon": ["baseline", "near", "mid", "far"],
+            "start": ("horizon", [1995, 2021, 2041, 2081]),
+            "end": ("horizon", [2014, 2040, 2060, 2100]),
+        }
     )
-    assert life_horizons(exposure, submission(start_year=2030, design_life_years=30)) == {"near", "mid"}
-    assert life_horizons(exposure, submission(start_year=2030, design_life_years=100)) == {"near", "mid", "far"}
+    assert life_horizons(exposure, submission(start_year=2030, design_life_years=30)) == {
+        "near",
+        "mid",
+    }
+    assert life_horizons(exposure, submission(start_year=2030, design_life_years=100)) == {
+        "near",
+        "mid",
+        "far",
+    }
     # a life that falls between horizons is scored on every horizon rather than on none
     assert life_horizons(exposure, submission(start_year=2062, design_life_years=5)) == {
-        "baseline", "near", "mid", "far"}
+        "baseline",
+        "near",
+        "mid",
+        "far",
+    }
