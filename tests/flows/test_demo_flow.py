@@ -155,3 +155,34 @@ def test_sample_command_is_deterministic(demo_out, tmp_path):
     ours, demo = digests(tmp_path), digests(out / "sample")
     assert len(ours) > 1200  # 1,200 projection files plus assets, tides, forecast, submission
     assert ours == demo
+
+
+def test_refresh_without_prefect_publishes_new_versions(demo_out, config, tmp_path):
+    """`use_prefect = false` runs the same steps as plain calls; the store moves to v0002."""
+    from resilience.layer_store import LayerStore
+
+    out, _ = demo_out
+    result = runner.invoke(
+        app,
+        [
+            "refresh",
+            "--sample",
+            str(out / "sample"),
+            "--out",
+            str(tmp_path),
+            "--config",
+            str(config),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    store = LayerStore(out / "data" / "layers")
+    for name in ("heat", "rain", "surge"):
+        assert store.versions(name) == ["v0001", "v0002"]
+        # same inputs, same code: the new version holds the same numbers
+        assert (
+            store.current(name).manifest["inputs_sha256"]
+            == store._version(name, "v0001").manifest["inputs_sha256"]
+        )
+    assert (tmp_path / "risk" / "risk_table.csv").is_file()
+    bad = runner.invoke(app, ["refresh", "--sample", str(tmp_path), "--config", str(config)])
+    assert bad.exit_code == 2 and "expected a 'projections' folder" in bad.output
