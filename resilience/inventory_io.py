@@ -11,8 +11,6 @@ rows from 1) and the reason; this module prefixes them with the file name.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -21,6 +19,7 @@ import pandas as pd
 
 from assets.inventory import INVENTORY_COLUMNS, validate_inventory
 from hazard_models.layer import SchemaError
+from resilience.atomic import atomic_path
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -226,22 +225,12 @@ def write_inventory(assets: gpd.GeoDataFrame, path: Path) -> Path:
     validate_inventory(assets)
     frame = assets.copy()
     frame["depends_on"] = [";".join(ids) for ids in frame["depends_on"]]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         if kind == "csv":
             points = frame.geometry.representative_point()
             table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
             table["lon"], table["lat"] = points.x.to_numpy(), points.y.to_numpy()
             table.to_csv(temporary, index=False)
         else:
-            os.remove(temporary)  # OGR drivers refuse to overwrite an existing empty file
             frame.to_file(temporary, driver=_DRIVERS[kind], layer=path.stem)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path

@@ -31,6 +31,7 @@ from pathlib import Path
 import xarray as xr
 
 from hazard_models.layer import SchemaError, validate_hazard_layer
+from resilience.atomic import write_text_atomic
 
 __all__ = ["LayerStore", "LayerVersion"]
 
@@ -66,19 +67,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class LayerStore:
@@ -190,7 +178,7 @@ class LayerStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _write_text_atomic(layer_dir / "current", version + "\n")
+        write_text_atomic(layer_dir / "current", version + "\n")
         return self._version(name, version)
 
     def _claim_version(self, layer_dir: Path, staging: Path) -> str:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from resilience.atomic import atomic_path
+
 if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = ["write_risk_table"]
-
-
-def _atomic_target(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    Path(tmp).unlink()  # GDAL refuses to create a GeoPackage over an existing empty file
-    return Path(tmp)
 
 
 def write_risk_table(
@@ -55,16 +48,8 @@ def write_risk_table(
         crs=assets.crs,
     )
     gpkg, csv = out_dir / f"{stem}.gpkg", out_dir / f"{stem}.csv"
-    tmp_gpkg = _atomic_target(gpkg)
-    try:
-        frame.to_file(tmp_gpkg, layer="risk", driver="GPKG")
-        os.replace(tmp_gpkg, gpkg)
-    finally:
-        tmp_gpkg.unlink(missing_ok=True)
-    tmp_csv = _atomic_target(csv)
-    try:
-        table.to_csv(tmp_csv, index=False, float_format="%.6g")
-        os.replace(tmp_csv, csv)
-    finally:
-        tmp_csv.unlink(missing_ok=True)
+    with atomic_path(gpkg) as temporary:
+        frame.to_file(temporary, layer="risk", driver="GPKG")
+    with atomic_path(csv) as temporary:
+        table.to_csv(temporary, index=False, float_format="%.6g")
     return gpkg, csv

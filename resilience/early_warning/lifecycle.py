@@ -19,8 +19,6 @@ are written (atomically, ``{identifier}.xml``) or stored.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from resilience.atomic import write_bytes_atomic
 from resilience.database import AlertRecord, session_scope
 from resilience.early_warning.cap import (
     CAP_NS,
@@ -71,14 +70,7 @@ def alert_key(decision: AlertDecision, step: str) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_bytes_atomic(path, data)
 
 
 class _Batch:

@@ -6,11 +6,10 @@ from an installed wheel without extra package data.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from resilience.atomic import write_text_atomic
 from resilience.feasibility.models import CheckResult
 
 if TYPE_CHECKING:
@@ -123,18 +122,6 @@ def render_html(result: CheckResult) -> str:
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file in the same directory, then os.replace it."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_report(result: CheckResult, out_dir: str | Path) -> dict[str, Path]:
     """Write ``check_<id>.html`` and ``check_<id>.json`` atomically into ``out_dir``.
 
@@ -156,8 +143,8 @@ def write_report(result: CheckResult, out_dir: str | Path) -> dict[str, Path]:
         "html": directory / f"check_{result.check_id}.html",
         "json": directory / f"check_{result.check_id}.json",
     }
-    _write_atomic(paths["json"], result.model_dump_json(indent=2))
-    _write_atomic(paths["html"], render_html(result))
+    write_text_atomic(paths["json"], result.model_dump_json(indent=2))
+    write_text_atomic(paths["html"], render_html(result))
     return paths
 
 

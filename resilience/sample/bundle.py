@@ -14,13 +14,13 @@ Layout written by :func:`write_sample` (all deterministic)::
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
+
+from resilience.atomic import write_text_atomic
 
 __all__ = ["EXAMPLE_SUBMISSION", "SamplePaths", "write_sample"]
 
@@ -57,10 +57,7 @@ class SamplePaths(BaseModel):
 
 
 def _write_json_atomic(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, ensure_ascii=False)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False))
 
 
 def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None) -> SamplePaths:

@@ -22,13 +22,13 @@ members. Everything is deterministic for a given ``seed``. None of this is obser
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from resilience.atomic import atomic_path
 
 __all__ = ["SAMPLE_LAT", "SAMPLE_LON", "STATIONS", "write_sample_forecast"]
 
@@ -246,13 +246,7 @@ def write_sample_forecast(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "forecast_72h.nc"
-    fd, tmp = tempfile.mkstemp(suffix=".nc.tmp", dir=out_dir)
-    os.close(fd)
-    try:
-        encoding = {"time": {"units": "hours since 1970-01-01 00:00:00", "calendar": "standard"}}
-        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    encoding = {"time": {"units": "hours since 1970-01-01 00:00:00", "calendar": "standard"}}
+    with atomic_path(target) as temporary:
+        ds.to_netcdf(temporary, engine="netcdf4", encoding=encoding)
     return target

@@ -34,13 +34,14 @@ light amounts by 2 %/K (AR6 WGI Ch. 8: global mean precipitation +1-3 % per degC
 from __future__ import annotations
 
 import functools
-import os
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from resilience.atomic import atomic_path
 
 if TYPE_CHECKING:
     import netCDF4
@@ -414,8 +415,7 @@ def _write_file(path: Path, values: np.ndarray, key: tuple[str, str, str, int]) 
     import netCDF4
 
     variable, model, experiment, year = key
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         with netCDF4.Dataset(tmp, "w", format="NETCDF4") as nc:
             nc.setncatts(_global_attrs(model, experiment, variable))
             _write_coords(nc, year)
@@ -431,9 +431,6 @@ def _write_file(path: Path, values: np.ndarray, key: tuple[str, str, str, int]) 
             )
             var.setncatts({**_VARIABLE_ATTRS[variable], "missing_value": np.float32(1e20)})
             var[:] = values
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _write_coords(nc: netCDF4.Dataset, year: int) -> None:

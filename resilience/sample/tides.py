@@ -31,8 +31,6 @@ import csv
 import importlib.resources
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
@@ -40,6 +38,7 @@ from statistics import NormalDist
 import numpy as np
 
 from hazard_models.extremes import gev_cdf, return_level
+from resilience.atomic import write_bytes_atomic
 
 __all__ = [
     "ANNUAL_MAXIMA_FILE",
@@ -244,15 +243,7 @@ def _series_rows(first_year: int, last_year: int, seed: int) -> list[dict[str, o
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, data)
 
 
 def write_sample_tide_gauges(
