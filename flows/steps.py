@@ -35,7 +35,7 @@ class RiskOutputs(BaseModel):
     csv: Path
     rows: int
     assets: int
-    high_or_very_high: int
+    very_high: dict[str, dict[str, int]]
 
 
 class CheckOutputs(BaseModel):
@@ -144,14 +144,30 @@ def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: in
     exposures = {name: sample_layer(store.open(name), assets) for name in store.names()}
     table = build_risk_table(exposures, assets, start_year=start_year)
     gpkg, csv = write_risk_table(table, assets, Path(out_dir))
-    high = table["risk_class"].isin(["high", "very high"])
     return RiskOutputs(
         gpkg=gpkg,
         csv=csv,
         rows=len(table),
         assets=int(table["asset_id"].nunique()),
-        high_or_very_high=int(table.loc[high, "asset_id"].nunique()),
+        very_high=very_high_counts(table),
     )
+
+
+def very_high_counts(table) -> dict[str, dict[str, int]]:  # noqa: ANN001 - a RiskTable
+    """Count assets in the very-high class per hazard: baseline, ssp245 far, ssp585 far."""
+    columns = {
+        "baseline": ("ssp245", "baseline"),
+        "ssp245 far": ("ssp245", "far"),
+        "ssp585 far": ("ssp585", "far"),
+    }
+    flagged = table[table["risk_class"] == "very high"]
+    return {
+        str(hazard): {
+            label: int(rows[(rows["scenario"] == s) & (rows["horizon"] == h)]["asset_id"].nunique())
+            for label, (s, h) in columns.items()
+        }
+        for hazard, rows in flagged.groupby("hazard")
+    }
 
 
 def check_feasibility(

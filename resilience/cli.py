@@ -160,6 +160,12 @@ def check(
         typer.echo(result.model_dump_json(indent=2))
     else:
         console.print(format_table(result))
+        for advice in result.advice:
+            console.print(
+                f"  advice ({advice.hazard}, worst {advice.worst_scenario}): {advice.message}"
+            )
+        for hazard, why in result.not_checked.items():
+            console.print(f"  not checked ({hazard}): {why}")
     if report_dir is not None:
         files = write_report(result, report_dir)
         console.print(f"report {files['html']}\n       {files['json']}")

@@ -63,10 +63,10 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
         )
     console.print(hazards)
     risk = result.refresh.risk
-    console.print(
-        f"Risk: {risk.rows} rows for {risk.assets} assets; "
-        f"{risk.high_or_very_high} assets rated high or very high in some scenario/horizon."
-    )
+    console.print(f"Risk: {risk.rows} rows for {risk.assets} assets. Assets rated very high:")
+    for hazard, counts in sorted(risk.very_high.items()):
+        text = ", ".join(f"{label} {n}" for label, n in counts.items())
+        console.print(f"  {hazard:<6} {text}", highlight=False)
     check = result.check
     score = "n/a" if check.score is None else f"{check.score:.0f}/25"
     console.print(
