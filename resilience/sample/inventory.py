@@ -7,7 +7,7 @@ every rule, the accuracy of every source, and what is UNCONFIRMED.
 
 Sources
 -------
-[DOM]  Domain brief ``/work/shared/docs/domain.md`` (copied facts cited by section):
+[DOM]  Domain brief ``docs/domain.md`` (copied facts cited by section):
        2.1 Huangpu floodwall 1000-yr design levels 5.86 m (Huangpu Park) and 6.27 m
        (Wusongkou), Minhang upstream wall crest 5.24 m, Suzhou Creek design high water 4.79 m
        under a 5.20 m crest; 2.2 seawalls 100-yr (rural, urbanised) and >= 200-yr (most of

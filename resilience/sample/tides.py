@@ -1,7 +1,7 @@
 """Write the sample tide-gauge record: annual maximum water levels at two Shanghai gauges.
 
 Shanghai has no public tide-gauge series, so the sample is SYNTHETIC except for the recorded
-maxima quoted in the domain brief (``/work/shared/docs/domain.md`` sections 1.5 and 2.1),
+maxima quoted in the domain brief (``docs/domain.md`` sections 1.5 and 2.1),
 which are inserted unaltered at their years with ``synthetic=False``. Every other year is a
 seeded draw from a GEV whose parameters are chosen against the targets below; all levels are
 metres on the Wusong datum. ``docs/sea_level.md`` explains the choices and the measured

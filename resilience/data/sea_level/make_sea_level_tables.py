@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 STATIONS_FILE = "shanghai_tide_stations.csv"
 PROJECTIONS_FILE = "ar6_gmsl_projections.csv"
 
-# Domain brief (/work/shared/docs/domain.md) section references, as written into `source`.
+# Domain brief (docs/domain.md) section references, as written into `source`.
 _AR6_2050 = (
     "IPCC AR6 WGI Ch. 9 GMSL 2050 vs 1995-2014 (domain.md 4.2; https://dev-climatekg."
     "semanticclimate.org/w/index.php?action=edit&section=96&title=IPCC%3AAR6%2FWGI%2FChapter-9)"

@@ -14,12 +14,11 @@ import xarray as xr
 from resilience.early_warning.rules import RuleSet, load_rules
 from resilience.sample.forecast import SAMPLE_LAT, SAMPLE_LON, STATIONS, write_sample_forecast
 
-DISTRICTS_FILE = Path("/work/shared/data/geography/shanghai_districts.geojson")
-
-
 @pytest.fixture(scope="session")
 def districts() -> gpd.GeoDataFrame:
-    return gpd.read_file(DISTRICTS_FILE).rename(columns={"adcode": "district_code"})
+    from resilience.geography import open_districts
+
+    return open_districts()  # the shipped copy: district_code, name_zh, name_en, geometry
 
 
 @pytest.fixture(scope="session")

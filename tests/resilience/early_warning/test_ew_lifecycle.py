@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from lxml import etree
@@ -179,8 +181,7 @@ def test_broken_messages_are_rejected(valid_xml, tag, text, reason):
 
 
 def test_oasis_example_fails_only_the_beijing_profile():
-    example = "/work/shared/data/cap/examples/cap12_oasis_A2_severe_thunderstorm_warning.xml"
-    with open(example, "rb") as handle:
-        xml = handle.read()
+    example = Path(__file__).parents[2] / "data" / "cap"
+    xml = (example / "cap12_oasis_A2_severe_thunderstorm_warning.xml").read_bytes()
     with pytest.raises(CapValidationError, match=r"sent .*\+08:00"):  # XSD passes; offset -07:00
         validate_cap(xml)
