@@ -14,6 +14,7 @@ import xarray as xr
 from resilience.early_warning.rules import RuleSet, load_rules
 from resilience.sample.forecast import SAMPLE_LAT, SAMPLE_LON, STATIONS, write_sample_forecast
 
+
 @pytest.fixture(scope="session")
 def districts() -> gpd.GeoDataFrame:
     from resilience.geography import open_districts
