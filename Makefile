@@ -12,7 +12,6 @@ OUT ?= demo-output
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
-export PREFECT_LOGGING_LEVEL ?= WARNING
 
 .PHONY: demo test bench lint clean install
 
