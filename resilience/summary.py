@@ -66,7 +66,7 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
     console.print(f"Risk: {risk.rows} rows for {risk.assets} assets. Assets rated very high:")
     for hazard, counts in sorted(risk.very_high.items()):
         text = ", ".join(f"{label} {n}" for label, n in counts.items())
-        console.print(f"  {hazard:<6} {text}", highlight=False)
+        console.print(f"  {hazard:<6} {text}", highlight=False, soft_wrap=True)
     check = result.check
     score = "n/a" if check.score is None else f"{check.score:.0f}/25"
     console.print(
@@ -75,7 +75,7 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.warnings.by_type.items()))
     console.print(f"Warnings: {result.warnings.messages} CAP 1.2 messages ({counts})")
     for line in result.warnings.digest:
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
     rows = [(f"hazard layer ({name})", path) for name, path in result.refresh.layers.items()]
     rows += [
         ("risk table (GeoPackage)", risk.gpkg),
