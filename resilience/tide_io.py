@@ -8,11 +8,8 @@ expected and what was found. The defaults are the tables shipped in
 
 from __future__ import annotations
 
-import csv
 import importlib.resources
-import io
 import math
-from collections.abc import Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
@@ -20,6 +17,10 @@ import pandas as pd
 
 from hazard_models.horizon import FUTURE_SCENARIOS
 from hazard_models.layer import SchemaError
+from resilience.csv_rows import Row
+from resilience.csv_rows import parse_float as _parse_float
+from resilience.csv_rows import read_rows as _read_rows
+from resilience.csv_rows import where as _where
 
 __all__ = [
     "ANNUAL_MAXIMA_COLUMNS",
@@ -47,71 +48,14 @@ STATION_COLUMNS: tuple[str, ...] = (
 )
 ANNUAL_MAXIMA_COLUMNS: tuple[str, ...] = ("station", "year", "annual_max_m", "datum")
 SEA_LEVEL_COLUMNS: tuple[str, ...] = ("scenario", "year", "quantile", "sea_level_rise_m")
-#: Cell values read as "no value" where a column allows it.
-_MISSING = frozenset({"", "na", "nan", "null", "none"})
 _TRUE = frozenset({"true", "1", "yes", "y"})
 _FALSE = frozenset({"false", "0", "no", "n"})
 _MEDIAN = 0.5
-
-Row = tuple[int, dict[str, str]]
 
 
 def shipped_sea_level_file(name: str) -> Traversable:
     """Return the shipped file ``resilience/data/sea_level/<name>`` (importlib.resources)."""
     return importlib.resources.files("resilience") / "data" / "sea_level" / name
-
-
-def _read_rows(source: Path | Traversable, required: Sequence[str]) -> tuple[list[str], list[Row]]:
-    """Return the header and (line number, row) pairs of a CSV, checking required columns.
-
-    Line numbers are physical lines of the file (header = line 1). Blank lines are skipped.
-    """
-    try:
-        text = source.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{source}: file not found") from None
-    except UnicodeDecodeError as error:
-        raise SchemaError(f"{source}: expected UTF-8 text ({error.reason})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    rows: list[Row] = []
-    for row in reader:
-        if None in row:
-            extra = row.pop(None)
-            raise SchemaError(
-                f"{source}: line {reader.line_num}: expected {len(header)} fields, "
-                f"found {len(header) + len(extra)}"
-            )
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise SchemaError(
-            f"{source}: line 1: missing column(s) {', '.join(missing)}; "
-            f"expected at least {', '.join(required)}, found {', '.join(header) or 'no header'}"
-        )
-    if not rows:
-        raise SchemaError(f"{source}: expected at least one data row, found none")
-    return header, rows
-
-
-def _where(source: object, line: int, field: str) -> str:
-    return f"{source}: line {line}, field '{field}'"
-
-
-def _parse_float(
-    text: str, source: object, line: int, field: str, *, allow_missing: bool = False
-) -> float:
-    """Parse a finite number, or NaN for a missing marker when ``allow_missing``."""
-    if allow_missing and text.lower() in _MISSING:
-        return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise SchemaError(f"{_where(source, line, field)}: expected a number, found {text!r}")
-    return value
 
 
 def _parse_year(text: str, source: object, line: int, field: str) -> int:
