@@ -20,8 +20,9 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
+from hazard_models.gev_mle import ShapePrior, fit_gev_mle, gev_information
 from hazard_models.layer import append_history
-from hazard_models.lmoments import SHAPE_BOUNDS, gev_from_lmoments, sample_lmoments
+from hazard_models.lmoments import gev_from_lmoments, sample_lmoments
 
 __all__ = [
     "FIT_STATUSES",
@@ -36,7 +37,7 @@ __all__ = [
     "return_levels",
 ]
 
-FitMethod = Literal["lmoments", "mle"]
+FitMethod = Literal["lmoments", "mle", "pmle"]
 #: Values of the per-series ``status`` returned by :func:`fit_gev`.
 FIT_STATUSES: tuple[str, ...] = ("ok", "too_short", "constant", "nan")
 _STATUS_DTYPE = "<U9"
@@ -45,7 +46,10 @@ _METHOD_TEXT = {
     "shape clipped to [-0.5, 0.5]",
     "mle": "GEV by maximum likelihood (Coles 2001, sec. 3.3) started from L-moments "
     "(Hosking 1990); shape bounded to [-0.5, 0.5]",
+    "pmle": "GEV by penalised maximum likelihood with the Beta(6, 9) geophysical shape prior "
+    "(Martins & Stedinger 2000) started from L-moments (Hosking 1990)",
 }
+_PARAMETERS = ("loc", "scale", "shape")
 
 _GUMBEL_EPS = 1e-6  # |xi| below this is treated as the Gumbel limit (avoids 0/0)
 
@@ -234,50 +238,10 @@ def _series_status(values: NDArray, count: NDArray, min_samples: int) -> NDArray
     return status
 
 
-def _mle_one(series: NDArray, start: NDArray) -> NDArray:
-    """Return (loc, scale, shape) maximising the likelihood of one series.
-
-    Nelder-Mead on (loc, log scale, shape) with shape bounded to SHAPE_BOUNDS, restarted
-    once from its own optimum (a restart guards against premature simplex collapse).
-    """
-    from scipy.optimize import minimize  # imported here: keeps `import hazard_models` fast
-
-    x = series[~np.isnan(series)]
-
-    def objective(theta: NDArray) -> float:
-        value = gev_nllh(x, theta[0], np.exp(theta[1]), theta[2])
-        return float(value) if np.isfinite(value) else 1e300
-
-    bounds = [(None, None), (None, None), SHAPE_BOUNDS]
-    theta = np.array([start[0], np.log(start[1]), start[2]])
-    options = {"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000, "maxfev": 8000}
-    for _ in range(2):
-        theta = minimize(objective, theta, method="Nelder-Mead", bounds=bounds, options=options).x
-    return np.array([theta[0], np.exp(theta[1]), theta[2]])
-
-
-def _gumbel_start(x: NDArray) -> NDArray:
-    """Return Gumbel (xi = 0) L-moment estimates, whose support is the whole real line."""
-    l1, l2, _, _ = sample_lmoments(x)
-    scale = l2 / np.log(2.0)
-    return np.array([l1 - 0.5772156649015329 * scale, scale, 0.0])  # Hosking 1990, Table 1
-
-
-def _refine_mle(values: NDArray, params: NDArray, ok: NDArray) -> NDArray:
-    """Replace L-moment estimates by maximum-likelihood ones where ``ok`` (loop per series)."""
-    flat_values = values.reshape(-1, values.shape[-1])
-    flat_params = params.reshape(-1, 3).copy()
-    for i in np.flatnonzero(ok.ravel()):
-        starts = [flat_params[i], _gumbel_start(flat_values[i])]
-        nllh = [gev_nllh(flat_values[i], *s) for s in starts]
-        flat_params[i] = _mle_one(flat_values[i], starts[int(np.argmin(nllh))])
-    return flat_params.reshape(params.shape)
-
-
 def _fit_last_axis(
-    data: NDArray, method: FitMethod, min_samples: int
-) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
-    """Fit every series along the last axis; return loc, scale, shape, nllh, status."""
+    data: NDArray, method: FitMethod, min_samples: int, return_cov: bool = False
+) -> tuple[NDArray, ...]:
+    """Fit every series along the last axis; return loc, scale, shape, nllh, status[, cov]."""
     values = np.asarray(data, dtype=float)
     values = np.where(np.isfinite(values), values, np.nan)
     l1, l2, t3, count = sample_lmoments(values)
@@ -285,19 +249,44 @@ def _fit_last_axis(
     ok = status == "ok"
     params = np.stack(gev_from_lmoments(l1, l2, t3), axis=-1)
     params[~ok] = np.nan
-    if method == "mle" and ok.any():
-        params = _refine_mle(values, params, ok)
+    prior: ShapePrior = "martins_stedinger" if method == "pmle" else "none"
+    if method != "lmoments" and ok.any():
+        fit = fit_gev_mle(values[ok], params[ok], prior=prior)
+        params[ok] = np.stack([fit[name] for name in _PARAMETERS], axis=-1)
     loc, scale, shape = params[..., 0], params[..., 1], params[..., 2]
-    return loc, scale, shape, gev_nllh(values, loc, scale, shape), status
+    outputs = (loc, scale, shape, gev_nllh(values, loc, scale, shape), status)
+    if not return_cov:
+        return outputs
+    return (*outputs, _covariance(values, params, prior))
+
+
+def _covariance(values: NDArray, params: NDArray, prior: ShapePrior) -> NDArray:
+    """Return the inverse observed information, NaN where it is not positive definite."""
+    information = gev_information(values, *np.moveaxis(params, -1, 0), prior=prior)
+    finite = np.isfinite(information).all(axis=(-2, -1))
+    safe = np.where(finite[..., None, None], information, np.eye(3))
+    positive = np.linalg.eigvalsh(safe)[..., 0] > 0
+    cov = np.linalg.inv(np.where(positive[..., None, None], safe, np.eye(3)))
+    return np.where((finite & positive)[..., None, None], cov, np.nan)
 
 
 @overload
 def fit_gev(
-    data: xr.DataArray, *, method: FitMethod = ..., dim: str = ..., min_samples: int = ...
+    data: xr.DataArray,
+    *,
+    method: FitMethod = ...,
+    dim: str = ...,
+    min_samples: int = ...,
+    return_cov: bool = ...,
 ) -> xr.Dataset: ...
 @overload
 def fit_gev(
-    data: ArrayLike, *, method: FitMethod = ..., dim: str = ..., min_samples: int = ...
+    data: ArrayLike,
+    *,
+    method: FitMethod = ...,
+    dim: str = ...,
+    min_samples: int = ...,
+    return_cov: bool = ...,
 ) -> dict[str, NDArray]: ...
 def fit_gev(
     data: xr.DataArray | ArrayLike,
@@ -305,6 +294,7 @@ def fit_gev(
     method: FitMethod = "lmoments",
     dim: str = "year",
     min_samples: int = 10,
+    return_cov: bool = False,
 ) -> xr.Dataset | dict[str, NDArray]:
     """Fit a GEV distribution to every series at once.
 
@@ -314,22 +304,31 @@ def fit_gev(
         Annual maxima (any units). A numpy array holds the sample on its LAST axis; a
         DataArray holds it on ``dim`` and may be dask-backed (the fit stays lazy).
         NaN and +-inf are treated as missing values and left out of their series.
-    method : {"lmoments", "mle"}
-        "lmoments" (default, fully vectorised): L-moment estimates. "mle": maximum
-        likelihood started from the L-moment estimates (one scipy optimisation per series).
+    method : {"lmoments", "mle", "pmle"}
+        "lmoments" (default): L-moment estimates. "mle": maximum likelihood by vectorised
+        Newton-Raphson started from the L-moment estimates (:mod:`hazard_models.gev_mle`).
+        "pmle": penalised MLE with the Beta(6, 9) geophysical shape prior of Martins &
+        Stedinger (2000), for short records. All three are vectorised over series.
     dim : str
         Sample dim of a DataArray input, e.g. ``"year"``; ignored for numpy input.
     min_samples : int
         Series with fewer valid values get NaN parameters and status "too_short" (>= 3).
+    return_cov : bool
+        Also return ``cov``: the inverse observed information of (loc, scale, shape) at the
+        estimate, shape (..., 3, 3) for numpy input, dims (..., "parameter_row",
+        "parameter_column") for a DataArray; NaN where the information is not positive
+        definite. For "pmle" it includes the prior's curvature (posterior-mode covariance);
+        for "lmoments" it is the MLE approximation evaluated at the L-moment estimate.
 
     Returns
     -------
     xarray.Dataset or dict of numpy.ndarray
         ``loc``, ``scale`` (data units), ``shape`` (xi, climate convention: xi > 0 heavy
-        tail; scipy's c = -xi), ``nllh`` (negative log-likelihood at the estimate; +inf when
-        an L-moment fit leaves an observation outside its support) and ``status`` ("ok",
-        "too_short", "constant" or "nan" = no valid value). Dims or shape: those of
-        ``data`` without the sample axis. A bad series never raises: its parameters are NaN.
+        tail; scipy's c = -xi), ``nllh`` (negative log-likelihood at the estimate, without
+        the prior for "pmle"; +inf when an L-moment fit leaves an observation outside its
+        support) and ``status`` ("ok", "too_short", "constant" or "nan" = no valid value),
+        plus ``cov`` if asked. Dims or shape: those of ``data`` without the sample axis.
+        A bad series never raises: its parameters are NaN.
 
     Raises
     ------
@@ -342,30 +341,38 @@ def fit_gev(
     with 20-100 maxima per series, estimates beyond it are dominated by sampling noise
     (Hosking & Wallis 1997, app. A, GEV; Coles 2001, sec. 3.3).
     """
-    if method not in ("lmoments", "mle"):
-        raise ValueError(f"fit_gev: method: expected 'lmoments' or 'mle', found {method!r}")
+    if method not in ("lmoments", "mle", "pmle"):
+        raise ValueError(
+            f"fit_gev: method: expected 'lmoments' or 'mle' (or 'pmle'), found {method!r}"
+        )
     if min_samples < 3:
         raise ValueError(f"fit_gev: min_samples: expected at least 3, found {min_samples}")
     if isinstance(data, xr.DataArray):
-        return _fit_dataarray(data, method, dim, min_samples)
-    names = ("loc", "scale", "shape", "nllh", "status")
-    return dict(zip(names, _fit_last_axis(np.asarray(data), method, min_samples), strict=True))
+        return _fit_dataarray(data, method, dim, min_samples=min_samples, return_cov=return_cov)
+    names = ("loc", "scale", "shape", "nllh", "status", "cov")
+    outputs = _fit_last_axis(np.asarray(data), method, min_samples, return_cov)
+    return dict(zip(names, outputs, strict=False))
 
 
-def _fit_dataarray(data: xr.DataArray, method: FitMethod, dim: str, min_samples: int) -> xr.Dataset:
+def _fit_dataarray(
+    data: xr.DataArray, method: FitMethod, dim: str, *, min_samples: int, return_cov: bool
+) -> xr.Dataset:
     """Lift :func:`_fit_last_axis` over a (possibly dask) DataArray with ``apply_ufunc``."""
     if dim not in data.dims:
         raise ValueError(f"fit_gev: expected the sample dim {dim!r} in data, found {data.dims}")
     if data.chunks is not None:
         data = data.chunk({dim: -1})  # the fit needs each whole series in one chunk
+    cov_dims = ["parameter_row", "parameter_column"]
     outputs = xr.apply_ufunc(
         _fit_last_axis,
         data,
         input_core_dims=[[dim]],
-        output_core_dims=[[]] * 5,
+        output_core_dims=[[]] * 5 + ([cov_dims] if return_cov else []),
         dask="parallelized",
-        output_dtypes=[float, float, float, float, np.dtype(_STATUS_DTYPE)],
-        kwargs={"method": method, "min_samples": min_samples},
+        output_dtypes=[float, float, float, float, np.dtype(_STATUS_DTYPE)]
+        + ([float] if return_cov else []),
+        dask_gufunc_kwargs={"output_sizes": dict.fromkeys(cov_dims, 3) if return_cov else {}},
+        kwargs={"method": method, "min_samples": min_samples, "return_cov": return_cov},
     )
     units = data.attrs.get("units", "1")
     attrs = {
@@ -374,11 +381,14 @@ def _fit_dataarray(data: xr.DataArray, method: FitMethod, dim: str, min_samples:
         "shape": {"units": "1", "long_name": "GEV shape parameter xi (xi > 0: heavy tail)"},
         "nllh": {"units": "1", "long_name": "GEV negative log-likelihood at the estimate"},
         "status": {"long_name": "fit status", "flag_meanings": " ".join(FIT_STATUSES)},
+        "cov": {"long_name": "covariance of (loc, scale, shape), inverse observed information"},
     }
     result = xr.Dataset(
-        {name: out.assign_attrs(attrs[name]) for name, out in zip(attrs, outputs, strict=True)}
+        {name: out.assign_attrs(attrs[name]) for name, out in zip(attrs, outputs, strict=False)}
     )
-    for name in ("loc", "scale", "shape", "nllh"):
+    if return_cov:
+        result = result.assign_coords({name: list(_PARAMETERS) for name in cov_dims})
+    for name in ("loc", "scale", "shape", "nllh", *(["cov"] if return_cov else [])):
         result[name].attrs["method"] = _METHOD_TEXT[method]
     append_history(result.attrs, f"fit_gev: {_METHOD_TEXT[method]}, sample dim {dim!r}")
     return result
