@@ -199,6 +199,67 @@ def warn(
 
 
 @app.command()
+def fit(
+    csv_file: Annotated[Path, typer.Argument(help="CSV with one value per row.")],
+    column: Annotated[str, typer.Option("--column", help="Column to fit.")],
+    dist: Annotated[str, typer.Option("--dist", help="gev, gpd or gumbel.")] = "gev",
+    method: Annotated[str, typer.Option("--method", help="mle, lmoments or pmle.")] = "mle",
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="GPD threshold, data units.")
+    ] = None,
+    per_year: Annotated[
+        float, typer.Option("--per-year", help="Observations per year (GPD).")
+    ] = 365.0,
+    covariate: Annotated[
+        str | None, typer.Option("--covariate", help="Column for a GEV location trend.")
+    ] = None,
+    return_periods: Annotated[
+        str, typer.Option("--return-periods", help="Comma-separated years.")
+    ] = "2,10,50,100",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Return-level plot (PNG).")] = None,
+) -> None:
+    """Fit a GEV, Gumbel or GPD to a station record, with return levels and 95 % CIs."""
+    from hazard_models.layer import SchemaError
+    from resilience.station_fit import fit_station, plot_fit, read_station_record
+
+    choices = {
+        "dist": (dist, ("gev", "gpd", "gumbel")),
+        "method": (method, ("mle", "lmoments", "pmle")),
+    }
+    for option, (value, allowed) in choices.items():
+        if value not in allowed:
+            _fail(f"--{option} {value!r}: expected one of {', '.join(allowed)}")
+    try:
+        periods = [float(p) for p in return_periods.split(",") if p.strip()]
+    except ValueError:
+        _fail(f"--return-periods {return_periods!r}: expected comma-separated numbers")
+    try:
+        record = read_station_record(csv_file, column=column, covariate=covariate)
+        report = fit_station(
+            record,
+            dist=dist,  # type: ignore[arg-type]  # checked against the choices above
+            method=method,  # type: ignore[arg-type]
+            threshold=threshold,
+            per_year=per_year,
+            return_periods=periods,
+        )
+    except (FileNotFoundError, SchemaError, ValueError) as error:
+        _fail(str(error))
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        from resilience.station_fit import format_fit
+
+        for table in format_fit(report):
+            console.print(table)
+    if plot is not None:
+        path = plot_fit(report, record, plot)
+        if not as_json:
+            console.print(f"plot {path}")
+
+
+@app.command()
 def layers(config: ConfigOption = None) -> None:
     """List the published hazard layers and their versions."""
     settings = _settings(config)
