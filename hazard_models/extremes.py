@@ -278,6 +278,7 @@ def fit_gev(
     dim: str = ...,
     min_samples: int = ...,
     return_cov: bool = ...,
+    covariate: ArrayLike | xr.DataArray | None = ...,
 ) -> xr.Dataset: ...
 @overload
 def fit_gev(
@@ -287,6 +288,7 @@ def fit_gev(
     dim: str = ...,
     min_samples: int = ...,
     return_cov: bool = ...,
+    covariate: ArrayLike | xr.DataArray | None = ...,
 ) -> dict[str, NDArray]: ...
 def fit_gev(
     data: xr.DataArray | ArrayLike,
@@ -295,6 +297,7 @@ def fit_gev(
     dim: str = "year",
     min_samples: int = 10,
     return_cov: bool = False,
+    covariate: ArrayLike | xr.DataArray | None = None,
 ) -> xr.Dataset | dict[str, NDArray]:
     """Fit a GEV distribution to every series at once.
 
@@ -319,6 +322,11 @@ def fit_gev(
         "parameter_column") for a DataArray; NaN where the information is not positive
         definite. For "pmle" it includes the prior's curvature (posterior-mode covariance);
         for "lmoments" it is the MLE approximation evaluated at the L-moment estimate.
+    covariate : array_like or xarray.DataArray, optional
+        If given, fit the non-stationary GEV with location ``loc0 + loc1 x covariate`` by
+        MLE instead (:func:`hazard_models.nonstationary.fit_gev_nonstationary`, whose
+        outputs are returned: ``loc0``, ``loc1``, ``scale``, ``shape``, ``nllh``,
+        ``status``, ``covariance``); ``method`` must then be "mle".
 
     Returns
     -------
@@ -347,6 +355,12 @@ def fit_gev(
         )
     if min_samples < 3:
         raise ValueError(f"fit_gev: min_samples: expected at least 3, found {min_samples}")
+    if covariate is not None:
+        if method != "mle":
+            raise ValueError(f"fit_gev: a covariate needs method 'mle', found {method!r}")
+        from hazard_models.nonstationary import fit_gev_nonstationary  # imports this module
+
+        return fit_gev_nonstationary(data, covariate, min_samples=min_samples, dim=dim)
     if isinstance(data, xr.DataArray):
         return _fit_dataarray(data, method, dim, min_samples=min_samples, return_cov=return_cov)
     names = ("loc", "scale", "shape", "nllh", "status", "cov")

@@ -165,3 +165,17 @@ def test_dataarray_wrapper_is_lazy_and_matches_numpy() -> None:
     assert levels.dims == ("lat", "lon", "warming_level")
     comparison = compare_to_stationary(array, years)
     assert set(comparison["p_value"].dims) == {"lat", "lon"}
+
+
+def test_fit_gev_with_a_covariate_is_the_nonstationary_fit():
+    from hazard_models.extremes import fit_gev
+    from hazard_models.nonstationary import fit_gev_nonstationary
+
+    rng = np.random.default_rng(11)
+    years = np.arange(1950, 2010, dtype=float)
+    data = 10 + 0.05 * (years - 1950) + rng.gumbel(0, 1.5, size=(3, years.size))
+    via_fit_gev = fit_gev(data, method="mle", covariate=years)
+    direct = fit_gev_nonstationary(data, years)
+    np.testing.assert_array_equal(via_fit_gev["loc1"], direct["loc1"])
+    with pytest.raises(ValueError, match="a covariate needs method 'mle'"):
+        fit_gev(data, covariate=years)
