@@ -218,6 +218,10 @@ def fit(
     ] = "2,10,50,100",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Return-level plot (PNG).")] = None,
+    threshold_plot: Annotated[
+        Path | None,
+        typer.Option("--threshold-plot", help="Mean-residual-life and stability plots (PNG)."),
+    ] = None,
 ) -> None:
     """Fit a GEV, Gumbel or GPD to a station record, with return levels and 95 % CIs."""
     from hazard_models.layer import SchemaError
@@ -257,6 +261,12 @@ def fit(
         path = plot_fit(report, record, plot)
         if not as_json:
             console.print(f"plot {path}")
+    if threshold_plot is not None:
+        from resilience.station_fit import plot_threshold_diagnostics
+
+        path = plot_threshold_diagnostics(record, threshold_plot)
+        if not as_json:
+            console.print(f"threshold diagnostics {path}")
 
 
 @app.command()

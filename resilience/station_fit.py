@@ -28,6 +28,7 @@ __all__ = [
     "StationRecord",
     "fit_station",
     "plot_fit",
+    "plot_threshold_diagnostics",
     "read_station_record",
 ]
 
@@ -414,3 +415,54 @@ def format_fit(report: FitReport) -> list[Any]:
     for key, item in report.diagnostics.items():
         diagnostics.add_row(key, f"{item:.4g}" if isinstance(item, float) else str(item))
     return [parameters, levels, diagnostics]
+
+
+def plot_threshold_diagnostics(
+    record: StationRecord, path: Path, *, n_thresholds: int = 30
+) -> Path:
+    """Draw the mean-residual-life and parameter-stability plots for choosing a threshold.
+
+    Thresholds run from the 90th percentile of the record to the value that leaves 15
+    exceedances (Coles 2001, secs. 4.3.1 and 4.3.4: pick the lowest u above which the mean
+    excess is linear and the modified scale and shape are stable).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hazard_models.threshold import mean_residual_life, parameter_stability
+
+    values = np.asarray(record.values, dtype=float)
+    top = np.sort(values)[-15]
+    thresholds = np.linspace(np.quantile(values, 0.90), top, n_thresholds)
+    units = "data"
+    mrl = mean_residual_life(values, thresholds, units=units)
+    stability = parameter_stability(values, thresholds, units=units)
+    fig, axes = plt.subplots(3, 1, figsize=(6.4, 8.0), dpi=120, sharex=True)
+    u = mrl[f"threshold_{units}"]
+    panels = (
+        (axes[0], mrl, "mean_excess_", "lower_", "upper_", "mean excess"),
+        (
+            axes[1],
+            stability,
+            "modified_scale_",
+            "modified_scale_lower_",
+            "modified_scale_upper_",
+            "modified scale",
+        ),
+    )
+    for axis, table, mid, low, high, label in panels:
+        axis.plot(u, table[f"{mid}{units}"], "k-")
+        axis.fill_between(u, table[f"{low}{units}"], table[f"{high}{units}"], alpha=0.2)
+        axis.set_ylabel(f"{label} ({record.column})")
+    axes[2].plot(u, stability["shape"], "k-")
+    axes[2].fill_between(u, stability["shape_lower"], stability["shape_upper"], alpha=0.2)
+    axes[2].set_ylabel("shape xi")
+    axes[2].set_xlabel(f"threshold ({record.column})")
+    axes[0].set_title("Threshold choice: mean residual life and parameter stability")
+    fig.tight_layout()
+    with atomic_path(Path(path)) as temporary:
+        fig.savefig(temporary, format="png")
+    plt.close(fig)
+    return Path(path)

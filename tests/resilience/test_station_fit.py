@@ -122,3 +122,24 @@ def test_text_in_a_number_names_the_line(tmp_path):
     bad.write_text("year,level_m\n" + "\n".join(rows) + "\n")
     result = runner.invoke(app, ["fit", str(bad), "--column", "level_m"])
     assert result.exit_code == 2 and "line 6, field 'level_m'" in result.output
+
+
+def test_threshold_diagnostics_plot(tmp_path):
+    png = tmp_path / "threshold.png"
+    result = runner.invoke(
+        app,
+        [
+            "fit",
+            str(COLES / "rain.csv"),
+            "--column",
+            "rainfall_mm",
+            "--dist",
+            "gpd",
+            "--threshold",
+            "30",
+            "--threshold-plot",
+            str(png),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
