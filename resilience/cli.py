@@ -216,6 +216,7 @@ def fit(
     return_periods: Annotated[
         str, typer.Option("--return-periods", help="Comma-separated years.")
     ] = "2,10,50,100",
+    ci: Annotated[str, typer.Option("--ci", help="delta or bootstrap intervals.")] = "delta",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Return-level plot (PNG).")] = None,
     threshold_plot: Annotated[
@@ -230,6 +231,7 @@ def fit(
     choices = {
         "dist": (dist, ("gev", "gpd", "gumbel")),
         "method": (method, ("mle", "lmoments", "pmle")),
+        "ci": (ci, ("delta", "bootstrap")),
     }
     for option, (value, allowed) in choices.items():
         if value not in allowed:
@@ -247,6 +249,7 @@ def fit(
             threshold=threshold,
             per_year=per_year,
             return_periods=periods,
+            ci=ci,  # type: ignore[arg-type]
         )
     except (FileNotFoundError, SchemaError, ValueError) as error:
         _fail(str(error))

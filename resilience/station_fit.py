@@ -269,6 +269,42 @@ def _fit_peaks(
     )
 
 
+def _bootstrap_levels(
+    estimates: dict[str, float],
+    x: NDArray,
+    dist: Distribution,
+    *,
+    periods: list[float],
+    diagnostics: dict,
+    level: float,
+    n_boot: int,
+) -> list[ReturnLevelEstimate]:
+    """Return levels with parametric-bootstrap percentile intervals (seed 0)."""
+    if dist == "gpd":
+        from hazard_models.gpd_bootstrap import parametric_bootstrap_gpd
+
+        interval = parametric_bootstrap_gpd(
+            estimates["scale"],
+            estimates["shape"],
+            diagnostics["rate_per_observation"],
+            n_observations=x.size,
+            threshold=float(diagnostics["threshold"]),
+            return_periods=periods,
+            per_year=float(diagnostics["observations_per_year"]),
+            n_boot=n_boot,
+            level=level,
+        )
+    else:
+        from hazard_models.uncertainty import parametric_bootstrap_gev
+
+        params = {k: np.array([estimates[k]]) for k in ("loc", "scale", "shape")}
+        result = parametric_bootstrap_gev(
+            params, x.size, return_periods=periods, n_boot=n_boot, method="mle", level=level
+        )
+        interval = result.return_levels
+    return _levels(periods, interval.estimate[0], interval.lower[0], interval.upper[0])
+
+
 def fit_station(
     record: StationRecord,
     *,
@@ -278,6 +314,8 @@ def fit_station(
     per_year: float = 365.0,
     return_periods: Sequence[float] = (2, 10, 50, 100),
     level: float = 0.95,
+    ci: Literal["delta", "bootstrap"] = "delta",
+    n_boot: int = 1000,
 ) -> FitReport:
     """Fit a station record and report parameters, return levels and diagnostics.
 
@@ -297,7 +335,10 @@ def fit_station(
     return_periods : sequence of float
         Years (> 1).
     level : float
-        Confidence level of the intervals (delta method, Coles 2001 secs. 3.3.3 and 4.4.1).
+        Confidence level of the intervals.
+    ci : {"delta", "bootstrap"}
+        Delta method (Coles 2001 secs. 3.3.3 and 4.4.1) or parametric bootstrap percentiles
+        (``n_boot`` replicates, seeded; stationary GEV and GPD only).
 
     Raises
     ------
@@ -321,6 +362,15 @@ def fit_station(
     else:
         result = _fit_block_maxima(x, dist, method, periods, level)
     nllh, parameters, levels, diagnostics = result
+    interval = f"{level:.0%} delta method"
+    if ci == "bootstrap":
+        if dist == "gumbel" or record.covariate is not None:
+            raise ValueError("--ci bootstrap is available for stationary --dist gev and gpd")
+        estimates = {name: value.estimate for name, value in parameters.items()}
+        levels = _bootstrap_levels(
+            estimates, x, dist, periods=periods, diagnostics=diagnostics, level=level, n_boot=n_boot
+        )
+        interval = f"{level:.0%} parametric bootstrap ({n_boot} replicates, percentile)"
     return FitReport(
         distribution=dist,
         method=method,
@@ -329,7 +379,7 @@ def fit_station(
         parameters=parameters,
         return_levels=levels,
         diagnostics=diagnostics,
-        interval=f"{level:.0%} delta method",
+        interval=interval,
         source=f"{record.path}:{record.column}",
     )
 
