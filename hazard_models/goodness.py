@@ -35,8 +35,9 @@ __all__ = [
     "anderson_darling",
     "bootstrap_goodness_pvalues",
     "empirical_probabilities",
-    "probability_plot",
+    "gpd_ppcc",
     "ppcc",
+    "probability_plot",
 ]
 
 PlottingPosition = Literal["gringorten", "weibull"]
@@ -154,7 +155,45 @@ def ppcc(
     and scale, so it measures the fit of the shape (tail curvature).
     """
     points = probability_plot(data, params, formula=formula)
-    x, q = points["ordered"], points["model_quantile"]
+    return _correlation(points["ordered"], points["model_quantile"])
+
+
+def gpd_ppcc(
+    excess: ArrayLike,
+    scale: ArrayLike,
+    shape: ArrayLike,
+    *,
+    formula: PlottingPosition = "gringorten",
+) -> NDArray:
+    """Return the probability-plot correlation of threshold excesses with their fitted GPD.
+
+    Parameters
+    ----------
+    excess : array_like, shape (..., n_sample)
+        Excesses y = x - u over the threshold (data units); NaN marks a missing value.
+    scale, shape : array_like, shape (...)
+        Fitted GPD sigma (data units) and xi.
+    formula : {"gringorten", "weibull"}
+        Plotting positions.
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        Pearson r between ordered excesses and GPD quantiles
+        sigma/xi ((1 - p)^-xi - 1) (Coles 2001, sec. 4.3.5 quantile plot); NaN below 3 values.
+    """
+    ordered, probability = empirical_probabilities(excess, formula=formula)
+    sigma = np.asarray(scale, dtype=float)[..., None]
+    xi = np.asarray(shape, dtype=float)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = -np.log1p(-probability)
+        general = sigma / np.where(xi == 0, 1.0, xi) * np.expm1(xi * tail)
+        quantile = np.where(xi == 0, sigma * tail, general)
+    return _correlation(ordered, quantile)
+
+
+def _correlation(x: NDArray, q: NDArray) -> NDArray:
+    """Return Pearson r of paired values along the last axis, NaN pairs left out."""
     valid = ~np.isnan(x) & ~np.isnan(q)
     count = valid.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):

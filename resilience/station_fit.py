@@ -255,7 +255,10 @@ def _fit_peaks(
         n_observations=x.size,
     )
     half = _z(level) * np.sqrt(variance)
+    from hazard_models.goodness import gpd_ppcc
+
     diagnostics = {
+        "ppcc": float(gpd_ppcc(excess, scale, shape)[0]),
         "threshold": threshold,
         "exceedances": int(fit["n_exceed"][0]),
         "rate_per_observation": float(rate[0]),

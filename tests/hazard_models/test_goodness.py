@@ -129,3 +129,17 @@ def test_bad_series_give_nan_not_errors() -> None:
     assert outside == np.inf
     short = bootstrap_goodness_pvalues(data[:1], n_boot=20)
     assert np.isnan(short["ppcc_pvalue"]).all() and np.isnan(short["ppcc"]).all()
+
+
+def test_gpd_ppcc_matches_scipy_and_flags_a_wrong_tail():
+    from scipy.stats import genpareto, pearsonr
+
+    from hazard_models.goodness import gpd_ppcc
+
+    y = genpareto.rvs(0.2, scale=5, size=(1, 200), random_state=1)
+    p = (np.arange(1, 201) - 0.44) / (200 + 0.12)  # Gringorten positions
+    expected = pearsonr(np.sort(y[0]), genpareto.ppf(p, 0.2, scale=5))[0]
+    assert gpd_ppcc(y, 5.0, 0.2)[0] == pytest.approx(expected, rel=1e-12)
+    # an exponential model (xi = 0) for a very heavy tail fits visibly worse
+    heavy = genpareto.rvs(0.45, scale=5, size=(1, 400), random_state=2)
+    assert gpd_ppcc(heavy, 5.0, 0.0)[0] < gpd_ppcc(heavy, 5.0, 0.45)[0]
