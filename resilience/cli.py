@@ -273,6 +273,81 @@ def fit(
 
 
 @app.command()
+def pull(
+    catalog: Annotated[Path | None, typer.Argument(help="Catalogue YAML of sources.")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Local glob of NEX-GDDP-CMIP6-named files.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="shanghai or lon0,lat0,lon1,lat1.")
+    ] = "shanghai",
+    horizons: Annotated[str, typer.Option("--horizons")] = "baseline,mid,far",
+    variables: Annotated[str, typer.Option("--variables")] = "tasmax,pr",
+    out: Annotated[Path | None, typer.Option("--out", help="Write projections here.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="netcdf or zarr.")] = "netcdf",
+    reference: Annotated[
+        Path | None, typer.Option("--reference", help="Observed reference (NetCDF) for QDM.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Pull projections from a catalogue or a glob, normalise them and report what is there."""
+    settings = _settings(config)
+    from resilience.catalog import CatalogError, load_catalog
+    from resilience.climate import ClimateDataError
+    from resilience.pull import (
+        catalog_from_source,
+        pull_projections,
+        resolve_region,
+        write_projections,
+    )
+
+    if (catalog is None) == (source is None):
+        _fail("give a CATALOG file or --source PATH_GLOB (one of them)")
+    if fmt not in ("netcdf", "zarr"):
+        _fail(f"--format {fmt!r}: expected netcdf or zarr")
+    try:
+        sources = load_catalog(catalog) if catalog else catalog_from_source(str(source))
+        ds = pull_projections(
+            sources,
+            variables=[v.strip() for v in variables.split(",") if v.strip()],
+            horizons=[h.strip() for h in horizons.split(",") if h.strip()],
+            cache_dir=settings.data_dir / "cache",
+            region=resolve_region(region),
+        )
+        if reference is not None:
+            from resilience.bias import adjust_qdm
+
+            names = [str(v) for v in ds.data_vars]
+            ds = adjust_qdm(ds, _open_reference(reference), variables=names)
+    except (CatalogError, ClimateDataError, FileNotFoundError, ValueError, RuntimeError) as error:
+        _fail(str(error))
+    table = Table(title="Projections pulled")
+    for column in ("variable", "units", "models", "scenarios", "years", "lat x lon"):
+        table.add_column(column)
+    years = ds["time"].dt.year
+    for name, var in ds.data_vars.items():
+        table.add_row(
+            str(name),
+            var.attrs.get("units", ""),
+            str(ds.sizes["model"]),
+            " ".join(str(s) for s in ds["scenario"].values),
+            f"{int(years.min())}-{int(years.max())}",
+            f"{ds.sizes['lat']} x {ds.sizes['lon']}",
+        )
+    console.print(table)
+    missing = ds.attrs.get("missing_combinations", "")
+    console.print(f"missing combinations: {missing or 'none'}", highlight=False)
+    if out is not None:
+        console.print(f"projections {write_projections(ds, out, fmt=fmt)}")
+
+
+def _open_reference(path: Path):  # noqa: ANN202 - xarray Dataset
+    import xarray as xr
+
+    return xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+
+
+@app.command()
 def layers(config: ConfigOption = None) -> None:
     """List the published hazard layers and their versions."""
     settings = _settings(config)

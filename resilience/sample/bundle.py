@@ -3,6 +3,8 @@
 Layout written by :func:`write_sample` (all deterministic)::
 
     DIR/projections/{var}_day_{model}_{experiment}_r1i1p1f1_gn_{year}.nc   synthetic, CMIP units
+    DIR/projections/catalog.yaml                                          local catalogue + sha256
+    DIR/reference/                                                         synthetic "observations"
     DIR/assets/shanghai_assets.gpkg and .csv                              real positions
     DIR/geography/shanghai_districts.geojson                              real boundaries
     DIR/tide_gauges/tide_gauge_annual_maxima.csv (+ stations)             synthetic, real anchors
@@ -47,6 +49,8 @@ class SamplePaths(BaseModel):
 
     root: Path
     projections_dir: Path
+    catalog: Path
+    reference: Path
     inventory_gpkg: Path
     inventory_csv: Path
     districts: Path
@@ -70,19 +74,25 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
     progress : callable, optional
         Called with a short message before each part is written.
     """
+    from resilience.catalog import write_sample_catalog
     from resilience.geography import data_path
     from resilience.inventory_io import write_inventory
     from resilience.sample.forecast import write_sample_forecast
     from resilience.sample.inventory import build_inventory
     from resilience.sample.projections import write_sample_projections
+    from resilience.sample.reference import write_sample_reference
     from resilience.sample.tides import write_sample_tide_gauges
 
     say = progress or (lambda message: None)
     root = Path(out_dir)
-    for part in ("projections", "assets", "geography", "tide_gauges", "forecast", "submissions"):
+    parts = ("projections", "reference", "assets", "geography", "tide_gauges", "forecast")
+    for part in (*parts, "submissions"):
         (root / part).mkdir(parents=True, exist_ok=True)
-    say("synthetic daily projections (2 models x 4 experiments)")
+    say("synthetic daily projections (2 models x 4 experiments) and their catalogue")
     write_sample_projections(root / "projections")
+    write_sample_catalog(root / "projections")
+    say("synthetic observed reference for bias adjustment")
+    reference = write_sample_reference(root / "reference")
     say("asset inventory from shipped real data")
     inventory = build_inventory()
     gpkg = write_inventory(inventory, root / "assets" / "shanghai_assets.gpkg")
@@ -98,6 +108,8 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
     paths = SamplePaths(
         root=root,
         projections_dir=root / "projections",
+        catalog=root / "projections" / "catalog.yaml",
+        reference=reference,
         inventory_gpkg=gpkg,
         inventory_csv=csv,
         districts=districts,
