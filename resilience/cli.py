@@ -276,8 +276,11 @@ def fit(
 def pull(
     catalog: Annotated[Path | None, typer.Argument(help="Catalogue YAML of sources.")] = None,
     source: Annotated[
-        str | None, typer.Option("--source", help="Local glob of NEX-GDDP-CMIP6-named files.")
+        str | None,
+        typer.Option("--source", help="Local glob of NEX-named files, or an HTTP URL template."),
     ] = None,
+    models: Annotated[str, typer.Option("--models", help="For a URL template.")] = "",
+    experiments: Annotated[str, typer.Option("--experiments", help="For a URL template.")] = "",
     region: Annotated[
         str | None, typer.Option("--region", help="shanghai or lon0,lat0,lon1,lat1.")
     ] = "shanghai",
@@ -306,10 +309,20 @@ def pull(
     if fmt not in ("netcdf", "zarr"):
         _fail(f"--format {fmt!r}: expected netcdf or zarr")
     try:
-        sources = load_catalog(catalog) if catalog else catalog_from_source(str(source))
+        wanted = [v.strip() for v in variables.split(",") if v.strip()]
+        sources = (
+            load_catalog(catalog)
+            if catalog
+            else catalog_from_source(
+                str(source),
+                variables=wanted,
+                models=_split(models),
+                experiments=_split(experiments),
+            )
+        )
         ds = pull_projections(
             sources,
-            variables=[v.strip() for v in variables.split(",") if v.strip()],
+            variables=wanted,
             horizons=[h.strip() for h in horizons.split(",") if h.strip()],
             cache_dir=settings.data_dir / "cache",
             region=resolve_region(region),
@@ -339,6 +352,10 @@ def pull(
     console.print(f"missing combinations: {missing or 'none'}", highlight=False)
     if out is not None:
         console.print(f"projections {write_projections(ds, out, fmt=fmt)}")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _open_reference(path: Path):  # noqa: ANN202 - xarray Dataset

@@ -21,7 +21,7 @@ import xarray as xr
 from hazard_models.horizon import Horizon, horizon_by_name
 from resilience.atomic import atomic_path
 from resilience.catalog import Catalog, FileSpec, Source, pull, select
-from resilience.climate import parse_file_name
+from resilience.climate import ClimateDataError, parse_file_name
 from resilience.ensemble import assemble_ensemble
 from resilience.normalise import normalise, open_source
 
@@ -65,14 +65,43 @@ def resolve_region(region: str | None) -> Any:
     return (lon0, lat0, lon1, lat1)
 
 
-def catalog_from_source(pattern: str) -> Catalog:
-    """Build a one-source catalogue from a local glob of NEX-GDDP-CMIP6-named files.
+def catalog_from_source(
+    pattern: str,
+    *,
+    variables: Sequence[str] = (),
+    models: Sequence[str] = (),
+    experiments: Sequence[str] = (),
+) -> Catalog:
+    """Build a one-source catalogue from a local glob or an HTTP(S) URL template.
+
+    A local glob must match NEX-GDDP-CMIP6-named files (what they hold is read from their
+    names). A URL template uses ``{variable} {model} {experiment} {year} {variant} {grid}``
+    and needs ``variables``, ``models`` and ``experiments``; years come from the horizons
+    requested at pull time (1950-2100 are allowed).
 
     Raises
     ------
     FileNotFoundError
         If the glob matches no NEX-GDDP-CMIP6-named file; the message gives the pattern.
+    ValueError
+        If a URL template lacks ``models``, ``experiments`` or ``variables``.
     """
+    if pattern.startswith(("http://", "https://")):
+        if not (variables and models and experiments):
+            raise ValueError(
+                f"--source {pattern!r}: a URL template needs --variables, --models and "
+                "--experiments"
+            )
+        url_source = Source(
+            name="source",
+            driver="http",
+            url_template=pattern,
+            variables=list(variables),
+            models=list(models),
+            experiments=list(experiments),
+            years=["1950-2100"],  # type: ignore[arg-type]  # validated from "START-END"
+        )
+        return Catalog(sources=[url_source])
     files = [f for f in (parse_file_name(Path(p)) for p in sorted(glob.glob(pattern))) if f]
     if not files:
         raise FileNotFoundError(
@@ -96,12 +125,22 @@ def catalog_from_source(pattern: str) -> Catalog:
 
 
 def _open_member(location: Path | str, spec: FileSpec, region: Any) -> xr.Dataset:
-    ds = open_source(location)
-    # check_missing=False: the per-file missing-value scan would read every file now; the
-    # assembled ensemble stays lazy and reports missing combinations instead.
-    return normalise(
-        ds, source=str(location), variables=list(spec.variables), region=region, check_missing=False
-    )
+    """Open and normalise one file; a downloaded file that fails is removed from the cache."""
+    try:
+        ds = open_source(location)
+        # check_missing=False: the per-file missing-value scan would read every file now;
+        # the assembled ensemble stays lazy and reports missing combinations instead.
+        return normalise(
+            ds,
+            source=str(location),
+            variables=list(spec.variables),
+            region=region,
+            check_missing=False,
+        )
+    except (ClimateDataError, ValueError):
+        if spec.driver == "http":
+            Path(location).unlink(missing_ok=True)  # nothing unusable stays in the cache
+        raise
 
 
 def _mask_outside(ds: xr.Dataset, polygon: Any) -> xr.Dataset:

@@ -154,3 +154,40 @@ def test_bad_inputs_are_clear_and_cache_nothing(sample, tmp_path):
     assert not (tmp_path / "d1" / "cache").exists() or not any(
         (tmp_path / "d1" / "cache").rglob("*.nc")
     )
+
+
+def test_url_template_source_and_a_bad_download_is_not_cached(sample, tmp_path):
+    routes = {
+        f"/nex/{p.name}": Route(body=p.read_bytes()) for p in sample.glob("tasmax_*historical*.nc")
+    }
+    template = "{variable}_day_{model}_{experiment}_{variant}_{grid}_{year}.nc"
+    with serve(routes) as server:
+        args = [
+            "--source",
+            f"{server.base_url}/nex/{template}",
+            "--variables",
+            "tasmax",
+            "--models",
+            "SYNTH-ESM-A",
+            "--experiments",
+            "historical",
+            "--horizons",
+            "baseline",
+        ]
+        result = invoke(*args, data_dir=tmp_path / "ok")
+        assert result.exit_code == 0, result.output
+        assert "1995-2014" in result.output
+        # the server now serves garbage for one year: a clear error, and it is not kept
+        bad = "/nex/tasmax_day_SYNTH-ESM-A_historical_r1i1p1f1_gn_2003.nc"
+        routes[bad] = Route(body=b"<html>maintenance</html>")
+        result = invoke(*args, data_dir=tmp_path / "bad")
+        assert result.exit_code == 2 and "2003" in result.output
+        assert not (tmp_path / "bad" / "cache" / "source" / bad.rsplit("/", 1)[1]).exists()
+    missing = invoke(
+        "--source",
+        "https://example.invalid/{year}.nc",
+        "--horizons",
+        "baseline",
+        data_dir=tmp_path / "m",
+    )
+    assert missing.exit_code == 2 and "needs --variables, --models and" in missing.output
