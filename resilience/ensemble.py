@@ -57,6 +57,44 @@ def _missing_lines(
     return lines
 
 
+#: Days per chunk of the NaN padding (one model year); padding a missing 80-year span as one
+#: block made the write's peak memory grow with the input (bench/bench_pull.py).
+PAD_CHUNK_DAYS = 365
+
+
+def _nan_block(times: np.ndarray, template: xr.Dataset, dtype: np.dtype) -> xr.DataArray:
+    """Return a lazy all-NaN (time, lat, lon) block, chunked one year at a time."""
+    import dask.array as da
+
+    shape = (times.size, template.sizes["lat"], template.sizes["lon"])
+    values = da.full(shape, np.nan, dtype=dtype, chunks=(PAD_CHUNK_DAYS, -1, -1))
+    return xr.DataArray(
+        values,
+        dims=("time", "lat", "lon"),
+        coords={"time": times, "lat": template["lat"], "lon": template["lon"]},
+    )
+
+
+def _padded(
+    member: xr.Dataset | None, name: str, union: np.ndarray, template: xr.Dataset, dtype: np.dtype
+) -> xr.DataArray:
+    """Return ``member[name]`` on the union time axis, NaN-padded before and after in chunks."""
+    if member is None or name not in member:
+        return _nan_block(union, template, dtype)
+    values = member[name].drop_vars(
+        [c for c in member[name].coords if c not in ("time", "lat", "lon")]
+    )
+    times = member["time"].values
+    before, after = union[union < times[0]], union[union > times[-1]]
+    if before.size + times.size + after.size != union.size:  # gaps inside the run
+        return values.reindex(time=union).chunk({"time": PAD_CHUNK_DAYS})
+    parts = [_nan_block(before, template, dtype)] if before.size else []
+    parts.append(values)
+    if after.size:
+        parts.append(_nan_block(after, template, dtype))
+    return xr.concat(parts, dim="time") if len(parts) > 1 else values
+
+
 def assemble_ensemble(
     members: Mapping[tuple[str, str], xr.Dataset],
     *,
@@ -88,24 +126,24 @@ def assemble_ensemble(
     models = list(models or sorted({m for m, _ in members}))
     present = {s for _, s in members}
     scenarios = list(scenarios or [s for s in SCENARIOS if s in present])
-    per_model, with_runs = [], []
-    for model in models:
-        runs = {s: members[(model, s)] for s in scenarios if (model, s) in members}
-        if not runs:
-            continue  # reindexed to NaN below, and reported
-        stacked = xr.concat(
-            [ds[[v for v in variables if v in ds]] for ds in runs.values()],
-            dim=pd.Index(list(runs), name="scenario"),
-            join="outer",
-            fill_value=np.nan,
-        )
-        per_model.append(stacked.reindex(scenario=scenarios))
-        with_runs.append(model)
-    ds = xr.concat(per_model, dim=pd.Index(with_runs, name="model"), join="outer")
-    ds = ds.reindex(model=models)
+    union = np.unique(np.concatenate([m["time"].values for m in members.values()]))
+    template = next(iter(members.values()))
+    data = {}
     for name in variables:
-        if name not in ds:
+        holders = [m for m in members.values() if name in m]
+        if not holders:
             raise SchemaError(f"ensemble: no member holds variable {name!r}")
+        dtype = holders[0][name].dtype
+        rows = [
+            xr.concat(
+                [_padded(members.get((model, s)), name, union, template, dtype) for s in scenarios],
+                dim=pd.Index(scenarios, name="scenario"),
+            )
+            for model in models
+        ]
+        data[name] = xr.concat(rows, dim=pd.Index(models, name="model"))
+    ds = xr.Dataset(data)
+    for name in variables:
         ds[name].attrs = next(m[name].attrs for m in members.values() if name in m)
     ds = ds.transpose("model", "scenario", "time", "lat", "lon")
     missing = _missing_lines(members, models, scenarios, variables)

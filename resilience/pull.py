@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import xarray as xr
 
@@ -124,6 +125,18 @@ def catalog_from_source(
     return Catalog(sources=[source])
 
 
+#: netCDF-C keeps a chunk cache per open variable (64 MiB by default in recent releases), and
+#: xarray keeps up to 128 files open: peak memory grew with the number of files pulled
+#: (bench/bench_pull.py). Each chunk is read once here, so a small cache costs nothing.
+NETCDF_CHUNK_CACHE_BYTES = 4 * 2**20
+
+
+def _limit_chunk_cache() -> None:
+    import netCDF4
+
+    netCDF4.set_chunk_cache(NETCDF_CHUNK_CACHE_BYTES)
+
+
 def _open_member(location: Path | str, spec: FileSpec, region: Any) -> xr.Dataset:
     """Open and normalise one file; a downloaded file that fails is removed from the cache."""
     try:
@@ -159,13 +172,19 @@ def _mask_outside(ds: xr.Dataset, polygon: Any) -> xr.Dataset:
 
 
 def _merge_years(parts: list[xr.Dataset], variables: Sequence[str]) -> xr.Dataset:
-    """Concatenate one run's yearly files along time, variable by variable, then merge."""
+    """Concatenate one run's yearly files along time, variable by variable, then merge.
+
+    Files are ordered by their first time step before concatenating: ``sortby`` on the
+    result would index the dask array with a permutation and merge chunks (memory grew
+    with the input in bench/bench_pull.py).
+    """
+    ordered = sorted(parts, key=lambda d: d["time"].values[0])
     per_variable = [
         xr.concat(
-            [d[[v]] for d in parts if v in d], dim="time", coords="minimal", compat="override"
-        ).sortby("time")
+            [d[[v]] for d in ordered if v in d], dim="time", coords="minimal", compat="override"
+        )
         for v in variables
-        if any(v in d for d in parts)
+        if any(v in d for d in ordered)
     ]
     return xr.merge(per_variable, compat="override", join="outer")
 
@@ -204,6 +223,7 @@ def pull_projections(
     """
     wanted = [h if isinstance(h, Horizon) else horizon_by_name(h) for h in horizons]
     specs = select(catalog, variables=variables, horizons=wanted)
+    _limit_chunk_cache()
     locations = pull(specs, Path(cache_dir), concurrency=concurrency)
     polygon = None if region is None or isinstance(region, tuple | list) else region
     bbox = tuple(polygon.bounds) if polygon is not None else region
@@ -236,5 +256,8 @@ def write_projections(ds: xr.Dataset, out_dir: Path, *, fmt: str = "netcdf") -> 
         return target
     target = out_dir / "projections.nc"
     with atomic_path(target) as temporary:
-        ds.to_netcdf(temporary)
+        # One chunk at a time: NetCDF writes are serialised by a lock anyway, and a parallel
+        # scheduler ran ahead of the writer, holding chunks whose number grew with the input.
+        with dask.config.set(scheduler="synchronous"):
+            ds.to_netcdf(temporary)
     return target
