@@ -14,16 +14,22 @@ from prefect import flow, task
 from pydantic import BaseModel
 
 from flows import steps
+from flows.pull import fetch_sources
+from hazard_models.horizon import AR6_HORIZONS
 
 # Retries go on the steps that touch the disk or the network (style.md).
 TASKS = SimpleNamespace(
+    fetch_sources=fetch_sources,
     pull_projections=task(name="pull-projections", retries=2)(steps.pull_projections),
     build_heat=task(name="build-heat-layer", retries=1)(steps.build_heat),
     build_rain=task(name="build-rain-layer", retries=1)(steps.build_rain),
     build_surge=task(name="build-surge-layer", retries=1)(steps.build_surge),
     assess_risk=task(name="assess-risk", retries=1)(steps.assess_risk),
 )
-PLAIN = SimpleNamespace(**{name: getattr(steps, name) for name in vars(TASKS)})
+PLAIN = SimpleNamespace(
+    fetch_sources=fetch_sources.fn,
+    **{name: getattr(steps, name) for name in vars(TASKS) if name != "fetch_sources"},
+)
 
 
 class RefreshResult(BaseModel):
@@ -44,6 +50,11 @@ def refresh_sequence(
 ) -> RefreshResult:
     """Sequence the refresh steps with ``run`` (Prefect tasks or plain functions)."""
     sample_dir = Path(sample_dir)
+    catalog = sample_dir / "projections" / "catalog.yaml"
+    if catalog.is_file():  # verify every file against its catalogue checksum (flows/pull.py)
+        horizons = [h.name for h in AR6_HORIZONS]
+        variables = list(steps.PROJECTION_VARIABLES)
+        run.fetch_sources(catalog, variables, horizons, sample_dir / ".cache", 4)
     ref = run.pull_projections(sample_dir / "projections")
     layers = {
         "heat": run.build_heat(ref, store_root),

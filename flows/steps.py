@@ -12,7 +12,6 @@ from pathlib import Path
 from pydantic import BaseModel
 
 import resilience
-from hazard_models.horizon import AR6_HORIZONS
 from resilience.layer_store import LayerStore
 
 CODE_VERSION = f"resilience {resilience.__version__}"
@@ -67,13 +66,8 @@ def write_sample(out_dir: Path) -> Path:
 
 def pull_projections(directory: Path) -> ProjectionsRef:
     """Open local projection files, check the contract and return a reference to them."""
-    from resilience.catalog import load_catalog, pull, select
     from resilience.climate import open_projections
 
-    catalog = Path(directory) / "catalog.yaml"
-    if catalog.is_file():  # verify every file against the catalogue's sha256 before use
-        specs = select(load_catalog(catalog), variables=PROJECTION_VARIABLES, horizons=AR6_HORIZONS)
-        pull(specs, Path(directory).parent / ".cache")
     ds = open_projections(directory, variables=PROJECTION_VARIABLES)
     return ProjectionsRef(
         directory=Path(directory),
