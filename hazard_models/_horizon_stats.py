@@ -37,6 +37,7 @@ from hazard_models.regional import fit_gev_regional
 __all__ = [
     "HorizonRequest",
     "ShapePooling",
+    "apply_by_year",
     "check_projection_variable",
     "default_scenarios",
     "finish_layer",
@@ -83,6 +84,18 @@ def reduce_by_year(daily: xr.DataArray, how: Literal["max", "sum"]) -> xr.DataAr
     Years are contiguous runs of an ascending time axis, so one ``numpy.ufunc.reduceat`` per
     chunk replaces a group-by (which builds one task per year and chunk).
     """
+    return apply_by_year(daily, _reduceat_kernel, how=how)
+
+
+def apply_by_year(
+    daily: xr.DataArray, kernel: Callable[..., np.ndarray], **kwargs: object
+) -> xr.DataArray:
+    """Apply ``kernel(values, starts=..., **kwargs)`` along ``time``, one value per year.
+
+    ``kernel`` receives the float values with ``time`` last and the index of each year's
+    first day (``starts``), and returns one value per year. Lazy for dask input: each chunk
+    holds whole years (chunked by space only).
+    """
     years = daily["time"].dt.year.values
     if years.size == 0 or np.any(np.diff(years) < 0):
         raise ValueError("time: expected a non-empty, ascending daily time axis")
@@ -91,7 +104,7 @@ def reduce_by_year(daily: xr.DataArray, how: Literal["max", "sum"]) -> xr.DataAr
     if daily.chunks is not None:
         daily = daily.chunk({"time": -1})
     out = xr.apply_ufunc(
-        _reduceat_kernel,
+        kernel,
         daily.astype(float),
         input_core_dims=[["time"]],
         output_core_dims=[["year"]],
@@ -99,7 +112,7 @@ def reduce_by_year(daily: xr.DataArray, how: Literal["max", "sum"]) -> xr.DataAr
         dask="parallelized",
         output_dtypes=[float],
         dask_gufunc_kwargs={"output_sizes": {"year": starts.size}},
-        kwargs={"starts": starts, "how": how},
+        kwargs={"starts": starts, **kwargs},
     )
     return out.assign_coords(year=years[starts])
 

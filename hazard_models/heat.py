@@ -1,6 +1,7 @@
 """Extreme-heat hazard layer: hot-day counts and return levels of the annual maximum Tmax.
 
-Pure index functions (:func:`annual_max`, :func:`days_above`) are kept apart from the layer
+Pure index functions (:func:`annual_max`, and ``tx_days_above`` in
+:mod:`hazard_models.heat_indices`) are kept apart from the layer
 builder (:func:`build_heat_layer`), which adds metadata and the per-horizon statistics of
 ``hazard_models._horizon_stats``. Variables and dims follow ``docs/decisions.md`` D2; the
 sources of every threshold and formula are listed in ``docs/science.md`` ("Heat").
@@ -25,10 +26,11 @@ from hazard_models._horizon_stats import (
 from hazard_models._horizon_stats import (
     pooling_note as _pooling_note,
 )
+from hazard_models.heat_indices import tx_days_above
 from hazard_models.horizon import AR6_HORIZONS, Horizon
 from hazard_models.layer import append_history
 
-__all__ = ["HOT_DAY_THRESHOLD_DEGC", "annual_max", "build_heat_layer", "days_above"]
+__all__ = ["HOT_DAY_THRESHOLD_DEGC", "annual_max", "build_heat_layer"]
 
 #: A "high-temperature day" (高温日) of the China Meteorological Administration: daily maximum
 #: temperature >= 35 degC. It is the national climatological count and the base of the CMA
@@ -72,34 +74,6 @@ def annual_max(tasmax: xr.DataArray) -> xr.DataArray:
     result = reduce_by_year(tasmax, "max")
     attrs = {"units": tasmax.attrs.get("units", "degC"), "long_name": "annual maximum of Tmax"}
     return result.assign_attrs(append_history(attrs, "annual_max: yearly maximum of tasmax"))
-
-
-def days_above(
-    tasmax: xr.DataArray, threshold_degc: float = HOT_DAY_THRESHOLD_DEGC
-) -> xr.DataArray:
-    """Return the number of days per calendar year with Tmax at or above a threshold.
-
-    Parameters
-    ----------
-    tasmax : xarray.DataArray
-        Daily maximum temperature, dims (..., time, ...), degC.
-    threshold_degc : float
-        Threshold in degC; default 35 (CMA high-temperature day, :data:`HOT_DAY_THRESHOLD_DEGC`).
-
-    Returns
-    -------
-    xarray.DataArray
-        Dims with ``time`` replaced by ``year``; units "days". NaN for a year with no valid
-        day; missing days otherwise count as not hot.
-    """
-    hot = reduce_by_year((tasmax >= threshold_degc).where(tasmax.notnull()), "sum")
-    attrs = {
-        "units": "days",
-        "long_name": f"days with Tmax >= {threshold_degc:g} degC",
-        "threshold_degc": threshold_degc,
-    }
-    history = f"days_above: yearly count of tasmax >= {threshold_degc:g} degC"
-    return hot.assign_attrs(append_history(attrs, history))
 
 
 def build_heat_layer(
@@ -157,7 +131,7 @@ def build_heat_layer(
         quantiles=tuple(float(q) for q in quantiles),
         shape_pooling=shape_pooling,
     )
-    stats = summarise_horizons(tasmax, annual_max, {"days": days_above}, request=request)
+    stats = summarise_horizons(tasmax, annual_max, {"days": tx_days_above}, request=request)
     layer = xr.Dataset(
         {
             "tx_days_above_35": with_attrs(

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from hazard_models._horizon_stats import reduce_by_year
+from hazard_models._horizon_stats import apply_by_year, reduce_by_year
 from hazard_models.layer import append_history
 
 __all__ = [
@@ -182,25 +182,7 @@ def _runs_by_year(
     """Apply :func:`_run_kernel` over the ``time`` dim, lazily for dask input."""
     if min_days < 1:
         raise ValueError(f"min_days: expected an integer >= 1, found {min_days}")
-    years = hot["time"].dt.year.values
-    if years.size == 0 or np.any(np.diff(years) < 0):
-        raise ValueError("time: expected a non-empty, ascending daily time axis")
-    starts = np.flatnonzero(np.r_[True, np.diff(years) != 0])
-    hot = hot.drop_vars("time")
-    if hot.chunks is not None:
-        hot = hot.chunk({"time": -1})
-    out = xr.apply_ufunc(
-        _run_kernel,
-        hot.astype(float),
-        input_core_dims=[["time"]],
-        output_core_dims=[["year"]],
-        exclude_dims={"time"},
-        dask="parallelized",
-        output_dtypes=[float],
-        dask_gufunc_kwargs={"output_sizes": {"year": starts.size}},
-        kwargs={"starts": starts, "min_days": int(min_days), "how": how},
-    )
-    return out.assign_coords(year=years[starts])
+    return apply_by_year(hot, _run_kernel, min_days=int(min_days), how=how)
 
 
 def heat_wave_events(

@@ -9,7 +9,8 @@ import pytest
 import xarray as xr
 
 from hazard_models.extremes import fit_gev, return_level
-from hazard_models.heat import annual_max, build_heat_layer, days_above
+from hazard_models.heat import annual_max, build_heat_layer
+from hazard_models.heat_indices import tx_days_above as days_above
 from hazard_models.horizon import AR6_HORIZONS, Horizon
 from hazard_models.layer import SchemaError, validate_hazard_layer
 
