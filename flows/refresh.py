@@ -23,6 +23,7 @@ TASKS = SimpleNamespace(
     pull_projections=task(name="pull-projections", retries=2)(steps.pull_projections),
     build_heat=task(name="build-heat-layer", retries=1)(steps.build_heat),
     build_rain=task(name="build-rain-layer", retries=1)(steps.build_rain),
+    build_idf=task(name="build-idf-layer", retries=1)(steps.build_idf),
     build_surge=task(name="build-surge-layer", retries=1)(steps.build_surge),
     assess_risk=task(name="assess-risk", retries=1)(steps.assess_risk),
 )
@@ -47,8 +48,12 @@ def refresh_sequence(
     *,
     out_dir: Path,
     start_year: int,
+    idf_method: str = "daily_change",
 ) -> RefreshResult:
-    """Sequence the refresh steps with ``run`` (Prefect tasks or plain functions)."""
+    """Sequence the refresh steps with ``run`` (Prefect tasks or plain functions).
+
+    ``idf_method`` is the uplift of sub-daily design rainfall (``Settings.rain_uplift_method``).
+    """
     sample_dir = Path(sample_dir)
     catalog = sample_dir / "projections" / "catalog.yaml"
     if catalog.is_file():  # verify every file against its catalogue checksum (flows/pull.py)
@@ -59,10 +64,10 @@ def refresh_sequence(
     layers = {
         "heat": run.build_heat(ref, store_root),
         "rain": run.build_rain(ref, store_root),
-        "surge": run.build_surge(
-            sample_dir / "tide_gauges" / "tide_gauge_annual_maxima.csv", store_root
-        ),
     }
+    layers["idf"] = run.build_idf(store_root, idf_method)  # built from heat and rain
+    tide_maxima = sample_dir / "tide_gauges" / "tide_gauge_annual_maxima.csv"
+    layers["surge"] = run.build_surge(tide_maxima, store_root)
     risk = run.assess_risk(
         store_root,
         sample_dir / "assets" / "shanghai_assets.gpkg",
@@ -74,10 +79,16 @@ def refresh_sequence(
 
 @flow(name="refresh", log_prints=True)
 def refresh_flow(
-    sample_dir: Path, store_root: Path, out_dir: Path, start_year: int = 2025
+    sample_dir: Path,
+    store_root: Path,
+    out_dir: Path,
+    start_year: int = 2025,
+    idf_method: str = "daily_change",
 ) -> RefreshResult:
     """Refresh hazard layers and risk from the inputs in ``sample_dir``."""
-    return refresh_sequence(TASKS, sample_dir, store_root, out_dir=out_dir, start_year=start_year)
+    return refresh_sequence(
+        TASKS, sample_dir, store_root, out_dir=out_dir, start_year=start_year, idf_method=idf_method
+    )
 
 
 def run_refresh(
@@ -87,8 +98,11 @@ def run_refresh(
     *,
     start_year: int = 2025,
     use_prefect: bool = True,
+    idf_method: str = "daily_change",
 ) -> RefreshResult:
     """Run the refresh under Prefect, or as plain function calls."""
     if use_prefect:
-        return refresh_flow(sample_dir, store_root, out_dir, start_year)
-    return refresh_sequence(PLAIN, sample_dir, store_root, out_dir=out_dir, start_year=start_year)
+        return refresh_flow(sample_dir, store_root, out_dir, start_year, idf_method)
+    return refresh_sequence(
+        PLAIN, sample_dir, store_root, out_dir=out_dir, start_year=start_year, idf_method=idf_method
+    )

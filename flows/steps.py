@@ -83,7 +83,7 @@ def build_heat(ref: ProjectionsRef, store_root: Path) -> Path:
     from hazard_models.heat import build_heat_layer
     from resilience.climate import open_projections
 
-    ds = open_projections(ref.directory, variables=("tasmax",))
+    ds = open_projections(ref.directory, variables=("tasmax", "tasmin"))
     layer = build_heat_layer(ds, inputs_sha256=ref.inputs_sha256, code_version=CODE_VERSION)
     return (
         LayerStore(store_root)
@@ -104,6 +104,23 @@ def build_rain(ref: ProjectionsRef, store_root: Path) -> Path:
         .publish("rain", layer, inputs={"projections": str(ref.directory)})
         .path
     )
+
+
+def build_idf(store_root: Path, method: str = "daily_change") -> Path:
+    """Build the future IDF layer from the published rain and heat layers; publish it."""
+    from hazard_models.idf_layer import build_idf_layer
+
+    store = LayerStore(store_root)
+    rain, heat = store.open("rain"), store.open("heat")
+    layer = build_idf_layer(
+        rain,
+        heat,
+        method=method,  # type: ignore[arg-type]  # checked by Settings and build_idf_layer
+        inputs_sha256=str(rain.attrs.get("inputs_sha256", "")),
+        code_version=CODE_VERSION,
+    )
+    inputs = {name: str(store.current(name).path) for name in ("rain", "heat")}
+    return store.publish("idf", layer, inputs=inputs).path
 
 
 def build_surge(tide_maxima: Path, store_root: Path) -> Path:
@@ -135,13 +152,14 @@ def build_surge(tide_maxima: Path, store_root: Path) -> Path:
 def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: int) -> RiskOutputs:
     """Overlay the current layers on the inventory and write the risk table (GPKG and CSV)."""
     from assets.overlay import sample_layer
-    from assets.risk import build_risk_table
+    from assets.risk import HAZARDS, build_risk_table
     from resilience.inventory_io import read_inventory
     from resilience.risk_io import write_risk_table
 
     assets = read_inventory(inventory)
     store = LayerStore(store_root)
-    exposures = {name: sample_layer(store.open(name), assets) for name in store.names()}
+    hazards = [name for name in store.names() if name in HAZARDS]  # the IDF layer has no risk row
+    exposures = {name: sample_layer(store.open(name), assets) for name in hazards}
     table = build_risk_table(exposures, assets, start_year=start_year)
     gpkg, csv = write_risk_table(table, assets, Path(out_dir))
     return RiskOutputs(

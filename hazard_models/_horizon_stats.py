@@ -1,38 +1,27 @@
-"""Per-horizon statistics of yearly climate indices, shared by the heat and rain layers.
+"""Building blocks shared by the gridded hazard layers.
 
-For each horizon the daily Projections are cut to the horizon's years and to the scenarios
-that cover them (``historical`` for the baseline, the SSPs otherwise). Yearly indices are
-computed once per (model, scenario, horizon); then
-
-* the yearly maxima are fitted with a GEV per model (return levels, then quantiles across
-  models) and pooled across models (the ``*_gev_*`` parameters of ``docs/decisions.md`` D2);
-* the other yearly indices are averaged over the horizon per model, then summarised by
-  quantiles across models.
-
-The baseline is repeated under every output scenario, and the horizons are stacked on a
-``horizon`` dim with its ``start``/``end`` coordinates. Everything stays lazy for dask input.
+Yearly reductions of daily data (:func:`reduce_by_year`, :func:`apply_by_year`), the checks
+of a Projections variable and of the requested scenarios, the :class:`HorizonRequest` of a
+layer, and the attributes and validation that finish a layer. The per-horizon ensemble
+statistics themselves live in :mod:`hazard_models.ensemble_stats`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import xarray as xr
 
-from hazard_models.extremes import fit_gev, return_levels
-from hazard_models.horizon import FUTURE_SCENARIOS, HISTORICAL, Horizon
+from hazard_models.horizon import FUTURE_SCENARIOS, Horizon
 from hazard_models.layer import (
-    DIM_ORDER,
     LAYER_VERSION,
     SchemaError,
     append_history,
-    horizon_coords,
     validate_hazard_layer,
 )
-from hazard_models.regional import fit_gev_regional
 
 __all__ = [
     "HorizonRequest",
@@ -43,11 +32,9 @@ __all__ = [
     "finish_layer",
     "pooling_note",
     "reduce_by_year",
-    "summarise_horizons",
     "with_attrs",
 ]
 
-YearlyIndex = Callable[[xr.DataArray], xr.DataArray]
 ShapePooling = Literal["index_flood", "regional", "site"]
 _PROJECTION_DIMS = ("model", "scenario", "time", "lat", "lon")
 
@@ -191,33 +178,6 @@ def default_scenarios(variable: xr.DataArray, scenarios: Sequence[str] | None) -
     return tuple(scenarios)
 
 
-def _horizon_slice(
-    variable: xr.DataArray, horizon: Horizon, scenarios: tuple[str, ...]
-) -> xr.DataArray:
-    """Return the daily data of ``horizon``: its years, and the scenarios that cover them."""
-    wanted = [HISTORICAL] if horizon.is_baseline else list(scenarios)
-    present = [str(s) for s in variable["scenario"].values]
-    if any(s not in present for s in wanted):
-        raise SchemaError(
-            f"projections: horizon {horizon.name!r} needs scenarios {wanted}, found {present}"
-        )
-    years = variable["time"].dt.year.values
-    inside = np.flatnonzero((years >= horizon.start) & (years <= horizon.end))
-    if inside.size == 0:
-        raise SchemaError(
-            f"projections: time: expected years {horizon.start}-{horizon.end} for horizon "
-            f"{horizon.name!r}, found {years.min()}-{years.max()}"
-        )
-    return variable.sel(scenario=wanted).isel(time=inside)
-
-
-def _model_quantiles(per_model: xr.DataArray, quantiles: tuple[float, ...]) -> xr.DataArray:
-    """Return quantiles across the ``model`` dim (linear interpolation, NaN skipped)."""
-    if per_model.chunks is not None:
-        per_model = per_model.chunk({"model": -1})
-    return per_model.quantile(list(quantiles), dim="model", keep_attrs=True)
-
-
 def pooling_note(pooling: ShapePooling) -> str:
     """Return the sentence that a layer's ``method`` adds for the shape-pooling choice."""
     if pooling == "regional":
@@ -232,85 +192,6 @@ def pooling_note(pooling: ShapePooling) -> str:
             "cell's mean"
         )
     return "; GEV shape fitted per grid cell"
-
-
-def _fit(annual_maxima: xr.DataArray, dim: str, pooling: ShapePooling) -> xr.Dataset:
-    if pooling == "site":
-        return fit_gev(annual_maxima, dim=dim)
-    return fit_gev_regional(annual_maxima, dim=dim, index_flood=pooling == "index_flood")
-
-
-def _one_horizon(
-    daily: xr.DataArray,
-    maximum: YearlyIndex,
-    means: Mapping[str, YearlyIndex],
-    request: HorizonRequest,
-) -> dict[str, xr.DataArray]:
-    """Return every statistic of one horizon, dims (..., scenario, lat, lon)."""
-    annual_maxima = maximum(daily)
-    per_model = _fit(annual_maxima, "year", request.shape_pooling)
-    levels = return_levels(per_model, request.return_periods)
-    out = {"return_level": _model_quantiles(levels, request.quantiles)}
-    pooled = _fit(annual_maxima.stack(sample=("model", "year")), "sample", request.shape_pooling)
-    out.update({f"gev_{p}": pooled[p] for p in ("loc", "scale", "shape")})
-    for name, index in means.items():
-        yearly = index(daily)
-        mean = yearly.mean("year", keep_attrs=True)
-        out[name] = _model_quantiles(mean, request.quantiles)
-    return out
-
-
-def _under_scenarios(stat: xr.DataArray, scenarios: tuple[str, ...]) -> xr.DataArray:
-    """Repeat a baseline statistic (scenario = historical) under every output scenario."""
-    base = stat.sel(scenario=HISTORICAL, drop=True)
-    return base.expand_dims(scenario=list(scenarios))
-
-
-def summarise_horizons(
-    variable: xr.DataArray,
-    maximum: YearlyIndex,
-    means: Mapping[str, YearlyIndex],
-    *,
-    request: HorizonRequest,
-) -> dict[str, xr.DataArray]:
-    """Return per-horizon statistics of yearly indices, stacked on a ``horizon`` dim.
-
-    Parameters
-    ----------
-    variable : xarray.DataArray
-        Daily data, dims (model, scenario, time, lat, lon), any calendar.
-    maximum : callable
-        Daily data -> yearly maxima with dim ``year`` (fitted with a GEV).
-    means : mapping of str to callable
-        Name -> daily data -> yearly index with dim ``year`` (averaged over the horizon).
-    request : HorizonRequest
-        Horizons, scenarios, return periods and quantiles.
-
-    Returns
-    -------
-    dict of str to xarray.DataArray
-        ``return_level`` (return_period, quantile across models), ``gev_loc``, ``gev_scale``,
-        ``gev_shape`` (pooled models) and one entry per ``means`` key (quantile), each with
-        dims in the HazardLayer order (scenario, horizon, [return_period], [quantile], lat,
-        lon) and the ``horizon`` coordinates of :func:`~hazard_models.layer.horizon_coords`.
-    """
-    per_horizon = []
-    for horizon in request.horizons:
-        daily = _horizon_slice(variable, horizon, request.scenarios)
-        stats = _one_horizon(daily, maximum, means, request)
-        if horizon.is_baseline:
-            stats = {k: _under_scenarios(v, request.scenarios) for k, v in stats.items()}
-        per_horizon.append(stats)
-    coords = horizon_coords(request.horizons)
-    result = {}
-    for name in per_horizon[0]:
-        stacked = xr.concat(
-            [stats[name] for stats in per_horizon], dim="horizon", join="exact", coords="minimal"
-        )
-        stacked = stacked.drop_vars("horizon", errors="ignore").assign_coords(coords)
-        order = [d for d in DIM_ORDER if d in stacked.dims]
-        result[name] = stacked.transpose(*order)
-    return result
 
 
 def with_attrs(stat: xr.DataArray, units: str, long_name: str, method: str) -> xr.DataArray:

@@ -1,7 +1,7 @@
 """The HazardLayer contract: dims, coordinates and attributes of every hazard layer.
 
 A HazardLayer is an ``xarray.Dataset`` with dims ``(scenario, horizon, [return_period],
-[quantile], lat, lon)`` for gridded hazards, or ``station`` in place of ``lat, lon`` for
+[duration], [quantile], lat, lon)`` for gridded hazards, or ``station`` in place of ``lat, lon`` for
 gauge-based ones (``docs/design.md``). It lives here, at the bottom of the import layers,
 so that hazard builders can validate what they construct; ``resilience.schema`` re-exports
 it so that the contract is still read in one place (see ``docs/decisions.md``).
@@ -34,6 +34,7 @@ DIM_ORDER: tuple[str, ...] = (
     "scenario",
     "horizon",
     "return_period",
+    "duration",
     "quantile",
     "station",
     "lat",
@@ -113,8 +114,12 @@ def _check_coords(ds: xr.Dataset) -> None:
                 raise SchemaError(f"{axis}: expected strictly ascending values")
     if "lon" in ds.dims and (ds["lon"].min() < -180 or ds["lon"].max() >= 180):
         raise SchemaError("lon: expected values in [-180, 180)")
-    if "return_period" in ds.dims and not np.all(ds["return_period"].values > 1):
-        raise SchemaError("return_period: expected values in years, all greater than 1")
+    # >= 1: a design-storm return period of 1 year is meaningful (IDF layer); GEV-based
+    # variables never carry one, since the 1-year return level of a GEV is -inf.
+    if "return_period" in ds.dims and not np.all(ds["return_period"].values >= 1):
+        raise SchemaError("return_period: expected values in years, all at least 1")
+    if "duration" in ds.dims and not np.all(ds["duration"].values > 0):
+        raise SchemaError("duration: expected positive durations")
     if "quantile" in ds.dims:
         q = ds["quantile"].values
         if not np.all((q >= 0) & (q <= 1)):
@@ -131,7 +136,8 @@ def _check_baseline_shared(ds: xr.Dataset) -> None:
         if "scenario" not in var.dims or var.chunks is not None:
             continue  # lazy variables are checked when they are loaded
         difference = np.abs(np.asarray(var.values) - np.asarray(first[name].values))
-        spread = float(np.nanmax(difference)) if var.size else 0.0
+        finite = difference[np.isfinite(difference)]
+        spread = float(finite.max()) if finite.size else 0.0
         if np.isfinite(spread) and spread > 0:
             raise SchemaError(
                 f"variable {name!r}: expected identical baseline values under every scenario, "

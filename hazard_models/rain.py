@@ -1,9 +1,11 @@
-"""Extreme-rain hazard layer: rainstorm days, annual totals and return levels of Rx1day.
+"""Extreme-rain hazard layer: rainstorm indicators, Rx1day/Rx5day return levels, change.
 
 Pure index functions (:func:`annual_max_daily`, :func:`rainstorm_days`,
-:func:`annual_total`) are kept apart from the layer builder (:func:`build_rain_layer`),
-which adds metadata and the per-horizon statistics shared with the heat layer. Variables and
-dims follow ``docs/decisions.md`` D2; sources are listed in ``docs/science.md`` ("Rain").
+:func:`annual_total` here, the others in :mod:`hazard_models.rain_indices`) are kept apart
+from the layer builder (:func:`build_rain_layer`), which declares the indicators
+(:func:`rain_indicators`) and leaves the per-horizon ensemble statistics to
+:mod:`hazard_models.ensemble_stats`. Variables and dims follow ``docs/decisions.md`` D2 and
+D17; sources are listed in ``docs/science.md`` ("Rain") and ``docs/hazard_indices.md``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 
 import xarray as xr
 
+from hazard_models import rain_indices as ri
 from hazard_models._horizon_stats import (
     HorizonRequest,
     ShapePooling,
@@ -19,13 +22,12 @@ from hazard_models._horizon_stats import (
     default_scenarios,
     finish_layer,
     reduce_by_year,
-    summarise_horizons,
-    with_attrs,
 )
 from hazard_models._horizon_stats import (
     pooling_note as _pooling_note,
 )
-from hazard_models.horizon import AR6_HORIZONS, Horizon
+from hazard_models.ensemble_stats import Indicator, horizon_daily, summarise_indicators
+from hazard_models.horizon import AR6_HORIZONS, HISTORICAL, Horizon
 from hazard_models.layer import append_history
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "annual_max_daily",
     "annual_total",
     "build_rain_layer",
+    "rain_indicators",
     "rainstorm_days",
 ]
 
@@ -46,11 +49,15 @@ _RX1DAY_METHOD = (
     "of daily precipitation (ETCCDI Rx1day) over the horizon; return levels per Coles (2001, "
     "eq. 3.4); quantiles across models"
 )
-_POOLED_METHOD = (
-    "GEV by L-moments (Hosking 1990) fitted to annual maxima of daily precipitation of all "
-    "models pooled over the horizon (docs/decisions.md D2); shape climate convention xi > 0 "
-    "heavy tail"
+_RX5DAY_METHOD = _RX1DAY_METHOD.replace(
+    "daily precipitation (ETCCDI Rx1day)",
+    "5-day precipitation totals within the year (ETCCDI Rx5day)",
 )
+_POOLED_METHOD = (
+    "GEV by L-moments (Hosking 1990) fitted to annual maxima of all models pooled over the "
+    "horizon (docs/decisions.md D2); shape climate convention xi > 0 heavy tail"
+)
+_ACROSS = "mean over the horizon's years per model; quantiles across models"
 
 
 def annual_max_daily(pr: xr.DataArray) -> xr.DataArray:
@@ -126,12 +133,111 @@ def annual_total(pr: xr.DataArray) -> xr.DataArray:
     return reduce_by_year(pr, "sum").assign_attrs(append_history(attrs, history))
 
 
+def _count_indicator(name: str, threshold_mm: float, label: str) -> Indicator:
+    return Indicator(
+        name=name,
+        compute=lambda d: ri.days_over(d["pr"], threshold_mm),
+        units="days",
+        long_name=f"mean annual days with precipitation >= {threshold_mm:g} mm",
+        method=f"yearly count of days with pr >= {threshold_mm:g} mm ({label}, GB/T 28592-2012; "
+        f"daily model totals stand in for 24-h totals); {_ACROSS}",
+    )
+
+
+def rain_indicators(
+    reference_p95: xr.DataArray | None = None,
+    *,
+    rainstorm_threshold_mm: float = RAINSTORM_THRESHOLD_MM,
+    heavy_threshold_mm: float = ri.HEAVY_RAINSTORM_THRESHOLD_MM,
+) -> list[Indicator]:
+    """Return the rain indicators of the layer.
+
+    Parameters
+    ----------
+    reference_p95 : xarray.DataArray, optional
+        Baseline 95th percentile of wet-day precipitation per model and cell (mm/day), for
+        R95pTOT; without it R95pTOT is left out.
+    rainstorm_threshold_mm, heavy_threshold_mm : float
+        Daily amounts of a rainstorm day (50 mm) and a heavy-rainstorm day (100 mm).
+
+    Returns
+    -------
+    list of Indicator
+        Changes of rain amounts and intensities are relative (%), as in IPCC AR6 WGI ch. 11;
+        changes of day counts and of the R95pTOT fraction are differences (a relative change
+        of a count that is often 0 in the baseline is undefined).
+    """
+    indicators = [
+        Indicator(
+            name="rx1day",
+            compute=lambda d: annual_max_daily(d["pr"]),
+            units="mm/day",
+            long_name="return level of annual maximum daily precipitation",
+            method=_RX1DAY_METHOD,
+            change="relative",
+            extreme=True,
+            subject="annual maximum daily precipitation",
+        ),
+        Indicator(
+            name="rx5day",
+            compute=lambda d: ri.max_n_day_precipitation(d["pr"], 5),
+            units="mm",
+            long_name="return level of annual maximum 5-day precipitation",
+            method=_RX5DAY_METHOD,
+            change="relative",
+            extreme=True,
+            subject="annual maximum 5-day precipitation",
+        ),
+        _count_indicator("rainstorm_days", rainstorm_threshold_mm, "CMA rainstorm day"),
+        _count_indicator("heavy_rainstorm_days", heavy_threshold_mm, "CMA heavy rainstorm"),
+        Indicator(
+            name="prcptot",
+            compute=lambda d: annual_total(d["pr"]),
+            units="mm",
+            long_name="mean annual precipitation",
+            method="yearly sum of daily precipitation (docs/decisions.md D2; ETCCDI PRCPTOT "
+            f"without the wet-day filter); {_ACROSS}",
+            change="relative",
+        ),
+        Indicator(
+            name="sdii",
+            compute=lambda d: ri.sdii(d["pr"]),
+            units="mm/day",
+            long_name="mean annual simple daily intensity index",
+            method=f"ETCCDI SDII: mean pr on wet days (>= 1 mm) of each year; {_ACROSS}",
+            change="relative",
+        ),
+    ]
+    if reference_p95 is not None:
+        indicators.append(
+            Indicator(
+                name="r95ptot",
+                compute=lambda d: ri.r95ptot(d["pr"], reference_p95),
+                units="1",
+                long_name="mean annual fraction of wet-day precipitation on very wet days",
+                method="ETCCDI R95pTOT (as a fraction): pr on wet days above each model's "
+                f"1995-2014 wet-day 95th percentile over PRCPTOT; {_ACROSS}",
+            )
+        )
+    return indicators
+
+
+def baseline_p95(projections: xr.Dataset, horizon: Horizon = AR6_HORIZONS[0]) -> xr.DataArray:
+    """Return each model's baseline 95th percentile of wet-day precipitation, mm/day.
+
+    Dims (model, lat, lon); lazy for dask input. The baseline is ``historical`` over
+    ``horizon`` (ETCCDI uses 1961-1990; the layer's baseline keeps changes consistent).
+    """
+    daily = horizon_daily(projections[["pr"]], horizon, ())
+    return ri.wet_day_percentile(daily["pr"], 0.95).sel(scenario=HISTORICAL, drop=True)
+
+
 def build_rain_layer(
     projections: xr.Dataset,
     *,
     horizons: Sequence[Horizon] = AR6_HORIZONS,
     scenarios: Sequence[str] | None = None,
-    return_periods: Sequence[float] = (10, 20, 50, 100),
+    return_periods: Sequence[float] = (2, 5, 10, 20, 50, 100),
     quantiles: Sequence[float] = (0.1, 0.5, 0.9),
     rainstorm_threshold_mm: float = RAINSTORM_THRESHOLD_MM,
     inputs_sha256: str = "",
@@ -147,11 +253,12 @@ def build_rain_layer(
         ``historical`` covers the baseline years and the SSPs the future ones. May be lazy.
     horizons : sequence of Horizon
         Windows of years; ``baseline`` is computed from ``historical`` and repeated under
-        every scenario.
+        every scenario. Changes and R95pTOT need the baseline among them.
     scenarios : sequence of str, optional
         Output SSPs; default: the SSPs present in ``projections``.
     return_periods : sequence of float
-        Return periods of ``rx1day``, years (> 1).
+        Return periods of ``rx1day`` and ``rx5day``, years (> 1). The IDF layer interpolates
+        the change of ``rx1day`` between them.
     quantiles : sequence of float
         Quantiles across models, in [0, 1].
     rainstorm_threshold_mm : float
@@ -167,9 +274,12 @@ def build_rain_layer(
     Returns
     -------
     xarray.Dataset
-        HazardLayer with ``rx1day`` (mm/day), ``rainstorm_days`` (days), ``prcptot`` (mm) and
-        ``rx1day_gev_loc``, ``rx1day_gev_scale`` (mm/day), ``rx1day_gev_shape`` (1), as in
-        ``docs/decisions.md`` D2. Lazy (dask) when the input is.
+        HazardLayer (``docs/decisions.md`` D2, D17): ``rx1day`` (mm/day) and ``rx5day`` (mm)
+        return levels with their ``_gev_loc``, ``_gev_scale``, ``_gev_shape``; mean yearly
+        ``rainstorm_days``, ``heavy_rainstorm_days`` (days), ``prcptot`` (mm), ``sdii``
+        (mm/day) and ``r95ptot`` (1); each with ``{name}_change`` (% for amounts, a
+        difference for counts and the fraction) and
+        ``{name}_robustness``. Lazy (dask) when the input is.
 
     Raises
     ------
@@ -185,45 +295,18 @@ def build_rain_layer(
         quantiles=tuple(float(q) for q in quantiles),
         shape_pooling=shape_pooling,
     )
-    means = {
-        "rainstorm_days": lambda daily: rainstorm_days(daily, rainstorm_threshold_mm),
-        "prcptot": annual_total,
-    }
-    stats = summarise_horizons(pr, annual_max_daily, means, request=request)
-    storm_method = (
-        f"mean over the horizon of yearly counts of days with pr >= {rainstorm_threshold_mm:g} "
-        "mm (CMA rainstorm day, GB/T 28592-2012; see docs/science.md); quantiles across models"
+    baseline = [h for h in request.horizons if h.is_baseline]
+    reference = baseline_p95(projections, baseline[0]) if baseline else None
+    indicators = rain_indicators(reference, rainstorm_threshold_mm=rainstorm_threshold_mm)
+    stats = summarise_indicators(
+        projections[["pr"]],
+        indicators,
+        request=request,
+        gev_method=_POOLED_METHOD + _pooling_note(shape_pooling),
     )
-    layer = xr.Dataset(
-        {
-            "rx1day": with_attrs(
-                stats["return_level"],
-                "mm/day",
-                "return level of annual maximum daily precipitation",
-                _RX1DAY_METHOD + _pooling_note(shape_pooling),
-            ),
-            "rainstorm_days": with_attrs(
-                stats["rainstorm_days"],
-                "days",
-                f"mean annual days with precipitation >= {rainstorm_threshold_mm:g} mm",
-                storm_method,
-            ),
-            "prcptot": with_attrs(
-                stats["prcptot"],
-                "mm",
-                "mean annual precipitation",
-                "mean over the horizon of yearly sums of daily precipitation (docs/decisions.md "
-                "D2; ETCCDI PRCPTOT without the wet-day filter); quantiles across models",
-            ),
-        }
-    )
-    for param, units in (("loc", "mm/day"), ("scale", "mm/day"), ("shape", "1")):
-        layer[f"rx1day_gev_{param}"] = with_attrs(
-            stats[f"gev_{param}"],
-            units,
-            f"GEV {param} of annual maximum daily precipitation",
-            _POOLED_METHOD + _pooling_note(shape_pooling),
-        )
+    for name in ("rx1day", "rx5day"):
+        stats[name].attrs["method"] += _pooling_note(shape_pooling)
+    layer = xr.Dataset(stats)
     names = ", ".join(h.name for h in request.horizons)
-    history = f"build_rain_layer: horizons {names}; L-moment GEV fits"
+    history = f"build_rain_layer: horizons {names}; {len(indicators)} indicators; L-moment GEV fits"
     return finish_layer(layer, "rain", history, provenance=(inputs_sha256, code_version))

@@ -116,6 +116,7 @@ def refresh(
             settings.layer_store_dir.resolve(),
             out.resolve(),
             use_prefect=settings.use_prefect,
+            idf_method=settings.rain_uplift_method,
         )
     for name, path in result.layers.items():
         console.print(f"layer {name:<6} {path}")

@@ -14,7 +14,22 @@ from hazard_models.heat_indices import tx_days_above as days_above
 from hazard_models.horizon import AR6_HORIZONS, Horizon
 from hazard_models.layer import SchemaError, validate_hazard_layer
 
-D2_VARIABLES = {"tx_days_above_35", "txx", "txx_gev_loc", "txx_gev_scale", "txx_gev_shape"}
+#: Indicators from tasmax alone (the factory has no tasmin); D2 and D17 in docs/decisions.md.
+INDICATORS = (
+    "txx",
+    "tx_days_above_35",
+    "tx_days_above_37",
+    "tx_days_above_40",
+    "hot_spell_frequency",
+    "hot_spell_max_length",
+)
+GEV = {"txx_gev_loc", "txx_gev_scale", "txx_gev_shape"}
+D2_VARIABLES = {
+    *GEV,
+    *INDICATORS,
+    *(f"{n}_change" for n in INDICATORS),
+    *(f"{n}_robustness" for n in INDICATORS),
+}
 
 
 def _raising_scheduler(*args, **kwargs):
@@ -74,13 +89,21 @@ def test_layer_follows_the_contract(heat_layer):
     assert heat_layer["start"].values.tolist() == [1995, 2021, 2041, 2081]
     assert heat_layer["quantile"].values.tolist() == [0.1, 0.5, 0.9]
     units = {name: var.attrs["units"] for name, var in heat_layer.data_vars.items()}
-    assert units == {
+    assert {k: units[k] for k in ("tx_days_above_35", "txx", "txx_change", "txx_gev_shape")} == {
         "tx_days_above_35": "days",
         "txx": "degC",
-        "txx_gev_loc": "degC",
-        "txx_gev_scale": "degC",
+        "txx_change": "K",
         "txx_gev_shape": "1",
     }
+    assert units["txx_robustness"] == "1" and units["hot_spell_max_length"] == "days"
+    assert heat_layer["txx_change"].dims == heat_layer["txx"].dims
+    assert heat_layer["txx_robustness"].dims == (
+        "scenario",
+        "horizon",
+        "return_period",
+        "lat",
+        "lon",
+    )
     assert "Hosking" in heat_layer["txx"].attrs["method"]
     assert heat_layer.attrs["hazard"] == "heat" and heat_layer.attrs["inputs_sha256"] == "abc"
     assert "build_heat_layer" in heat_layer.attrs["history"]

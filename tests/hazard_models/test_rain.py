@@ -12,13 +12,21 @@ from hazard_models.horizon import AR6_HORIZONS
 from hazard_models.layer import SchemaError, validate_hazard_layer
 from hazard_models.rain import annual_max_daily, annual_total, build_rain_layer, rainstorm_days
 
-D2_VARIABLES = {
+#: Indicators of the rain layer (docs/decisions.md D2 and D17).
+INDICATORS = (
     "rx1day",
+    "rx5day",
     "rainstorm_days",
+    "heavy_rainstorm_days",
     "prcptot",
-    "rx1day_gev_loc",
-    "rx1day_gev_scale",
-    "rx1day_gev_shape",
+    "sdii",
+    "r95ptot",
+)
+D2_VARIABLES = {
+    *INDICATORS,
+    *(f"{n}_change" for n in INDICATORS),
+    *(f"{n}_robustness" for n in INDICATORS),
+    *(f"{m}_gev_{p}" for m in ("rx1day", "rx5day") for p in ("loc", "scale", "shape")),
 }
 
 
