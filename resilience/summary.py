@@ -14,7 +14,14 @@ CENTRE_LON, CENTRE_LAT = 121.47, 31.23
 HEADLINES: tuple[tuple[str, str, dict[str, object], str], ...] = (
     ("heat", "tx_days_above_35", {}, "days/yr Tmax >= 35 degC (centre)"),
     ("heat", "txx", {"return_period": 20}, "20-yr Tmax (centre), degC"),
+    ("heat", "tropical_nights", {}, "hot nights/yr Tmin >= 25 degC (centre)"),
     ("rain", "rx1day", {"return_period": 20}, "20-yr Rx1day (centre), mm/day"),
+    (
+        "idf",
+        "idf_intensity",
+        {"return_period": 5, "duration": 60},
+        "5-yr 1-h design rain (centre), mm/h",
+    ),
     (
         "surge",
         "still_water_level",
