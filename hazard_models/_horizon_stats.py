@@ -40,25 +40,33 @@ _PROJECTION_DIMS = ("model", "scenario", "time", "lat", "lon")
 
 
 def _reduceat_kernel(values: np.ndarray, starts: np.ndarray, how: str) -> np.ndarray:
-    """Reduce runs of the last axis that begin at ``starts``; NaN is skipped, all-NaN -> NaN."""
-    valid = ~np.isnan(values)
+    """Reduce runs of the last axis that begin at ``starts``; NaN is skipped, all-NaN -> NaN.
+
+    One pass over the data when it has no NaN (the usual case): ``fmax`` skips NaN by
+    definition, and sums are accumulated in float64 whatever the input precision; only
+    chunks whose sums come out NaN take the masked second pass.
+    """
     if how == "max":
-        reduced = np.maximum.reduceat(np.where(valid, values, -np.inf), starts, axis=-1)
-    else:
-        reduced = np.add.reduceat(np.where(valid, values, 0.0), starts, axis=-1)
-    any_valid = np.logical_or.reduceat(valid, starts, axis=-1)
-    return np.where(any_valid, reduced, np.nan)
+        return np.fmax.reduceat(values, starts, axis=-1).astype(np.float64, copy=False)
+    total = np.add.reduceat(values, starts, axis=-1, dtype=np.float64)
+    count = np.diff(np.r_[starts, values.shape[-1]]).astype(np.float64)
+    if np.isnan(total).any():
+        valid = ~np.isnan(values)
+        total = np.add.reduceat(np.where(valid, values, 0.0), starts, axis=-1, dtype=np.float64)
+        count = np.add.reduceat(valid, starts, axis=-1, dtype=np.float64)
+        total = np.where(count > 0, total, np.nan)
+    return total / count if how == "mean" else total
 
 
-def reduce_by_year(daily: xr.DataArray, how: Literal["max", "sum"]) -> xr.DataArray:
-    """Return the yearly maximum or sum of daily data, skipping NaN days.
+def reduce_by_year(daily: xr.DataArray, how: Literal["max", "sum", "mean"]) -> xr.DataArray:
+    """Return the yearly maximum, sum or mean of daily data, skipping NaN days.
 
     Parameters
     ----------
     daily : xarray.DataArray
         Dims (..., time, ...), ``time`` ascending in any calendar (numpy or cftime dates).
-    how : {"max", "sum"}
-        Reduction over the days of each calendar year.
+    how : {"max", "sum", "mean"}
+        Reduction over the valid days of each calendar year.
 
     Returns
     -------
@@ -79,9 +87,10 @@ def apply_by_year(
 ) -> xr.DataArray:
     """Apply ``kernel(values, starts=..., **kwargs)`` along ``time``, one value per year.
 
-    ``kernel`` receives the float values with ``time`` last and the index of each year's
-    first day (``starts``), and returns one value per year. Lazy for dask input: each chunk
-    holds whole years (chunked by space only).
+    ``kernel`` receives the values with ``time`` last (floating point as given: float32
+    input stays float32, halving memory traffic; other dtypes become float64) and the index
+    of each year's first day (``starts``), and returns one value per year, cast to float64.
+    Lazy for dask input: each chunk holds whole years (chunked by space only).
     """
     years = daily["time"].dt.year.values
     if years.size == 0 or np.any(np.diff(years) < 0):
@@ -90,9 +99,15 @@ def apply_by_year(
     daily = daily.drop_vars("time")  # rechunking would otherwise tokenize cftime objects
     if daily.chunks is not None:
         daily = daily.chunk({"time": -1})
+    if not np.issubdtype(daily.dtype, np.floating):
+        daily = daily.astype(np.float64)
+
+    def as_float64(values: np.ndarray, **options: object) -> np.ndarray:
+        return np.asarray(kernel(values, **options), dtype=np.float64)
+
     out = xr.apply_ufunc(
-        kernel,
-        daily.astype(float),
+        as_float64,
+        daily,
         input_core_dims=[["time"]],
         output_core_dims=[["year"]],
         exclude_dims={"time"},

@@ -104,9 +104,7 @@ def daily_mean_temperature(daily: xr.Dataset) -> xr.DataArray:
 
 def _annual_mean(daily: xr.DataArray) -> xr.DataArray:
     """Return the mean of the valid days of each calendar year."""
-    total = reduce_by_year(daily, "sum")
-    days = reduce_by_year(daily.notnull().where(daily.notnull()), "sum")
-    return total / days
+    return reduce_by_year(daily, "mean")
 
 
 def _hot_day_indicators(thresholds: Sequence[float]) -> list[Indicator]:
