@@ -10,7 +10,7 @@ and formula are listed in ``docs/science.md`` ("Heat") and ``docs/hazard_indices
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import xarray as xr
 
@@ -107,13 +107,20 @@ def _annual_mean(daily: xr.DataArray) -> xr.DataArray:
     return reduce_by_year(daily, "mean")
 
 
+def _hot_days(threshold: float) -> Callable[[xr.Dataset], xr.DataArray]:
+    def compute(daily: xr.Dataset) -> xr.DataArray:
+        return hi.tx_days_above(daily["tasmax"], threshold)
+
+    return compute
+
+
 def _hot_day_indicators(thresholds: Sequence[float]) -> list[Indicator]:
     out = []
     for threshold in thresholds:
         out.append(
             Indicator(
                 name=f"tx_days_above_{threshold:g}",
-                compute=lambda d, t=threshold: hi.tx_days_above(d["tasmax"], t),
+                compute=_hot_days(threshold),
                 units="days",
                 long_name=f"mean annual days with Tmax >= {threshold:g} degC",
                 method=f"yearly count of days with Tmax >= {threshold:g} degC (CMA high-"

@@ -28,6 +28,7 @@ from typing import Literal
 
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from hazard_models._horizon_stats import finish_layer, with_attrs
 from hazard_models.idf import SHANGHAI_DB31_T1043, StormFormula, storm_intensity
@@ -59,7 +60,7 @@ DRAINAGE_STANDARDS: dict[str, tuple[float, float | None]] = {
 _MM_MIN_TO_MM_H = 60.0
 
 
-def _interp_log_period(values: xr.DataArray, targets: Sequence[float]) -> xr.DataArray:
+def _interp_log_period(values: xr.DataArray, targets: ArrayLike) -> xr.DataArray:
     """Interpolate along ``return_period`` linearly in log10(P), constant beyond the ends."""
     source = np.log10(np.asarray(values["return_period"].values, dtype=float))
     wanted = np.log10(np.asarray(targets, dtype=float))
@@ -84,7 +85,7 @@ def _need(layer: xr.Dataset | None, name: str, which: str) -> xr.DataArray:
 
 def idf_uplift(
     method: UpliftMethod,
-    return_periods: Sequence[float],
+    return_periods: ArrayLike,
     *,
     rain_layer: xr.Dataset | None = None,
     heat_layer: xr.Dataset | None = None,
@@ -116,9 +117,8 @@ def idf_uplift(
         note = "1 + relative change of the Rx1day return level (rain layer rx1day_change)"
     elif method == "clausius_clapeyron":
         warming = _need(heat_layer, "tg_mean_change", "heat")
-        factor = np.power(1.0 + rate_per_k, warming).expand_dims(
-            return_period=np.asarray(return_periods, dtype=float)
-        )
+        factor = xr.apply_ufunc(np.power, 1.0 + rate_per_k, warming, keep_attrs=False)
+        factor = factor.expand_dims(return_period=np.asarray(return_periods, dtype=float))
         note = f"(1 + {rate_per_k:g})^dT, dT = local warming (heat layer tg_mean_change)"
     else:
         raise ValueError(

@@ -7,7 +7,7 @@ Registered on the main app by ``resilience.cli``. Imports stay inside the comman
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -97,7 +97,7 @@ def _idf(rain, heat_path: Path | None, method: str, out: Path, plot: bool) -> li
     return paths
 
 
-def _run(kind: str, projections: Path, scenarios, horizons, out: Path, config) -> object:  # noqa: ANN001
+def _run(kind: str, projections: Path, scenarios, horizons, out: Path, config) -> tuple[Any, Any]:  # noqa: ANN001
     import resilience
     from resilience.climate import ClimateDataError
     from resilience.compute import dask_scheduler
