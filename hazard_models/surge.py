@@ -13,6 +13,12 @@ Method (sources in ``docs/science.md``, "Surge"):
    rise: the sea-level-rise quantile interpolated linearly to the horizon's mid year plus
    subsidence x (mid year - 2004.5). A shift moves every return level by the same amount
    (the GEV is a location family; Coles 2001, eq. 3.4).
+
+The layer keeps the sea-level-rise quantiles on its ``quantile`` dim (``docs/decisions.md``
+D2). Levels that integrate the whole uncertain rise, Hunter's (2012) allowance, amplification
+factors and degradation years are in :mod:`hazard_models.allowance`; the sea-level table
+helpers (:func:`sea_level_at`, :func:`relative_sea_level_rise`) live in
+:mod:`hazard_models.sea_level` and are re-exported here. See ``docs/surge.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,11 @@ from hazard_models._horizon_stats import finish_layer, with_attrs
 from hazard_models.extremes import FitMethod, fit_gev, return_levels
 from hazard_models.horizon import AR6_HORIZONS, FUTURE_SCENARIOS, Horizon
 from hazard_models.layer import SchemaError, append_history, horizon_coords
+from hazard_models.sea_level import (
+    BASELINE_MID_YEAR,
+    relative_sea_level_rise,
+    sea_level_at,
+)
 
 __all__ = [
     "BASELINE_MID_YEAR",
@@ -39,11 +50,8 @@ __all__ = [
     "theil_sen_slope",
 ]
 
-#: Centre of the AR6 1995-2014 baseline: sea-level rise and subsidence are 0 here.
-BASELINE_MID_YEAR = 2004.5
 MAXIMA_COLUMNS = ("station", "year", "annual_max_m")
 STATION_COLUMNS = ("station", "station_name", "lat", "lon", "datum", "subsidence_mm_per_year")
-SEA_LEVEL_COLUMNS = ("scenario", "year", "quantile", "sea_level_rise_m")
 Detrend = Literal["theil_sen", "none"]
 
 
@@ -121,95 +129,6 @@ def refer_to_baseline(
         shift = slope * (rows["year"].to_numpy(dtype=float) - BASELINE_MID_YEAR)
         referred.loc[rows.index, "annual_max_m"] = rows["annual_max_m"].to_numpy() - shift
     return referred, pd.Series(slopes, name="trend_m_per_year", dtype=float)
-
-
-def sea_level_at(
-    sea_level: pd.DataFrame, scenarios: Sequence[str], horizons: Sequence[Horizon]
-) -> xr.DataArray:
-    """Return sea-level rise at each horizon's mid year, by linear interpolation in time.
-
-    Parameters
-    ----------
-    sea_level : pandas.DataFrame
-        Columns ``scenario``, ``year``, ``quantile``, ``sea_level_rise_m`` (m vs 1995-2014).
-    scenarios : sequence of str
-        Scenarios wanted; each must have the same quantiles, including 0.5.
-    horizons : sequence of Horizon
-        The ``baseline`` horizon gets 0 m by definition.
-
-    Returns
-    -------
-    xarray.DataArray
-        Dims (scenario, horizon, quantile), m. Rise is taken as 0 m at 2004.5 (the baseline
-        centre) when the table starts later; a mid year after the table's last year raises.
-    """
-    _require_columns(sea_level, "sea_level", SEA_LEVEL_COLUMNS)
-    quantiles = np.sort(sea_level["quantile"].astype(float).unique())
-    if 0.5 not in quantiles:
-        raise SchemaError(f"sea_level: quantile: expected 0.5 among {quantiles.tolist()}")
-    mids = np.array([h.mid_year for h in horizons])
-    out = np.zeros((len(scenarios), len(horizons), quantiles.size))
-    for i, scenario in enumerate(scenarios):
-        rows = sea_level[sea_level["scenario"] == scenario]
-        for k, quantile in enumerate(quantiles):
-            curve = rows[rows["quantile"].astype(float) == quantile].sort_values("year")
-            out[i, :, k] = _interpolate_curve(curve, scenario, quantile, mids)
-    for j, horizon in enumerate(horizons):
-        if horizon.is_baseline:
-            out[:, j, :] = 0.0
-    coords = {
-        "scenario": list(scenarios),
-        "horizon": [h.name for h in horizons],
-        "quantile": quantiles.tolist(),
-    }
-    attrs = {"units": "m", "long_name": "sea-level rise relative to 1995-2014"}
-    return xr.DataArray(out, dims=("scenario", "horizon", "quantile"), coords=coords, attrs=attrs)
-
-
-def _interpolate_curve(
-    curve: pd.DataFrame, scenario: str, quantile: float, mids: np.ndarray
-) -> np.ndarray:
-    """Interpolate one (scenario, quantile) curve to ``mids``; raise if it cannot."""
-    where = f"sea_level: scenario {scenario!r}, quantile {quantile:g}"
-    if curve.empty:
-        raise SchemaError(f"{where}: expected rows, found none")
-    years = curve["year"].to_numpy(dtype=float)
-    if np.any(np.diff(years) == 0):
-        raise SchemaError(f"{where}: expected one row per year, found duplicate years")
-    rise = curve["sea_level_rise_m"].to_numpy(dtype=float)
-    if years[0] > BASELINE_MID_YEAR:
-        years, rise = np.r_[BASELINE_MID_YEAR, years], np.r_[0.0, rise]
-    late = mids[mids > years[-1]]
-    if late.size:
-        raise SchemaError(
-            f"{where}: expected years up to {late.max():g}, found up to {years[-1]:g}"
-        )
-    return np.interp(mids, years, rise)
-
-
-def relative_sea_level_rise(
-    sea_level_rise_m: xr.DataArray, subsidence_mm_per_year: xr.DataArray, mid_years: xr.DataArray
-) -> xr.DataArray:
-    """Return relative sea-level rise: sea-level rise plus land subsidence since 2004.5.
-
-    Parameters
-    ----------
-    sea_level_rise_m : xarray.DataArray
-        Sea-level rise vs 1995-2014, m, dims e.g. (scenario, horizon, quantile).
-    subsidence_mm_per_year : xarray.DataArray
-        Vertical land motion, mm/yr, positive = sinking, dims e.g. (station,).
-    mid_years : xarray.DataArray
-        Horizon mid years, dims (horizon,).
-
-    Returns
-    -------
-    xarray.DataArray
-        rise + subsidence / 1000 x (mid year - 2004.5), m, broadcast over all input dims.
-    """
-    sinking_m = subsidence_mm_per_year / 1000.0 * (mid_years - BASELINE_MID_YEAR)
-    total = sea_level_rise_m + sinking_m
-    attrs = {"units": "m", "long_name": "relative sea-level rise vs 1995-2014"}
-    return total.assign_attrs(append_history(attrs, "relative_sea_level_rise: rise + subsidence"))
 
 
 def shift_for_sea_level(levels_m: xr.DataArray, rise_m: xr.DataArray) -> xr.DataArray:

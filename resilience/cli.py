@@ -1,4 +1,4 @@
-"""Command line: ``resilience demo | sample | refresh | hazards | check | warn | layers``.
+"""Command line: ``resilience demo | sample | refresh | hazards | surge | check | warn | layers``.
 
 Start-up stays light (style.md rule 4): only typer and rich are imported here; each command
 imports what it needs. The CLI is the composition root, so ``demo`` and ``refresh`` import
@@ -28,8 +28,10 @@ console = Console()
 error_console = Console(stderr=True, soft_wrap=True)
 
 from resilience.cli_hazards import app as _hazards_app  # noqa: E402 - typer and rich only
+from resilience.cli_surge import surge_command  # noqa: E402 - typer and rich only
 
 app.add_typer(_hazards_app, name="hazards")
+app.command("surge")(surge_command)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Settings TOML file (default: resilience.toml).")
