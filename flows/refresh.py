@@ -25,6 +25,9 @@ TASKS = SimpleNamespace(
     build_rain=task(name="build-rain-layer", retries=1)(steps.build_rain),
     build_idf=task(name="build-idf-layer", retries=1)(steps.build_idf),
     build_surge=task(name="build-surge-layer", retries=1)(steps.build_surge),
+    build_coastal_flood=task(name="build-coastal-flood-layer", retries=1)(
+        steps.build_coastal_flood
+    ),
     assess_risk=task(name="assess-risk", retries=1)(steps.assess_risk),
 )
 PLAIN = SimpleNamespace(
@@ -68,6 +71,7 @@ def refresh_sequence(
     layers["idf"] = run.build_idf(store_root, idf_method)  # built from heat and rain
     tide_maxima = sample_dir / "tide_gauges" / "tide_gauge_annual_maxima.csv"
     layers["surge"] = run.build_surge(tide_maxima, store_root)
+    layers["coastal_flood"] = run.build_coastal_flood(store_root)  # from surge and the DEM
     risk = run.assess_risk(
         store_root,
         sample_dir / "assets" / "shanghai_assets.gpkg",

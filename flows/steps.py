@@ -123,6 +123,57 @@ def build_idf(store_root: Path, method: str = "daily_change") -> Path:
     return store.publish("idf", layer, inputs=inputs).path
 
 
+#: Standard of the notional seawall of the coastal-flood layer: Shanghai's seawalls are
+#: built to 100-200-year levels (domain.md 2.1-2.2); no surveyed defence line is shipped.
+NOTIONAL_SEAWALL_RETURN_PERIOD = 200.0
+
+
+def build_coastal_flood(store_root: Path, station: str = "wusongkou") -> Path:
+    """Build the bathtub inundation layer behind a notional seawall; publish it.
+
+    The still-water levels of ``station`` (surge layer) flood the shipped DEM from the sea
+    cells; a wall on the coastline ring has its crest at today's 200-year median level at
+    the station, so the maps show where that standard is overtopped in future horizons
+    (static method, docs/surge.md; DEM taken as Wusong datum, D10).
+    """
+    import xarray as xr
+
+    from hazard_models.inundation import build_inundation_layer, coastal_ring, edge_water
+    from resilience.geography import open_dem
+
+    store = LayerStore(store_root)
+    surge = store.open("surge")
+    level = surge["still_water_level"].sel(station=station)
+    crest_m = float(
+        level.sel(
+            horizon="baseline", return_period=NOTIONAL_SEAWALL_RETURN_PERIOD, quantile=0.5
+        ).isel(scenario=0)
+    )
+    dem = open_dem()
+    source = edge_water(dem.values)
+    ring = coastal_ring(source)
+    defences = xr.Dataset(
+        {
+            "crest_m": (("lat", "lon"), xr.where(xr.DataArray(ring), crest_m, float("nan")).values),
+            "segment": (
+                ("lat", "lon"),
+                xr.where(xr.DataArray(ring), "notional_seawall", "").values,
+            ),
+        },
+        coords={"lat": dem["lat"], "lon": dem["lon"]},
+    )
+    layer = build_inundation_layer(
+        dem,
+        level,
+        source=source,
+        defences=defences,
+        inputs_sha256=str(surge.attrs.get("inputs_sha256", "")),
+        code_version=CODE_VERSION,
+    )
+    inputs = {"surge": str(store.current("surge").path), "dem": "resilience/data/gridded"}
+    return store.publish("coastal_flood", layer, inputs=inputs).path
+
+
 def build_surge(tide_maxima: Path, store_root: Path) -> Path:
     """Build the storm-surge layer from tide-gauge maxima and publish it; return the layer file."""
     from hazard_models.surge import build_surge_layer

@@ -53,6 +53,16 @@ def test_demo_layers_validate_and_show_warming(demo_out):
     )  # AR6-like ~4 degC far-future warming under ssp585 is built into the sample
     surge = store.open("surge")
     assert "huangpu_park" in surge["station"].values
+    # The IDF layer carries the future uplift; under ssp585 the far horizon is wetter.
+    idf = store.open("idf")
+    uplift = idf["idf_uplift"].sel(scenario="ssp585", quantile=0.5, return_period=5)
+    assert float(uplift.sel(horizon="baseline").max()) == 1.0
+    assert float(uplift.sel(horizon="far").mean()) > 1.05
+    # Behind a seawall at today's 200-yr level nothing floods today at 100 yr, but the
+    # far-future 1000-yr ssp585 level overtops it.
+    flood = store.open("coastal_flood")["flooded_area"].sel(quantile=0.5, scenario="ssp585")
+    assert float(flood.sel(horizon="baseline", return_period=100)) == 0.0
+    assert float(flood.sel(horizon="far", return_period=1000)) > 1000.0
 
 
 def test_demo_risk_table_covers_assets_hazards_scenarios(demo_out):
