@@ -92,6 +92,8 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True)
+    import resilience.early_warning.outbox  # noqa: F401 - registers the outbox tables (no cycle here)
+
     Base.metadata.create_all(engine)
     return engine
 

@@ -41,6 +41,7 @@ from resilience.early_warning.cap import (
 )
 from resilience.early_warning.decision import AlertDecision, LevelStep
 from resilience.early_warning.metric import BEIJING
+from resilience.early_warning.outbox import enqueue_alert
 
 __all__ = ["IssuedMessage", "alert_key", "issue_alerts"]
 
@@ -106,6 +107,8 @@ class _Batch:
         with session_scope(self.engine) as session:
             session.add(record)
             session.flush()
+            # Same transaction as the alert: a crash before commit loses both, never one.
+            enqueue_alert(session, record)
             _write_atomic(path, xml)
         return path
 

@@ -1,0 +1,516 @@
+"""Warning verification: score past alerts against what was observed, per hazard and level.
+
+Event-based scores, as the US National Weather Service verifies its warnings (NWS Instruction
+10-1601, "Verification Procedures", 2005; summarised in National Research Council 2005,
+*Flash Flood Forecasting Over Complex Terrain*, appendix D, doi:10.17226/11128). For a level L
+and an area (GB/T 2260 district):
+
+* **warned intervals**: when the alerts announced level >= L there. Each non-Cancel message
+  announces its level from its ``onset`` until the next message of the episode takes over
+  (its ``onset``) or until ``expires``; a Cancel sent earlier ends the episode then.
+* **observed events**: when the observations reached level >= L (touching or overlapping
+  intervals are merged).
+* an observed event overlapped by a warned interval (widened by ``tolerance_h`` on each side)
+  is a **hit** (warned event), otherwise a **miss**; a warned interval overlapping no event is
+  a **false alarm** (unverified warning).
+* ``POD = hits / (hits + misses)``, ``FAR = false alarms / warnings``,
+  ``CSI = 1 / (1 / POD + 1 / (1 - FAR) - 1)`` (NWSI 10-1601, CSI from POD and FAR).
+* **lead time** of a hit: event start minus the time the warning in force was issued, i.e.
+  the ``sent`` time of the first message of the overlapping warned interval (among those
+  starting before the event ends); an event that began before its warning counts as zero
+  lead time (NWSI 10-1601). Reported as mean and median (hours) and the share of hits with
+  lead time > 0.
+
+Inputs. Alerts: CAP 1.2 files (:func:`read_cap_alerts`; the hazard comes from the ``ruleId``
+parameter through the rule set) or stored records (:func:`alerts_from_records`). Observations:
+a CSV (:func:`read_observed`), UTF-8, one row per interval during which the observed level
+was *at least* ``level``::
+
+    hazard,area,level,start,end
+    rainstorm,310115,yellow,2026-07-21T14:00:00+08:00,2026-07-21T17:00:00+08:00
+
+``area`` is the 6-digit GB/T 2260 code, ``level`` blue/yellow/orange/red, ``start < end`` are
+ISO 8601 times with a UTC offset. Lines starting with ``#`` are comments. A row at yellow also
+counts as an event at blue. Or engine decisions on an analysis (:func:`observed_from_decisions`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from lxml import etree
+
+from hazard_models.layer import SchemaError
+from resilience.database import AlertRecord
+from resilience.early_warning.cap import CAP_NS
+from resilience.early_warning.decision import AlertDecision
+from resilience.early_warning.outbox import alert_time
+from resilience.early_warning.rules import LEVELS, RuleSet, load_rules
+
+__all__ = [
+    "OBSERVED_COLUMNS",
+    "SCORE_COLUMNS",
+    "AlertMessage",
+    "Span",
+    "Verification",
+    "alerts_from_records",
+    "observed_from_decisions",
+    "read_cap_alerts",
+    "read_observed",
+    "verify_alerts",
+    "warned_spans",
+]
+
+OBSERVED_COLUMNS = ("hazard", "area", "level", "start", "end")
+SCORE_COLUMNS = (
+    "hazard",
+    "level",
+    "events",
+    "hits",
+    "misses",
+    "warnings",
+    "false_alarms",
+    "pod",
+    "far",
+    "csi",
+    "lead_time_mean_h",
+    "lead_time_median_h",
+    "lead_time_positive_pct",
+)
+_NS = {"cap": CAP_NS}
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """What verification needs from one CAP message."""
+
+    identifier: str
+    msg_type: str
+    hazard: str
+    level: str
+    areas: tuple[str, ...]
+    sent: datetime
+    onset: datetime
+    expires: datetime
+    references: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """An interval ``[start, end)`` at a level in one area; ``issued`` for warned spans."""
+
+    hazard: str
+    area: str
+    level: str
+    start: datetime
+    end: datetime
+    issued: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Scores per hazard and level, and the events and warnings behind them."""
+
+    scores: pd.DataFrame
+    events: pd.DataFrame
+
+
+def _referenced(text: str) -> tuple[str, ...]:
+    """Return the identifiers of a CAP ``references`` value ("sender,identifier,sent" ...)."""
+    return tuple(part.split(",")[1] for part in text.split() if part.count(",") == 2)
+
+
+def _element(root: etree._Element, path: str, where: str) -> etree._Element:
+    found = root.find(path, _NS)
+    if found is None or not (found.text or "").strip():
+        raise SchemaError(f"{where}: missing or empty <{path.replace('cap:', '')}>")
+    return found
+
+
+def _time(node: etree._Element, where: str) -> datetime:
+    try:
+        value = datetime.fromisoformat((node.text or "").strip())
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise SchemaError(
+            f"{where}: line {node.sourceline}: <{etree.QName(node).localname}>: expected a "
+            f"date-time with offset, found {node.text!r}"
+        )
+    return value
+
+
+def _parameter(info: etree._Element, name: str) -> str | None:
+    for param in info.findall("cap:parameter", _NS):
+        if param.findtext("cap:valueName", "", _NS) == name:
+            return param.findtext("cap:value", "", _NS)
+    return None
+
+
+def _read_cap(path: Path, rule_hazards: dict[str, str]) -> AlertMessage:
+    try:
+        root = etree.parse(str(path)).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise SchemaError(f"{path}: line {exc.lineno}: not well-formed XML: {exc.msg}") from exc
+    where = str(path)
+    info = root.find("cap:info", _NS)
+    if info is None:
+        raise SchemaError(f"{where}: missing <info>; expected a CAP 1.2 alert")
+    rule_id = _parameter(info, "ruleId")
+    if rule_id not in rule_hazards:
+        raise SchemaError(
+            f"{where}: line {info.sourceline}: parameter ruleId {rule_id!r}: expected a rule "
+            f"of the rule set ({', '.join(sorted(rule_hazards))})"
+        )
+    level = _parameter(info, "colour")
+    if level not in LEVELS:
+        raise SchemaError(f"{where}: parameter colour {level!r}: expected one of {LEVELS}")
+    codes = [v.text or "" for v in info.findall("cap:area/cap:geocode/cap:value", _NS)]
+    return AlertMessage(
+        identifier=_element(root, "cap:identifier", where).text.strip(),  # type: ignore[union-attr]
+        msg_type=_element(root, "cap:msgType", where).text.strip(),  # type: ignore[union-attr]
+        hazard=rule_hazards[rule_id],
+        level=level,
+        areas=tuple(codes),
+        sent=_time(_element(root, "cap:sent", where), where),
+        onset=_time(_element(info, "cap:onset", where), where),
+        expires=_time(_element(info, "cap:expires", where), where),
+        references=_referenced(root.findtext("cap:references", "", _NS)),
+        source=where,
+    )
+
+
+def read_cap_alerts(paths: Iterable[Path], *, rules: RuleSet | None = None) -> list[AlertMessage]:
+    """Read CAP 1.2 messages from files and directories (``*.xml``, sorted).
+
+    Parameters
+    ----------
+    paths : iterable of Path
+        CAP files, or directories of them (e.g. the ``--out`` of ``resilience warn``).
+    rules : RuleSet, optional
+        Rule set that maps each message's ``ruleId`` parameter to its hazard (default: the
+        shipped rules).
+
+    Raises
+    ------
+    SchemaError
+        Naming the file (and line) of a message that is not well-formed or lacks
+        identifier, sent, msgType, onset, expires, a known ``ruleId`` or a ``colour``.
+    """
+    rules = rules or load_rules()
+    hazards = {rule.id: rule.hazard for rule in rules.rules}
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise SchemaError(f"{path}: no such file or directory; expected CAP files")
+        files.extend(sorted(path.glob("*.xml")) if path.is_dir() else [path])
+    if not files:
+        raise SchemaError("alerts: expected CAP files, found none")
+    return [_read_cap(path, hazards) for path in files]
+
+
+def alerts_from_records(records: Iterable[AlertRecord]) -> list[AlertMessage]:
+    """Return the messages of stored ``AlertRecord`` rows."""
+    return [
+        AlertMessage(
+            identifier=r.identifier,
+            msg_type=r.msg_type,
+            hazard=r.hazard,
+            level=r.level,
+            areas=(r.area,),
+            sent=alert_time(r.sent),
+            onset=alert_time(r.onset),
+            expires=alert_time(r.expires),
+            references=_referenced(r.references),
+            source=f"database alert {r.identifier}",
+        )
+        for r in records
+    ]
+
+
+def _episodes(messages: Sequence[AlertMessage]) -> dict[str, list[AlertMessage]]:
+    """Group messages by the Alert their ``references`` chain leads back to."""
+    by_id = {m.identifier: m for m in messages}
+    groups: dict[str, list[AlertMessage]] = {}
+    for message in messages:
+        root, seen = message, set()
+        while root.references and root.identifier not in seen:
+            seen.add(root.identifier)
+            parent = root.references[-1]
+            if parent not in by_id:
+                raise SchemaError(
+                    f"{root.source}: references {parent}, which is not among the alerts read; "
+                    "expected every message of an episode"
+                )
+            root = by_id[parent]
+        groups.setdefault(root.identifier, []).append(message)
+    return groups
+
+
+def warned_spans(messages: Sequence[AlertMessage]) -> list[Span]:
+    """Return the intervals each message announced its level for, per area.
+
+    Parameters
+    ----------
+    messages : sequence of AlertMessage
+        Every message of the episodes to score.
+
+    Returns
+    -------
+    list of Span
+        ``issued`` is the message's ``sent``.
+    """
+    spans: list[Span] = []
+    for episode in _episodes(messages).values():
+        ordered = sorted(episode, key=lambda m: (m.sent, m.identifier))
+        cancels = [m.sent for m in ordered if m.msg_type == "Cancel"]
+        stop_all = min(cancels) if cancels else None
+        steps = [m for m in ordered if m.msg_type != "Cancel"]
+        for n, message in enumerate(steps):
+            end = steps[n + 1].onset if n + 1 < len(steps) else message.expires
+            end = min(end, message.expires, stop_all or end)  # an early Cancel ends it
+            if end <= message.onset:
+                continue
+            for area in message.areas:
+                spans.append(
+                    Span(message.hazard, area, message.level, message.onset, end, message.sent)
+                )
+    return spans
+
+
+def _parse_time(text: str, where: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise SchemaError(f"{where}: expected an ISO 8601 time with offset, found {text!r}")
+    return value
+
+
+def _observed_row(row: dict[str, str], where: str) -> Span:
+    for column in OBSERVED_COLUMNS:
+        if not row.get(column):
+            raise SchemaError(f"{where}, column '{column}': expected a value, found none")
+    if not (row["area"].isdigit() and len(row["area"]) == 6):
+        raise SchemaError(
+            f"{where}, column 'area': expected a 6-digit GB/T 2260 code, found {row['area']!r}"
+        )
+    if row["level"] not in LEVELS:
+        raise SchemaError(
+            f"{where}, column 'level': expected one of {', '.join(LEVELS)}, found {row['level']!r}"
+        )
+    start = _parse_time(row["start"], f"{where}, column 'start'")
+    end = _parse_time(row["end"], f"{where}, column 'end'")
+    if end <= start:
+        raise SchemaError(f"{where}, column 'end': expected a time after start {row['start']}")
+    return Span(row["hazard"], row["area"], row["level"], start, end)
+
+
+def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of the non-blank, non-comment rows of a CSV text."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    for cells in reader:
+        if any(cell.strip() for cell in cells) and not cells[0].lstrip().startswith("#"):
+            rows.append((reader.line_num, cells))
+    return rows
+
+
+def read_observed(path: Path, *, hazards: Iterable[str] | None = None) -> list[Span]:
+    """Read observed events from a CSV (format in the module docstring).
+
+    Parameters
+    ----------
+    path : Path
+        The CSV file.
+    hazards : iterable of str, optional
+        Known hazard ids; another hazard is an error.
+
+    Raises
+    ------
+    SchemaError
+        Naming the file, the line and the column of the first bad value, or the missing
+        columns.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{path}: expected UTF-8 text ({exc.reason})") from None
+    rows = _csv_rows(text)
+    header = [name.strip() for name in rows[0][1]] if rows else []
+    missing = [c for c in OBSERVED_COLUMNS if c not in header]
+    if missing:
+        raise SchemaError(
+            f"{path}: header: missing column(s) {', '.join(missing)}; expected "
+            f"{', '.join(OBSERVED_COLUMNS)}, found {', '.join(header) or 'none'}"
+        )
+    known = set(hazards) if hazards is not None else None
+    spans = []
+    for line, cells in rows[1:]:
+        where = f"{path}: line {line}"
+        if len(cells) != len(header):
+            raise SchemaError(f"{where}: expected {len(header)} fields, found {len(cells)}")
+        span = _observed_row(dict(zip(header, (c.strip() for c in cells), strict=True)), where)
+        if known is not None and span.hazard not in known:
+            raise SchemaError(f"{where}, column 'hazard': unknown hazard {span.hazard!r}")
+        spans.append(span)
+    return spans
+
+
+def observed_from_decisions(decisions: Iterable[AlertDecision]) -> list[Span]:
+    """Return observed spans from the engine run on an analysis (``product = "analysis"``).
+
+    Each level step becomes a span; step ends include the rule's hold (``hold_h``), so events
+    last up to that much longer than the raw observations.
+    """
+    return [
+        Span(d.hazard, d.area.code, s.level, s.start, s.end) for d in decisions for s in d.steps
+    ]
+
+
+def _merge(spans: list[Span]) -> list[tuple[datetime, datetime, list[Span]]]:
+    """Merge overlapping or touching spans into (start, end, members) intervals."""
+    merged: list[tuple[datetime, datetime, list[Span]]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if merged and span.start <= merged[-1][1]:
+            start, end, members = merged[-1]
+            merged[-1] = (start, max(end, span.end), [*members, span])
+        else:
+            merged.append((span.start, span.end, [span]))
+    return merged
+
+
+def _at_least(spans: list[Span], rank: int) -> list[Span]:
+    return [s for s in spans if LEVELS.index(s.level) >= rank]
+
+
+def _overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def _lead_h(event: tuple, intervals: list, tolerance: pd.Timedelta) -> float | None:
+    """Lead time (h, >= 0) of an event, or None if no warned interval overlaps it.
+
+    The warning in force is each overlapping merged interval; it was issued when the first of
+    its messages that starts before the event ends was sent.
+    """
+    start, end, _ = event
+    issued = [
+        member.issued
+        for w_start, w_end, members in intervals
+        if _overlaps(w_start - tolerance, w_end + tolerance, start, end)
+        for member in members
+        if member.issued is not None and member.start - tolerance < end
+    ]
+    if not issued:
+        return None
+    return max((start - min(issued)).total_seconds() / 3600.0, 0.0)
+
+
+def _score_area(warned: list[Span], observed: list[Span], tolerance: pd.Timedelta) -> list[dict]:
+    """Return one row per observed event and per warned interval of one hazard, level, area."""
+    events, intervals = _merge(observed), _merge(warned)
+    rows = []
+    for event in events:
+        lead = _lead_h(event, intervals, tolerance)
+        matched = lead is not None
+        rows.append(
+            {
+                "kind": "event",
+                "start": event[0],
+                "end": event[1],
+                "matched": matched,
+                "lead_time_h": lead if matched else np.nan,
+            }
+        )
+    for start, end, _ in intervals:
+        hit = any(_overlaps(start - tolerance, end + tolerance, e[0], e[1]) for e in events)
+        rows.append(
+            {"kind": "warning", "start": start, "end": end, "matched": hit, "lead_time_h": np.nan}
+        )
+    return rows
+
+
+def _scores(events: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (hazard, level), group in events.groupby(["hazard", "level"], sort=False):
+        observed, warnings = group[group.kind == "event"], group[group.kind == "warning"]
+        hits = int(observed.matched.sum())
+        false_alarms = int((~warnings.matched.astype(bool)).sum())
+        pod = hits / len(observed) if len(observed) else np.nan
+        far = false_alarms / len(warnings) if len(warnings) else np.nan
+        csi = 1.0 / (1.0 / pod + 1.0 / (1.0 - far) - 1.0) if pod > 0 and far < 1 else 0.0
+        leads = observed.lead_time_h.dropna()
+        rows.append(
+            {
+                "hazard": hazard,
+                "level": level,
+                "events": len(observed),
+                "hits": hits,
+                "misses": len(observed) - hits,
+                "warnings": len(warnings),
+                "false_alarms": false_alarms,
+                "pod": pod,
+                "far": far,
+                "csi": csi if len(observed) and len(warnings) else np.nan,
+                "lead_time_mean_h": leads.mean() if len(leads) else np.nan,
+                "lead_time_median_h": leads.median() if len(leads) else np.nan,
+                "lead_time_positive_pct": 100.0 * (leads > 0).mean() if len(leads) else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    rank = table["level"].map(LEVELS.index)
+    table = table.assign(_rank=rank).sort_values(["hazard", "_rank"], kind="stable")
+    return table.drop(columns="_rank").reset_index(drop=True)
+
+
+def verify_alerts(
+    messages: Sequence[AlertMessage], observed: Sequence[Span], *, tolerance_h: float = 0.0
+) -> Verification:
+    """Score alerts against observed events per hazard and level (NWSI 10-1601 measures).
+
+    Parameters
+    ----------
+    messages : sequence of AlertMessage
+        Every message of the episodes to score (:func:`read_cap_alerts`,
+        :func:`alerts_from_records`).
+    observed : sequence of Span
+        Observed intervals at or above a level (:func:`read_observed`).
+    tolerance_h : float
+        Hours by which a warned interval is widened on each side when matching (h, >= 0).
+
+    Returns
+    -------
+    Verification
+        ``scores``: hazard, level, events, hits, misses, warnings, false_alarms, pod, far,
+        csi, lead_time_mean_h, lead_time_median_h, lead_time_positive_pct; ``events``: one
+        row per observed event and per warned interval (kind, hazard, level, area, start,
+        end, matched, lead_time_h). Levels are "at or above"; a (hazard, level) without any
+        event or warning is left out.
+    """
+    if tolerance_h < 0:
+        raise ValueError(f"tolerance_h: expected >= 0, found {tolerance_h}")
+    tolerance = pd.Timedelta(hours=tolerance_h)
+    groups: dict[tuple[str, str], tuple[list[Span], list[Span]]] = {}
+    for span in warned_spans(messages):
+        groups.setdefault((span.hazard, span.area), ([], []))[0].append(span)
+    for span in observed:
+        groups.setdefault((span.hazard, span.area), ([], []))[1].append(span)
+    rows: list[dict] = []
+    for (hazard, area), (warned, seen) in sorted(groups.items()):
+        for rank, level in enumerate(LEVELS):
+            at_level = _score_area(_at_least(warned, rank), _at_least(seen, rank), tolerance)
+            rows.extend({"hazard": hazard, "level": level, "area": area, **r} for r in at_level)
+    columns = ["kind", "hazard", "level", "area", "start", "end", "matched", "lead_time_h"]
+    events = pd.DataFrame(rows, columns=columns)
+    return Verification(scores=_scores(events), events=events)
