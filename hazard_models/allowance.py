@@ -36,13 +36,20 @@ rise. Climatic Change 113, 239-252.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
 from hazard_models.extremes import return_level
-from hazard_models.sea_level import RiseDistribution
+from hazard_models.sea_level import (
+    RiseDistribution,
+    RiseShape,
+    likely_quantiles,
+    rise_distribution,
+)
 
 __all__ = [
     "MAX_EXCEEDANCES_PER_YEAR",
@@ -54,6 +61,7 @@ __all__ = [
     "future_return_level",
     "future_return_period",
     "hunter_allowance",
+    "integrated_return_levels",
     "sea_level_allowance",
 ]
 
@@ -295,3 +303,58 @@ def degradation_year(
     )
     reached = np.flatnonzero(periods <= target_return_period)
     return float(years[reached[0]]) if reached.size else float("nan")
+
+
+def integrated_return_levels(
+    params: xr.Dataset,
+    rise: xr.DataArray,
+    return_periods: Sequence[float],
+    *,
+    rise_shape: RiseShape = "piecewise_normal",
+    averaging: Averaging = "rate",
+) -> xr.DataArray:
+    """Return station return levels integrated over the uncertain relative sea-level rise.
+
+    Parameters
+    ----------
+    params : xarray.Dataset
+        ``loc`` (m), ``scale`` (m) and ``shape`` of today's GEV, dims (station,).
+    rise : xarray.DataArray
+        Relative rise quantiles, dims (scenario, horizon, quantile, station), m. The median
+        (0.5) and the pair of :func:`hazard_models.sea_level.likely_quantiles` define the
+        distribution; a median-only table gives a certain rise.
+    return_periods : sequence of float
+        Years (> 1).
+    rise_shape : {"piecewise_normal", "normal"}
+        See :func:`hazard_models.sea_level.rise_distribution`.
+    averaging : {"rate", "probability"}
+        See :func:`expected_exceedances`.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims (scenario, horizon, return_period, station), m: :func:`future_return_level`
+        of each station, scenario and horizon. A zero rise gives today's z_T exactly.
+    """
+    ordered = rise.transpose("scenario", "horizon", "station", "quantile")
+    median = ordered.sel(quantile=0.5).values[:, :, None, :]  # return_period axis added
+    pair = likely_quantiles(ordered["quantile"].values.tolist())
+    if pair is None:
+        distribution = rise_distribution(median, median, median, shape=rise_shape)
+    else:
+        low, high = (ordered.sel(quantile=q).values[:, :, None, :] for q in pair)
+        distribution = rise_distribution(median, low, high, shape=rise_shape, quantiles=pair)
+    periods = np.asarray(return_periods, dtype=float)
+    gev = (params["loc"].values, params["scale"].values, params["shape"].values)
+    levels = future_return_level(
+        gev, periods[None, None, :, None], distribution, averaging=averaging
+    )
+    coords = {
+        "scenario": ordered["scenario"].values,
+        "horizon": ordered["horizon"].values,
+        "return_period": periods,
+        "station": ordered["station"].values,
+    }
+    return xr.DataArray(
+        levels, dims=("scenario", "horizon", "return_period", "station"), coords=coords
+    )

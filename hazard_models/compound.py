@@ -98,14 +98,17 @@ def _pairs(first: ArrayLike, second: ArrayLike) -> tuple[NDArray, NDArray]:
 def pseudo_observations(values: ArrayLike) -> NDArray:
     """Return rank / (n + 1) of each value (average ranks for ties), in (0, 1).
 
-    The empirical margins of Genest & Favre (2007, sec. 5); NaN stays NaN.
+    The empirical margins of Genest & Favre (2007, sec. 5); NaN stays NaN. Ties share the
+    mean of the ranks they span, as ``scipy.stats.rankdata(method="average")`` (numpy only,
+    so that the CLI does not import scipy.stats).
     """
-    from scipy.stats import rankdata
-
     x = np.asarray(values, dtype=float)
     out = np.full(x.shape, np.nan)
     valid = np.isfinite(x)
-    out[valid] = rankdata(x[valid], method="average") / (valid.sum() + 1.0)
+    _, inverse, counts = np.unique(x[valid], return_inverse=True, return_counts=True)
+    last = np.cumsum(counts)  # rank of the last member of each group of equal values
+    average = last - (counts - 1) / 2.0
+    out[valid] = average[inverse] / (valid.sum() + 1.0)
     return out
 
 

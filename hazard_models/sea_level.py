@@ -43,6 +43,7 @@ __all__ = [
     "SEA_LEVEL_COLUMNS",
     "RiseDistribution",
     "RiseShape",
+    "likely_quantiles",
     "relative_sea_level_rise",
     "rise_distribution",
     "sea_level_at",
@@ -280,6 +281,19 @@ def _half_normal_rule() -> tuple[NDArray, NDArray]:
     u = (u + 1.0) * _TAIL_LIMIT_SD / 2.0
     density = w * np.exp(-0.5 * u**2)
     return u, 0.5 * density / density.sum()
+
+
+def likely_quantiles(quantiles: Sequence[float]) -> tuple[float, float] | None:
+    """Return the pair of quantiles of a rise table that gives its spread around the median.
+
+    The AR6 likely range (0.17, 0.83) when the table has both, else the outermost quantiles
+    on each side of 0.5; None when one side is missing (a median-only table: a certain rise).
+    """
+    values = [round(float(q), 6) for q in quantiles]
+    if LIKELY_RANGE[0] in values and LIKELY_RANGE[1] in values:
+        return LIKELY_RANGE
+    below, above = [q for q in values if q < 0.5], [q for q in values if q > 0.5]
+    return (min(below), max(above)) if below and above else None
 
 
 def rise_distribution(

@@ -13,29 +13,35 @@ Method (sources in ``docs/science.md``, "Surge"):
    rise: the sea-level-rise quantile interpolated linearly to the horizon's mid year plus
    subsidence x (mid year - 2004.5). A shift moves every return level by the same amount
    (the GEV is a location family; Coles 2001, eq. 3.4).
+4. Integrate the uncertainty of the rise: fit a distribution to the rise quantiles of each
+   scenario, horizon and station (:func:`hazard_models.sea_level.rise_distribution`) and
+   solve for the level whose expected number of exceedances a year, averaged over the rise,
+   is today's (Hunter 2012; :func:`hazard_models.allowance.future_return_level`).
 
 The layer keeps the sea-level-rise quantiles on its ``quantile`` dim (``docs/decisions.md``
-D2). Levels that integrate the whole uncertain rise, Hunter's (2012) allowance, amplification
-factors and degradation years are in :mod:`hazard_models.allowance`; the sea-level table
-helpers (:func:`sea_level_at`, :func:`relative_sea_level_rise`) live in
-:mod:`hazard_models.sea_level` and are re-exported here. See ``docs/surge.md``.
+D2) and adds the integrated levels without that dim. Allowances, amplification factors and
+degradation years are in :mod:`hazard_models.allowance`; the sea-level table helpers
+(:func:`sea_level_at`, :func:`relative_sea_level_rise`) live in :mod:`hazard_models.sea_level`
+and the record helpers (:func:`theil_sen_slope`, :func:`refer_to_baseline`) in
+:mod:`hazard_models.gauge_extremes`; all are re-exported here. See ``docs/surge.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from hazard_models._horizon_stats import finish_layer, with_attrs
+from hazard_models.allowance import Averaging, integrated_return_levels
 from hazard_models.extremes import FitMethod, fit_gev, return_levels
+from hazard_models.gauge_extremes import Detrend, refer_to_baseline, theil_sen_slope
 from hazard_models.horizon import AR6_HORIZONS, FUTURE_SCENARIOS, Horizon
 from hazard_models.layer import SchemaError, append_history, horizon_coords
 from hazard_models.sea_level import (
     BASELINE_MID_YEAR,
+    RiseShape,
     relative_sea_level_rise,
     sea_level_at,
 )
@@ -52,7 +58,6 @@ __all__ = [
 
 MAXIMA_COLUMNS = ("station", "year", "annual_max_m")
 STATION_COLUMNS = ("station", "station_name", "lat", "lon", "datum", "subsidence_mm_per_year")
-Detrend = Literal["theil_sen", "none"]
 
 
 def _require_columns(table: pd.DataFrame, table_name: str, columns: Sequence[str]) -> None:
@@ -67,68 +72,6 @@ def _require_columns(table: pd.DataFrame, table_name: str, columns: Sequence[str
             f"{table_name}: expected columns {list(columns)}, missing {missing} "
             f"(found {list(table.columns)})"
         )
-
-
-def theil_sen_slope(years: np.ndarray, values: np.ndarray) -> float:
-    """Return the Theil-Sen slope: the median of the slopes between all pairs of points.
-
-    Parameters
-    ----------
-    years : numpy.ndarray, shape (n,)
-        Calendar years (at least two distinct).
-    values : numpy.ndarray, shape (n,)
-        Values, e.g. annual maxima in m; NaN pairs are ignored.
-
-    Returns
-    -------
-    float
-        Slope in value units per year, e.g. m/yr.
-
-    References
-    ----------
-    Theil, H. (1950). Proc. K. Ned. Akad. Wet. 53, 386-392. Sen, P. K. (1968). Estimates of
-    the regression coefficient based on Kendall's tau. J. Am. Stat. Assoc. 63, 1379-1389.
-    """
-    x, y = np.asarray(years, dtype=float), np.asarray(values, dtype=float)
-    first, second = np.triu_indices(x.size, k=1)
-    dx, dy = x[second] - x[first], y[second] - y[first]
-    slopes = dy[(dx != 0) & np.isfinite(dy)] / dx[(dx != 0) & np.isfinite(dy)]
-    if slopes.size == 0:
-        raise ValueError("theil_sen_slope: expected at least two distinct years with values")
-    return float(np.median(slopes))
-
-
-def refer_to_baseline(
-    annual_maxima: pd.DataFrame, *, detrend: Detrend = "theil_sen"
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Return the annual maxima referred to the baseline sea level, one slope per station.
-
-    Parameters
-    ----------
-    annual_maxima : pandas.DataFrame
-        Columns ``station``, ``year``, ``annual_max_m`` (m, station datum).
-    detrend : {"theil_sen", "none"}
-        "theil_sen": x'_t = x_t - b (t - 2004.5) with b the station's Theil-Sen slope.
-
-    Returns
-    -------
-    referred : pandas.DataFrame
-        Same rows, ``annual_max_m`` replaced by the referred value (m).
-    slopes_m_per_year : pandas.Series
-        Trend removed at each station (m/yr; 0 for ``detrend="none"``), indexed by station.
-    """
-    if detrend not in ("theil_sen", "none"):
-        raise ValueError(f"detrend: expected 'theil_sen' or 'none', found {detrend!r}")
-    referred = annual_maxima.copy()
-    slopes = {}
-    for station, rows in annual_maxima.groupby("station", sort=False):
-        slope = 0.0
-        if detrend == "theil_sen":
-            slope = theil_sen_slope(rows["year"].to_numpy(), rows["annual_max_m"].to_numpy())
-        slopes[station] = slope
-        shift = slope * (rows["year"].to_numpy(dtype=float) - BASELINE_MID_YEAR)
-        referred.loc[rows.index, "annual_max_m"] = rows["annual_max_m"].to_numpy() - shift
-    return referred, pd.Series(slopes, name="trend_m_per_year", dtype=float)
 
 
 def shift_for_sea_level(levels_m: xr.DataArray, rise_m: xr.DataArray) -> xr.DataArray:
@@ -256,10 +199,40 @@ def _relative_rise(
     return relative.transpose("scenario", "horizon", "quantile", "station")
 
 
+def _gev_variables(
+    params: xr.Dataset, median_rise: xr.DataArray, *, datum: str, method: str
+) -> dict[str, xr.DataArray]:
+    """Return ``still_water_level_gev_loc``/``_scale``/``_shape`` (scenario, horizon, station).
+
+    The location moves with the median rise; scale and shape do not change with a shift.
+    """
+    spread = xr.broadcast(params, median_rise)[0]
+    out = {}
+    for name, value in (
+        ("loc", params["loc"] + median_rise),
+        ("scale", spread["scale"]),
+        ("shape", spread["shape"]),
+    ):
+        out[f"still_water_level_gev_{name}"] = with_attrs(
+            value.transpose("scenario", "horizon", "station"),
+            "1" if name == "shape" else "m",
+            f"GEV {name} of annual maximum still water level (median rise), {datum} datum",
+            method,
+        )
+    return out
+
+
 _SWL_METHOD = (
     "stationary GEV ({fit}) fitted to annual maxima referred to the 1995-2014 sea level "
     "({detrend}), shifted by relative sea-level rise (sea-level-rise quantile interpolated to "
     "the horizon mid year + subsidence since 2004.5); Coles (2001) eq. 3.4 and ch. 6"
+)
+
+_INTEGRATED_METHOD = (
+    "{fit}; the relative rise is a {shape} distribution fitted to its median and likely range "
+    "(hazard_models.sea_level.rise_distribution) and the level solves E_S[N(z - S)] = "
+    "-log(1 - 1/T) with N = -log F ({averaging} averaged over S by Gauss-Legendre quadrature; "
+    "Hunter 2012, Climatic Change 113, 239-252; hazard_models.allowance.future_return_level)"
 )
 
 
@@ -274,6 +247,8 @@ def build_surge_layer(
     detrend: Detrend = "theil_sen",
     method: FitMethod = "lmoments",
     min_years: int = 10,
+    rise_shape: RiseShape = "piecewise_normal",
+    averaging: Averaging = "rate",
     inputs_sha256: str = "",
     code_version: str = "",
 ) -> xr.Dataset:
@@ -303,6 +278,10 @@ def build_surge_layer(
         GEV estimator (:func:`hazard_models.extremes.fit_gev`).
     min_years : int
         Fewest annual maxima accepted for a station.
+    rise_shape : {"piecewise_normal", "normal"}
+        Distribution fitted to the rise quantiles for ``still_water_level_integrated``.
+    averaging : {"rate", "probability"}
+        What is averaged over the rise (:func:`hazard_models.allowance.expected_exceedances`).
     inputs_sha256, code_version : str
         Provenance, copied to the global attributes.
 
@@ -310,9 +289,11 @@ def build_surge_layer(
     -------
     xarray.Dataset
         ``still_water_level`` (scenario, horizon, return_period, quantile, station; m),
-        ``relative_sea_level_rise`` (scenario, horizon, quantile, station; m) and
-        ``still_water_level_gev_loc``/``_scale``/``_shape`` (scenario, horizon, station; loc
-        shifted by the median rise), per ``docs/decisions.md`` D2.
+        ``still_water_level_integrated`` (scenario, horizon, return_period, station; m;
+        integrated over the uncertain rise, Hunter 2012), ``relative_sea_level_rise``
+        (scenario, horizon, quantile, station; m) and ``still_water_level_gev_loc``/
+        ``_scale``/``_shape`` (scenario, horizon, station; loc shifted by the median rise),
+        per ``docs/decisions.md`` D2 and D18.
 
     Raises
     ------
@@ -356,24 +337,24 @@ def build_surge_layer(
                 "sea-level-rise table interpolated linearly to horizon mid years + "
                 "subsidence_mm_per_year x (mid year - 2004.5); 0 for the baseline",
             ),
+            "still_water_level_integrated": with_attrs(
+                integrated_return_levels(
+                    params, rise, return_periods, rise_shape=rise_shape, averaging=averaging
+                ),
+                "m",
+                f"return level of annual maximum still water level integrated over the "
+                f"uncertain sea-level rise, {datum} datum",
+                _INTEGRATED_METHOD.format(fit=text, shape=rise_shape, averaging=averaging),
+            ),
         }
     )
-    spread = xr.broadcast(params, median_rise)[0]  # scale and shape do not change with rise
-    for name, value in (
-        ("loc", params["loc"] + median_rise),
-        ("scale", spread["scale"]),
-        ("shape", spread["shape"]),
-    ):
-        units = "1" if name == "shape" else "m"
-        layer[f"still_water_level_gev_{name}"] = with_attrs(
-            value.transpose("scenario", "horizon", "station"),
-            units,
-            f"GEV {name} of annual maximum still water level (median rise), {datum} datum",
-            text,
-        )
+    layer = layer.assign(_gev_variables(params, median_rise, datum=datum, method=text))
     layer = layer.assign_coords(_station_coords(stations)).assign_coords(horizon_coords(horizons))
     trends = ", ".join(f"{s} {v * 1000:.2f}" for s, v in slopes.items())
-    history = f"build_surge_layer: {detrend} trend removed (mm/yr: {trends}); {method} GEV fits"
+    history = (
+        f"build_surge_layer: {detrend} trend removed (mm/yr: {trends}); {method} GEV fits; "
+        f"levels integrated over a {rise_shape} rise ({averaging} averaging)"
+    )
     if left_out:
         history += f"; stations without annual maxima left out: {left_out}"
     return finish_layer(layer, "surge", history, provenance=(inputs_sha256, code_version))

@@ -1,4 +1,4 @@
-"""Command line: ``resilience demo | sample | refresh | hazards | surge | check | warn | layers``.
+"""Command line of resilience: one typer app, every command listed in ``resilience --help``.
 
 Start-up stays light (style.md rule 4): only typer and rich are imported here; each command
 imports what it needs. The CLI is the composition root, so ``demo`` and ``refresh`` import
@@ -27,11 +27,6 @@ app = typer.Typer(
 console = Console()
 error_console = Console(stderr=True, soft_wrap=True)
 
-from resilience.cli_hazards import app as _hazards_app  # noqa: E402 - typer and rich only
-from resilience.cli_surge import surge_command  # noqa: E402 - typer and rich only
-
-app.add_typer(_hazards_app, name="hazards")
-app.command("surge")(surge_command)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Settings TOML file (default: resilience.toml).")
@@ -403,3 +398,15 @@ def version() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+# Command groups that live in their own modules (typer and rich only at import time).
+from resilience.cli_compound import compound_command  # noqa: E402
+from resilience.cli_flood import flood_command  # noqa: E402
+from resilience.cli_hazards import app as _hazards_app  # noqa: E402
+from resilience.cli_surge import surge_command  # noqa: E402
+
+app.add_typer(_hazards_app, name="hazards")
+app.command("surge")(surge_command)
+app.command("flood")(flood_command)
+app.command("compound")(compound_command)

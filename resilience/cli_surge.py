@@ -1,8 +1,8 @@
 """``resilience surge``: read a gauge record, build the surge report, print or plot it.
 
 Start-up stays light (style.md rule 4): only typer and rich load with this module; the
-command imports the readers, :mod:`resilience.surge_report` and matplotlib when it runs. The
-lead registers it in ``resilience/cli.py``::
+command imports the readers (:mod:`resilience.surge_inputs`), :mod:`resilience.surge_report`
+and matplotlib when it runs. The lead registers it in ``resilience/cli.py``::
 
     from resilience.cli_surge import surge_command
     app.command("surge")(surge_command)
@@ -10,188 +10,16 @@ lead registers it in ``resilience/cli.py``::
 
 from __future__ import annotations
 
-import math
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from resilience.surge_models import SurgeReport
 
-    from resilience.surge_report import GaugeRecord, SurgeOptions, SurgeReport
-
-__all__ = [
-    "format_surge_report",
-    "plot_surge_report",
-    "read_gauge_maxima",
-    "read_typhoon_tracks",
-    "surge_command",
-    "surge_report",
-]
-
-Units = Literal["m", "cm", "mm"]
-TYPHOON_TRACKS_FILE = "jtwc_wp_tracks_within300km_shanghai_1945-2021.csv"
-_TO_METRES = {"m": 1.0, "cm": 0.01, "mm": 0.001}
-_MIN_YEARS = 10
-_SAMPLE_SOURCE = "synthetic sample (resilience.sample.tides, docs/sea_level.md)"
-
-
-def read_gauge_maxima(path: Path, *, column: str = "annual_max_m", units: Units = "m") -> pd.Series:
-    """Read a user's annual maxima (columns ``year`` and ``column``) and return them in m.
-
-    Raises
-    ------
-    SchemaError
-        From :func:`resilience.tide_io.read_gauge_csv` (file, line and column of a bad cell),
-        for an unknown ``units``, or fewer than 10 values.
-    """
-    from hazard_models.layer import SchemaError
-    from resilience.tide_io import read_gauge_csv
-
-    if units not in _TO_METRES:
-        raise SchemaError(f"--units: expected one of {list(_TO_METRES)}, found {units!r}")
-    series = read_gauge_csv(Path(path), column=column) * _TO_METRES[units]
-    if series.size < _MIN_YEARS:
-        raise SchemaError(
-            f"{path}: field '{column}': expected at least {_MIN_YEARS} annual maxima, "
-            f"found {series.size}"
-        )
-    return series
-
-
-def read_typhoon_tracks(path: Path | None = None) -> pd.DataFrame:
-    """Read JTWC best-track points near Shanghai (default: the shipped 1945-2021 subset).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The file's columns (``resilience/data/typhoon/PROVENANCE.md``); ``jtwc_sn`` and
-        ``storm_name`` as text, ``dist_to_shanghai_km`` as float, ``time_utc`` as parsed
-        UTC times. For :func:`hazard_models.compound.typhoon_days`.
-
-    Raises
-    ------
-    SchemaError
-        A missing column, or a distance or time that does not parse (file, line, field).
-    """
-    import pandas as pd
-
-    from hazard_models.compound import TRACK_COLUMNS
-    from hazard_models.layer import SchemaError
-    from resilience.csv_rows import parse_float, read_rows, where
-    from resilience.geography import data_path
-
-    source = Path(path) if path is not None else data_path("typhoon", TYPHOON_TRACKS_FILE)
-    header, rows = read_rows(source, TRACK_COLUMNS)
-    records = []
-    for line, row in rows:
-        record: dict[str, Any] = dict(row)
-        field = "dist_to_shanghai_km"
-        record[field] = parse_float(row[field], source, line, field)
-        try:
-            record["time_utc"] = pd.Timestamp(row["time_utc"]).tz_convert("UTC")
-        except (ValueError, TypeError):
-            message = (
-                f"expected an ISO UTC time such as 2021-07-25T06:00Z, found {row['time_utc']!r}"
-            )
-            raise SchemaError(f"{where(source, line, 'time_utc')}: {message}") from None
-        records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=header)
-    frame.attrs["source"] = str(source)
-    return frame
-
-
-def _station_record(station: str, maxima_path: Path | None) -> GaugeRecord:
-    """Return the record of a shipped station, from ``maxima_path`` or the synthetic sample."""
-    from hazard_models.layer import SchemaError
-    from resilience.datum import canonical_datum
-    from resilience.surge_report import GaugeRecord
-    from resilience.tide_io import read_annual_maxima, read_tide_stations
-
-    stations = read_tide_stations()
-    if station not in set(stations["station"]):
-        raise SchemaError(f"--station {station!r}: expected one of {list(stations['station'])}")
-    row = stations.set_index("station").loc[station].to_dict()
-    with tempfile.TemporaryDirectory() as scratch:
-        if maxima_path is None:
-            from resilience.sample.tides import write_sample_tide_gauges
-
-            table = read_annual_maxima(write_sample_tide_gauges(Path(scratch)))
-        else:
-            table = read_annual_maxima(Path(maxima_path))
-    source = _SAMPLE_SOURCE if maxima_path is None else str(maxima_path)
-    rows = table[table["station"] == station]
-    if rows.empty:
-        raise SchemaError(f"{source}: station {station!r}: expected annual maxima, found none")
-    design = row.get("design_level_1000yr_m")
-    return GaugeRecord(
-        station=station,
-        station_name=str(row["station_name"]),
-        datum=canonical_datum(str(row["datum"])),
-        years=[int(y) for y in rows["year"]],
-        maxima_m=[float(v) for v in rows["annual_max_m"]],
-        subsidence_mm_per_year=row.get("subsidence_mm_per_year"),
-        design_level_m=None if design is None or math.isnan(design) else float(design),
-        source=source,
-        synthetic=bool(rows["synthetic"].any()),
-    )
-
-
-def surge_report(
-    *,
-    station: str | None = None,
-    gauge: Path | None = None,
-    maxima_path: Path | None = None,
-    column: str = "annual_max_m",
-    units: Units = "m",
-    datum: str = "Wusong",
-    sea_level_path: Path | None = None,
-    options: SurgeOptions | None = None,
-) -> SurgeReport:
-    """Read the inputs and build the report of a shipped station or of a user's gauge CSV.
-
-    Parameters
-    ----------
-    station : str, optional
-        A station of the shipped table (``wusongkou``, ``huangpu_park``). Its maxima come
-        from ``maxima_path`` (a table as ``resilience.tide_io.read_annual_maxima`` reads),
-        by default the synthetic sample (the report says so).
-    gauge : pathlib.Path, optional
-        A user's CSV with ``year`` and ``column`` (annual maxima in ``units`` on ``datum``).
-    sea_level_path : pathlib.Path, optional
-        A sea-level-rise table replacing the shipped AR6 global-mean table.
-    options : SurgeOptions, optional
-        See :class:`resilience.surge_report.SurgeOptions`.
-
-    Raises
-    ------
-    SchemaError
-        Bad files (file, line and field), unknown station or datum, too few maxima.
-    ValueError
-        Neither or both of ``station`` and ``gauge``.
-    """
-    from resilience.datum import canonical_datum
-    from resilience.surge_report import GaugeRecord, build_surge_report
-    from resilience.tide_io import read_sea_level_projections
-
-    if (station is None) == (gauge is None):
-        raise ValueError("give exactly one of --station and --gauge")
-    if gauge is None:
-        record = _station_record(str(station), maxima_path)
-    else:
-        series = read_gauge_maxima(gauge, column=column, units=units)
-        record = GaugeRecord(
-            station=Path(gauge).stem,
-            station_name=Path(gauge).stem,
-            datum=canonical_datum(datum),
-            years=[int(y) for y in series.index],
-            maxima_m=series.tolist(),
-            source=f"{gauge}:{column}",
-        )
-    return build_surge_report(record, read_sea_level_projections(sea_level_path), options=options)
+__all__ = ["format_surge_report", "plot_surge_report", "surge_command"]
 
 
 def format_surge_report(report: SurgeReport) -> list[Any]:
@@ -199,11 +27,17 @@ def format_surge_report(report: SurgeReport) -> list[Any]:
     from rich.table import Table
 
     fit = report.fit
+    source = f"{fit['method']} GEV of {len(report.years)} annual maxima"
+    if "threshold_m" in fit:
+        source = (
+            f"GEV equivalent of {int(float(fit['storm_peaks']))} storm peaks above "
+            f"{float(fit['threshold_m']):.3f} m ({float(fit['storm_peaks_per_year']):.1f}/yr)"
+        )
     levels = Table(
         title=f"{report.station_name}: still-water return levels, m ({report.datum} datum)",
         caption=(
-            f"{fit['method']} GEV of {len(report.years)} annual maxima: loc {fit['loc_m']:.3f} m, "
-            f"scale {fit['scale_m']:.3f} m, shape {fit['shape']:.3f}"
+            f"{source}: loc {fit['loc_m']:.3f} m, scale {fit['scale_m']:.3f} m, "
+            f"shape {fit['shape']:.3f}"
             + ("; SYNTHETIC record" if report.synthetic else "")
             + ". Level integrated over the uncertain rise (likely range)."
         ),
@@ -324,9 +158,15 @@ def surge_command(
     gauge: Annotated[
         Path | None, typer.Option("--gauge", help="Your CSV of annual maxima (year, column).")
     ] = None,
+    hourly: Annotated[
+        bool, typer.Option("--hourly", help="--gauge holds hourly levels (peaks over threshold).")
+    ] = False,
     column: Annotated[
         str, typer.Option("--column", help="Value column of --gauge.")
     ] = "annual_max_m",
+    time_column: Annotated[
+        str, typer.Option("--time-column", help="Time column of an --hourly --gauge.")
+    ] = "time",
     units: Annotated[str, typer.Option("--units", help="Units of --gauge: m, cm or mm.")] = "m",
     datum: Annotated[str, typer.Option("--datum", help="Datum of --gauge.")] = "Wusong",
     maxima: Annotated[
@@ -352,6 +192,18 @@ def surge_command(
     rise_shape: Annotated[
         str, typer.Option("--rise-shape", help="piecewise_normal or normal.")
     ] = "piecewise_normal",
+    averaging: Annotated[
+        str, typer.Option("--averaging", help="rate (Hunter 2012) or probability.")
+    ] = "rate",
+    threshold_quantile: Annotated[
+        float, typer.Option("--threshold-quantile", help="--hourly: POT threshold quantile.")
+    ] = 0.997,
+    threshold_m: Annotated[
+        float | None, typer.Option("--threshold-m", help="--hourly: POT threshold, m.")
+    ] = None,
+    decluster_hours: Annotated[
+        int, typer.Option("--decluster-hours", help="--hourly: hours that end a storm.")
+    ] = 72,
     output_datum: Annotated[
         str | None, typer.Option("--output-datum", help="Print levels on this datum.")
     ] = None,
@@ -365,7 +217,9 @@ def surge_command(
     from pydantic import ValidationError
 
     from hazard_models.layer import SchemaError
-    from resilience.surge_report import SurgeOptions, to_json
+    from resilience.surge_inputs import surge_report
+    from resilience.surge_models import SurgeOptions
+    from resilience.surge_report import to_json
 
     try:
         options = SurgeOptions.model_validate(
@@ -378,17 +232,23 @@ def surge_command(
                 "method": method,
                 "detrend": detrend,
                 "rise_shape": rise_shape,
+                "averaging": averaging,
                 "subsidence_mm_per_year": subsidence,
                 "output_datum": output_datum,
                 "wusong_below_1985_m": wusong_below_1985,
+                "threshold_quantile": threshold_quantile,
+                "threshold_m": threshold_m,
+                "decluster_hours": decluster_hours,
             }
         )
         report = surge_report(
             station=station,
             gauge=gauge,
+            hourly=hourly,
             maxima_path=maxima,
             column=column,
-            units=units,  # type: ignore[arg-type]  # checked by read_gauge_maxima
+            time_column=time_column,
+            units=units,  # type: ignore[arg-type]  # checked by the readers
             datum=datum,
             sea_level_path=sea_level,
             options=options,
@@ -412,5 +272,8 @@ def surge_command(
 
 
 def _fail(message: str) -> NoReturn:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    from rich.markup import escape
+
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code=2)

@@ -164,3 +164,16 @@ def test_conditioning_on_typhoon_days(tracks):
         rain, water, target_threshold=50.0, condition_threshold=4.0, n_boot=200
     )
     assert on.probability > overall.probability
+
+
+def test_pseudo_observations_match_scipy_rankdata():
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(9)
+    values = np.round(rng.gamma(0.5, 8.0, 5000), 0)  # many ties (rounded rain, zeros)
+    values[::97] = np.nan
+    valid = np.isfinite(values)
+    expected = rankdata(values[valid], method="average") / (valid.sum() + 1)
+    # Same ranks, computed as integers and halves: exact.
+    np.testing.assert_array_equal(pseudo_observations(values)[valid], expected)
+    assert np.isnan(pseudo_observations(values)[~valid]).all()

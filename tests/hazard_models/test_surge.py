@@ -10,10 +10,12 @@ import pytest
 import xarray as xr
 from scipy.stats import theilslopes
 
-from hazard_models import sea_level
+from hazard_models import gauge_extremes, sea_level
+from hazard_models.allowance import future_return_level
 from hazard_models.extremes import fit_gev, gev_nllh, return_level
 from hazard_models.horizon import AR6_HORIZONS
 from hazard_models.layer import SchemaError, validate_hazard_layer
+from hazard_models.sea_level import rise_distribution
 from hazard_models.surge import (
     build_surge_layer,
     refer_to_baseline,
@@ -31,6 +33,7 @@ D2_VARIABLES = {
     "still_water_level_gev_scale",
     "still_water_level_gev_shape",
 }
+INTEGRATED = "still_water_level_integrated"
 
 
 # --- helpers against hand computation ---------------------------------------------------------
@@ -64,6 +67,7 @@ def test_refer_to_baseline_removes_a_linear_trend():
 def test_shift_by_hand_and_sea_level_helpers_are_re_exported():
     assert relative_sea_level_rise is sea_level.relative_sea_level_rise
     assert sea_level_at is sea_level.sea_level_at
+    assert theil_sen_slope is gauge_extremes.theil_sen_slope
     levels = xr.DataArray([4.0, 5.0], dims="return_period", attrs={"units": "m"})
     shifted = shift_for_sea_level(levels, xr.DataArray(0.25))
     np.testing.assert_allclose(shifted, [4.25, 5.25], rtol=1e-12)
@@ -85,7 +89,9 @@ def surge_layer(surge_inputs):
 
 def test_layer_follows_the_contract(surge_layer):
     assert validate_hazard_layer(surge_layer) is surge_layer
-    assert set(surge_layer.data_vars) == D2_VARIABLES
+    assert set(surge_layer.data_vars) == D2_VARIABLES | {INTEGRATED}
+    assert surge_layer[INTEGRATED].dims == ("scenario", "horizon", "return_period", "station")
+    assert "Hunter 2012" in surge_layer[INTEGRATED].attrs["method"]
     assert surge_layer["still_water_level"].dims == (
         "scenario",
         "horizon",
@@ -123,6 +129,48 @@ def test_half_metre_rise_moves_every_level_by_half_a_metre(surge_layer):
     )
     scale = surge_layer["still_water_level_gev_scale"]
     np.testing.assert_array_equal(scale.sel(horizon="far"), scale.sel(horizon="baseline"))
+
+
+def test_certain_rise_integrates_to_the_shifted_level(surge_layer):
+    """The shared fixture has the same rise at every quantile: a certain rise of 0.5 m, so
+    integrating over it changes nothing (Coles eq. 3.4 + shift; bisection exact to ~1e-12)."""
+    median = surge_layer["still_water_level"].sel(quantile=0.5, drop=True)
+    xr.testing.assert_allclose(surge_layer[INTEGRATED], median, atol=1e-9)
+
+
+def test_integrated_levels_by_hand_on_one_station(make_surge_inputs):
+    """A skewed rise (0.17/0.5/0.83 = 0.4/0.5/0.7 m) at one station, checked against
+    hazard_models.allowance.future_return_level on the layer's own GEV parameters."""
+    maxima, stations, table = make_surge_inputs()
+    spread = {0.17: -0.1, 0.5: 0.0, 0.83: 0.2}
+    table = table.assign(sea_level_rise_m=table["sea_level_rise_m"] + table["quantile"].map(spread))
+    layer = build_surge_layer(maxima, stations, table, scenarios=["ssp245", "ssp585"])
+    assert validate_hazard_layer(layer) is layer  # includes: baseline equal under every scenario
+    pick = {"station": "huangpu_park", "scenario": "ssp245", "horizon": "far"}
+    gev = tuple(float(layer[f"still_water_level_gev_{p}"].sel(pick)) for p in ("loc", "scale"))
+    gev = (gev[0] - 0.5, gev[1], float(layer["still_water_level_gev_shape"].sel(pick)))
+    rise = rise_distribution(0.5, 0.4, 0.7)  # no subsidence in the fixture
+    periods = layer["return_period"].values
+    expected = future_return_level(gev, periods, rise)
+    got = layer[INTEGRATED].sel(pick).values
+    # Same function on the same numbers; 1e-12 m allows for the loc round trip only.
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    # The rise is skewed up: more than the median shift, less than the upper likely level.
+    swl = layer["still_water_level"].sel(pick)
+    assert np.all(got > swl.sel(quantile=0.5).values)
+    assert np.all(got < swl.sel(quantile=0.83).values)
+    baseline = layer[INTEGRATED].sel(horizon="baseline", station="huangpu_park")
+    np.testing.assert_allclose(baseline.values[0], swl.sel(quantile=0.5).values - 0.5, atol=1e-9)
+    normal = build_surge_layer(maxima, stations, table, scenarios=["ssp245"], rise_shape="normal")
+    assert "normal distribution fitted" in normal[INTEGRATED].attrs["method"]
+
+
+def test_median_only_table_gives_a_certain_rise(make_surge_inputs):
+    maxima, stations, table = make_surge_inputs(rise_m=0.3)
+    median_only = table[table["quantile"] == 0.5]
+    layer = build_surge_layer(maxima, stations, median_only, scenarios=["ssp126"])
+    median = layer["still_water_level"].sel(quantile=0.5, drop=True)
+    xr.testing.assert_allclose(layer[INTEGRATED], median, atol=1e-9)
 
 
 def test_baseline_is_the_stationary_fit(surge_inputs, surge_layer):

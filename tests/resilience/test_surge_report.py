@@ -12,9 +12,15 @@ import typer
 from typer.testing import CliRunner
 
 from hazard_models.extremes import return_level
-from hazard_models.layer import SchemaError
-from resilience.cli_surge import read_typhoon_tracks, surge_command, surge_report
-from resilience.surge_report import GaugeRecord, SurgeOptions, build_surge_report, to_json
+from resilience.cli_surge import format_surge_report, surge_command
+from resilience.surge_inputs import surge_report
+from resilience.surge_report import (
+    GaugeRecord,
+    SurgeOptions,
+    SurgeReport,
+    build_surge_report,
+    to_json,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sea_level"
 runner = CliRunner()
@@ -177,18 +183,87 @@ def test_errors_name_file_line_and_field(app, tmp_path):
         surge_report()
 
 
-def test_read_typhoon_tracks(tmp_path):
-    tracks = read_typhoon_tracks()
-    assert len(tracks) == 3278 and tracks["jtwc_sn"].nunique() == 95
-    assert str(tracks["time_utc"].dt.tz) == "UTC"
-    bad = tmp_path / "tracks.csv"
-    bad.write_text(
-        "jtwc_sn,storm_name,time_utc,dist_to_shanghai_km\n"
-        "202109,IN-FA,2021-07-26T00:00Z,64.3\n"
-        "202109,IN-FA,yesterday,80\n"
+def _hourly_csv(path: Path, *, years: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Write a SYNTHETIC hourly record (cm): 200 +- 10 cm noise and Poisson storms 10 days
+    apart whose peaks exceed 280 cm by GPD(25 cm, 0.1) excesses; return times and metres."""
+    rng = np.random.default_rng(11)
+    times = pd.date_range("2001-01-01", periods=years * 8766, freq="h")
+    level = 2.0 + np.clip(0.1 * rng.standard_normal(times.size), -0.4, 0.4)
+    starts = rng.choice(np.arange(48, times.size - 48, 240), size=5 * years, replace=False)
+    for start in starts:
+        peak = 2.8 + 2.5 * ((1.0 - rng.random()) ** -0.1 - 1.0)
+        window = start + np.arange(-12, 13)
+        level[window] = np.maximum(
+            level[window], peak - (peak - 2.0) * np.abs(window - start) / 12.5
+        )
+    frame = pd.DataFrame({"time": times.strftime("%Y-%m-%dT%H:%M"), "level_cm": level * 100})
+    frame.to_csv(path, index=False, float_format="%.3f")
+    return times.to_numpy(), np.round(level * 100, 3) / 100
+
+
+def test_hourly_gauge_uses_the_peaks_over_threshold_fit(app, tmp_path):
+    from hazard_models.gauge_extremes import fit_hourly_peaks
+
+    csv = tmp_path / "hourly.csv"
+    times, level = _hourly_csv(csv)
+    args = ["surge", "--gauge", str(csv), "--hourly", "--column", "level_cm", "--units", "cm"]
+    result = runner.invoke(app, [*args, "--threshold-m", "2.8", "--detrend", "none", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    direct = fit_hourly_peaks(times, level, threshold_m=2.8, detrend="none")
+    fit = report["fit"]
+    assert fit["method"] == "pot_gpd_mle" and fit["storm_peaks"] == direct.n_clusters == 50
+    # Same numbers through the CSV (written to 0.01 mm): the GEV equivalent to 1e-9 m.
+    for got, expected in zip((fit["loc_m"], fit["scale_m"], fit["shape"]), direct.gev, strict=True):
+        assert got == pytest.approx(expected, abs=1e-9)
+    assert fit["threshold_m"] == pytest.approx(2.8)
+    assert report["years"] == list(range(2001, 2011))  # annual maxima of the hourly record
+    assert any("peaks-over-threshold" in note for note in report["notes"])
+    # The rest of the report is computed as for annual maxima: today's 100-yr level.
+    assert report["baseline"]["100"] == pytest.approx(
+        float(return_level(*direct.gev, 100.0)), abs=1e-9
     )
-    with pytest.raises(SchemaError, match="line 3, field 'time_utc': expected an ISO UTC time"):
-        read_typhoon_tracks(bad)
-    bad.write_text("jtwc_sn,time_utc\n202109,2021-07-26T00:00Z\n")
-    with pytest.raises(SchemaError, match="missing column"):
-        read_typhoon_tracks(bad)
+    caption = format_surge_report(SurgeReport.model_validate(report))[0].caption
+    assert "GEV equivalent of 50 storm peaks above 2.800 m (5.0/yr)" in caption
+
+
+def test_hourly_errors_name_file_line_and_field(app, tmp_path):
+    csv = tmp_path / "hourly.csv"
+    rows = [f"2001-01-01T{h:02d}:00,{200 + h}" for h in range(6)]
+    rows[3] = "2001-01-01T03:30,203"
+    csv.write_text("time,level_cm\n" + "\n".join(rows) + "\n")
+    args = ["surge", "--gauge", str(csv), "--hourly", "--column", "level_cm", "--units", "cm"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "line 5, field 'time': expected whole hours in increasing order" in result.output
+    rows[3] = "2001-01-01T03:00,high"
+    csv.write_text("time,level_cm\n" + "\n".join(rows) + "\n")
+    assert "line 5, field 'level_cm': expected a number" in runner.invoke(app, args).output
+    rows[3] = "noon,203"
+    csv.write_text("time,level_cm\n" + "\n".join(rows) + "\n")
+    assert "line 5, field 'time': expected an ISO time" in runner.invoke(app, args).output
+    rows[3] = "2001-01-01T03:00,203"
+    csv.write_text("time,level_cm\n" + "\n".join(rows) + "\n")
+    short = runner.invoke(app, args)  # 6 hours: no two years to detrend, no storms
+    assert short.exit_code == 2 and str(csv) in short.output
+    no_gauge = runner.invoke(app, ["surge", "--station", "wusongkou", "--hourly"])
+    assert "--hourly needs --gauge" in no_gauge.output
+
+
+def test_user_sea_level_table_with_the_median_only(app, tmp_path):
+    """--sea-level replaces the shipped table; a median-only table is a certain rise."""
+    table = tmp_path / "rise.csv"
+    rows = [f"ssp245,{year},0.5,{0.01 * (year - 2005):.4f}" for year in range(2010, 2101, 10)]
+    table.write_text("scenario,year,quantile,sea_level_rise_m\n" + "\n".join(rows) + "\n")
+    args = ["surge", "--station", "wusongkou", "--scenarios", "ssp245", "--horizons", "far"]
+    result = runner.invoke(app, [*args, "--sea-level", str(table), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    far = report["projections"][0]
+    # 1 cm/yr from 2005 to the far mid year 2090.5 (0.855 m) + 3 mm/yr placeholder
+    # subsidence x 86 yr (0.258 m) = 1.113 m, certain: no spread, allowance = the rise.
+    assert far["rise_median_m"] == pytest.approx(0.855 + 0.258, abs=1e-9)
+    assert far["rise_likely_low_m"] == far["rise_median_m"] == far["rise_likely_high_m"]
+    for level in far["levels"]:
+        assert level["allowance_m"] == pytest.approx(far["rise_median_m"], abs=1e-9)
+    assert str(table) in report["sea_level_source"]
