@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -82,6 +82,37 @@ def reduce_by_year(daily: xr.DataArray, how: Literal["max", "sum", "mean"]) -> x
     return apply_by_year(daily, _reduceat_kernel, how=how)
 
 
+def _year_block(
+    values: np.ndarray,
+    *,
+    kernel: Callable[..., np.ndarray],
+    starts: list[np.ndarray],
+    options: dict,
+    block_id: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Apply ``kernel`` to one block of whole years (time last); return float64 (..., year)."""
+    local = starts[block_id[-1]] if block_id is not None else starts[0]
+    return np.asarray(kernel(values, starts=local, **options), dtype=np.float64)
+
+
+def _year_aligned(values: Any, starts: np.ndarray) -> tuple[Any, list[np.ndarray]]:
+    """Return dask ``values`` whose time chunks hold whole years, and each block's starts.
+
+    Chunks that already hold whole years (e.g. one file per year) are kept: no rechunk, so
+    each block is reduced as soon as it is read. Otherwise time is rechunked year by year.
+    """
+    axis = values.ndim - 1
+    bounds = np.cumsum((0, *values.chunks[axis]))
+    if not set(bounds[:-1].tolist()) <= set(starts.tolist()):
+        values = values.rechunk({axis: tuple(np.diff(np.r_[starts, values.shape[axis]]))})
+        bounds = np.cumsum((0, *values.chunks[axis]))
+    local = [
+        starts[(starts >= lo) & (starts < hi)] - lo
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    return values, local
+
+
 def apply_by_year(
     daily: xr.DataArray, kernel: Callable[..., np.ndarray], **kwargs: object
 ) -> xr.DataArray:
@@ -89,34 +120,39 @@ def apply_by_year(
 
     ``kernel`` receives the values with ``time`` last (floating point as given: float32
     input stays float32, halving memory traffic; other dtypes become float64) and the index
-    of each year's first day (``starts``), and returns one value per year, cast to float64.
-    Lazy for dask input: each chunk holds whole years (chunked by space only).
+    of each year's first day in that block (``starts``), and returns one value per year,
+    cast to float64. Lazy for dask input, one task per block of whole years: time chunks
+    that hold whole years (the one-file-per-year layout of the Projections) are used as
+    they are, so no rechunk or concatenation of daily data happens.
     """
     years = daily["time"].dt.year.values
     if years.size == 0 or np.any(np.diff(years) < 0):
         raise ValueError("time: expected a non-empty, ascending daily time axis")
     starts = np.flatnonzero(np.r_[True, np.diff(years) != 0])
-    daily = daily.drop_vars("time")  # rechunking would otherwise tokenize cftime objects
-    if daily.chunks is not None:
-        daily = daily.chunk({"time": -1})
-    if not np.issubdtype(daily.dtype, np.floating):
-        daily = daily.astype(np.float64)
+    others = [str(d) for d in daily.dims if d != "time"]
+    values = daily.transpose(*others, "time").data
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
+    if hasattr(values, "dask"):
+        import dask.array as da
 
-    def as_float64(values: np.ndarray, **options: object) -> np.ndarray:
-        return np.asarray(kernel(values, **options), dtype=np.float64)
-
-    out = xr.apply_ufunc(
-        as_float64,
-        daily,
-        input_core_dims=[["time"]],
-        output_core_dims=[["year"]],
-        exclude_dims={"time"},
-        dask="parallelized",
-        output_dtypes=[float],
-        dask_gufunc_kwargs={"output_sizes": {"year": starts.size}},
-        kwargs={"starts": starts, **kwargs},
+        values, local = _year_aligned(values, starts)
+        out = da.map_blocks(
+            _year_block,
+            values,
+            kernel=kernel,
+            starts=local,
+            options=kwargs,
+            chunks=(*values.chunks[:-1], tuple(len(s) for s in local)),
+            dtype=np.float64,
+            meta=np.empty((0,) * values.ndim, dtype=np.float64),
+        )
+    else:
+        out = _year_block(values, kernel=kernel, starts=[starts], options=kwargs)
+    coords = {k: c for k, c in daily.coords.items() if "time" not in c.dims}
+    return xr.DataArray(out, dims=(*others, "year"), coords=coords).assign_coords(
+        year=years[starts]
     )
-    return out.assign_coords(year=years[starts])
 
 
 @dataclass(frozen=True)

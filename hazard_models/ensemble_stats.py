@@ -19,16 +19,16 @@ agree on the sign). Changes are computed per model before the quantiles are take
 median change is not the difference of medians. The baseline horizon is repeated under every
 output scenario; its change is 0 and its robustness undefined (NaN).
 
-Everything stays lazy for dask input: the daily slice is rechunked once to whole years by
-blocks of cells, so every indicator of a horizon reads each block of input once when the
-layer is computed.
+Everything stays lazy for dask input: the yearly kernels map over the input's blocks of whole
+years without rechunking, so every indicator of a horizon shares each block read when the
+layer is computed, and only the small yearly arrays are gathered for the fits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -42,10 +42,6 @@ from hazard_models.regional import fit_gev_regional
 __all__ = ["Indicator", "horizon_daily", "summarise_indicators"]
 
 ChangeKind = Literal["absolute", "relative"]
-#: Target size of one block of daily input (cells x whole years), bytes. Large enough that
-#: the per-chunk numpy kernels dominate scheduling, small enough for 2 workers x a few
-#: indicators in memory at once.
-_BLOCK_BYTES = 96 * 2**20
 #: Share of models that must agree on the sign for a change to be called robust (IPCC AR6
 #: WGI Atlas, "simple approach": 80 %); recorded in the robustness variable's attributes.
 ROBUST_AGREEMENT = 0.8
@@ -90,20 +86,13 @@ class Indicator:
     subject: str = ""
 
 
-def _block_chunks(daily: xr.Dataset) -> dict[str, int]:
-    """Return chunks of whole time by square-ish blocks of cells of about ``_BLOCK_BYTES``."""
-    cells = max(1, _BLOCK_BYTES // (8 * max(1, daily.sizes["time"])))
-    side = max(1, int(np.sqrt(cells)))
-    return {"time": -1, "lat": min(side, daily.sizes["lat"]), "lon": min(side, daily.sizes["lon"])}
-
-
 def horizon_daily(
     projections: xr.Dataset, horizon: Horizon, scenarios: Sequence[str]
 ) -> xr.Dataset:
     """Return the daily data of ``horizon``: its years and the scenarios that cover them.
 
-    Dask input is rechunked to whole years by blocks of cells (one chunk per model and
-    scenario), which every yearly kernel then consumes without further rechunking.
+    Dask chunks are kept: the yearly kernels map over blocks of whole years (one file per
+    year in the Projections layout), so every block is reduced right after it is read.
 
     Raises
     ------
@@ -124,11 +113,6 @@ def horizon_daily(
             f"{horizon.name!r}, found {years.min()}-{years.max()}"
         )
     daily = projections.sel(scenario=wanted).isel(time=inside)
-    if any(v.chunks is not None for v in daily.data_vars.values()):
-        time = daily["time"]
-        daily = daily.drop_vars("time")  # rechunking would otherwise tokenize cftime objects
-        daily = daily.chunk({"model": 1, "scenario": 1, **_block_chunks(daily)})
-        daily = daily.assign_coords(time=time)
     return daily
 
 
@@ -157,27 +141,110 @@ def _per_model(
     return out
 
 
-def _model_quantiles(per_model: xr.DataArray, quantiles: Sequence[float]) -> xr.DataArray:
-    """Return quantiles across the ``model`` dim (linear interpolation, NaN skipped)."""
-    if per_model.chunks is not None:
-        per_model = per_model.chunk({"model": -1})
-    return per_model.quantile(list(quantiles), dim="model")
+def _nanquantile_last(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    """Return quantiles over the last axis, placed last; NaN skipped, all-NaN -> NaN.
+
+    Linear interpolation between order statistics (Hyndman & Fan 1996 type 7, numpy's and
+    xarray's default), vectorised: ``numpy.nanquantile`` falls back to a Python loop over
+    every slice as soon as one value is NaN.
+    """
+    ordered = np.sort(values, axis=-1)  # NaN sorts last
+    count = np.sum(~np.isnan(ordered), axis=-1, keepdims=True)
+    out = []
+    for q in quantiles:
+        position = (count - 1) * q
+        low = np.clip(np.floor(position).astype(int), 0, max(ordered.shape[-1] - 1, 0))
+        high = np.clip(low + 1, 0, max(ordered.shape[-1] - 1, 0))
+        high = np.minimum(high, np.maximum(count - 1, 0))
+        below = np.take_along_axis(ordered, low, axis=-1)
+        above = np.take_along_axis(ordered, high, axis=-1)
+        value = below + (above - below) * (position - low)
+        out.append(np.where(count > 0, value, np.nan)[..., 0])
+    return np.stack(out, axis=-1)
 
 
-def _change(value: xr.DataArray, baseline: xr.DataArray, kind: ChangeKind) -> xr.DataArray:
+def _change_values(value: np.ndarray, baseline: np.ndarray, kind: ChangeKind) -> np.ndarray:
     """Return the per-model change of ``value`` against ``baseline`` (difference or %)."""
     if kind == "absolute":
         return value - baseline
-    return 100.0 * (value / baseline.where(baseline != 0) - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(baseline != 0, 100.0 * (value / baseline - 1.0), np.nan)
 
 
-def _robustness(change: xr.DataArray) -> xr.DataArray:
+def _robustness_values(change: np.ndarray) -> np.ndarray:
     """Return the fraction of models whose change has the majority's sign (0.5-1, NaN)."""
-    valid = change.notnull().sum("model")
-    rising = (change > 0).sum("model")
-    falling = (change < 0).sum("model")
-    agree = xr.where(rising >= falling, rising, falling)
-    return (agree / valid.where(valid > 0)).astype(float)
+    valid = np.sum(~np.isnan(change), axis=-1)
+    agree = np.maximum(np.sum(change > 0, axis=-1), np.sum(change < 0, axis=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(valid > 0, agree / valid, np.nan)
+
+
+def _summary_kernel(
+    value: np.ndarray,
+    baseline: np.ndarray,
+    *,
+    quantiles: Sequence[float],
+    kind: ChangeKind,
+    is_baseline: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantiles of the value and of the change, and robustness, over ``model`` (last)."""
+    change = _change_values(value, baseline, kind)
+    if is_baseline:
+        change = np.where(np.isnan(change), np.nan, 0.0)
+    robust = _robustness_values(change)
+    if is_baseline:
+        robust = np.full_like(robust, np.nan)
+    return (
+        _nanquantile_last(value, quantiles),
+        _nanquantile_last(change, quantiles),
+        robust,
+    )
+
+
+def _model_quantiles(per_model: xr.DataArray, quantiles: Sequence[float]) -> xr.DataArray:
+    """Return quantiles across the ``model`` dim (linear interpolation, NaN skipped)."""
+    return _across_models(
+        _nanquantile_last, [per_model], [["quantile"]], len(quantiles), quantiles=quantiles
+    ).assign_coords(quantile=list(quantiles))
+
+
+def _across_models(
+    kernel: Callable, arrays: list[xr.DataArray], outputs: list[list[str]], n_q: int, **kw: object
+) -> Any:
+    """Run a numpy ``kernel`` over the ``model`` dim of ``arrays`` as one dask task per chunk."""
+    arrays = [a.chunk({"model": -1}) if a.chunks is not None else a for a in arrays]
+    return xr.apply_ufunc(
+        kernel,
+        *arrays,
+        input_core_dims=[["model"]] * len(arrays),
+        output_core_dims=outputs,
+        dask="parallelized",
+        output_dtypes=[np.float64] * len(outputs),
+        dask_gufunc_kwargs={"output_sizes": {"quantile": n_q}},
+        kwargs=kw,
+    )
+
+
+def _value_change_robustness(
+    value: xr.DataArray,
+    baseline: xr.DataArray,
+    indicator: Indicator,
+    request: HorizonRequest,
+    is_baseline: bool,
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Return quantiles of the value and of its change, and the robustness, in one pass."""
+    quantiles = request.quantiles
+    q, change, robust = _across_models(
+        _summary_kernel,
+        [value, baseline],
+        [["quantile"], ["quantile"], []],
+        len(quantiles),
+        quantiles=quantiles,
+        kind=indicator.change,
+        is_baseline=is_baseline,
+    )
+    coords = {"quantile": list(quantiles)}
+    return q.assign_coords(coords), change.assign_coords(coords), robust
 
 
 def _under_scenarios(stat: xr.DataArray, scenarios: Sequence[str]) -> xr.DataArray:
@@ -209,15 +276,12 @@ def _summaries(
         value = stats[indicator.name]
         if horizon.is_baseline:
             value = _under_scenarios(value, request.scenarios)
-        out[""].append(_model_quantiles(value, request.quantiles))
         if baseline is None:
+            out[""].append(_model_quantiles(value, request.quantiles))
             continue
-        change = _change(value, baseline, indicator.change)
-        if horizon.is_baseline:
-            change = change.where(change.isnull(), 0.0)
-        robust = _robustness(change)
-        out["_change"].append(_model_quantiles(change, request.quantiles))
-        out["_robustness"].append(xr.full_like(robust, np.nan) if horizon.is_baseline else robust)
+        parts = _value_change_robustness(value, baseline, indicator, request, horizon.is_baseline)
+        for suffix, part in zip(("", "_change", "_robustness"), parts, strict=True):
+            out[suffix].append(part)
     return out
 
 

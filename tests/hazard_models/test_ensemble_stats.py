@@ -114,3 +114,21 @@ def test_horizon_outside_the_data_is_named():
             [_mean_indicator("absolute")],
             request=_request(horizons=(BASELINE, Horizon("late", 2101, 2120))),
         )
+
+
+@pytest.mark.parametrize("n_models", [1, 2, 3, 7, 20])
+def test_vectorised_quantiles_match_numpy(n_models):
+    """The vectorised NaN-skipping quantile equals numpy.nanquantile (type 7) exactly."""
+    import warnings
+
+    from hazard_models.ensemble_stats import _nanquantile_last
+
+    rng = np.random.default_rng(n_models)
+    values = rng.normal(size=(4, 50, n_models))
+    values[rng.random(values.shape) < 0.3] = np.nan
+    values[0, 0] = np.nan  # one all-NaN slice
+    quantiles = [0.0, 0.1, 0.5, 0.9, 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.moveaxis(np.nanquantile(values, quantiles, axis=-1), 0, -1)
+    np.testing.assert_allclose(_nanquantile_last(values, quantiles), expected, rtol=1e-12)
