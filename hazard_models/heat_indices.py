@@ -1,41 +1,64 @@
 """Yearly heat indicators from daily temperature: pure index functions (issue 5).
 
 Every function takes daily data with a ``time`` dim in any calendar (numpy or cftime dates,
-ascending) and returns one value per calendar year on a ``year`` dim (``heat_index`` is the
-exception: it is daily). Names follow xclim's identifiers. Results carry ``units``,
-``long_name``, ``method`` (the source) and ``history``. Inputs may be dask-backed; the
-reductions run chunk by chunk over space with a single ``numpy.ufunc.reduceat`` per chunk,
-so there is no Python loop over cells or years.
+ascending) and returns one value per calendar year on a ``year`` dim, placed last
+(``heat_index`` is the exception: it is daily). Names follow xclim's identifiers. Results are
+float64 and carry ``units``, ``long_name``, ``method`` (the source) and ``history``.
 
 Missing days count as "not hot" (they break a run); a year without any valid day is NaN.
 Runs of hot days are cut at the end of each calendar year: a heat wave spanning 31 December
 counts in each year only with the days that fall inside it (as xclim does with ``freq="YS"``).
+
+Speed. :func:`apply_year_kernel` hands each block of whole years to a numpy kernel as
+``(year, day, cell)`` slabs: a reshape (a view) for equal-length years, a NaN-padded copy
+otherwise. Dask input stays lazy and is processed one block of whole years at a time (the
+one-file-per-year chunks of ``resilience.climate.open_projections`` already are), so there is
+no rechunking over time and no Python loop over cells, years or days; cell axes are merged
+in memory order, so a time-first block is never copied. Float32 input stays float32
+(thresholds are moved to the nearest float32 so that comparisons are exact); counts and
+maxima are exact, and sums are accumulated in float64. The generic parts
+(:func:`apply_year_kernel`, :func:`exceeds`, :func:`count_days`, :func:`yearly_max`,
+:func:`yearly_sum`, :func:`yearly_mean`) serve ``rain_indices`` and the layer builders too.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
-from hazard_models._horizon_stats import apply_by_year, reduce_by_year
 from hazard_models.layer import append_history
 
 __all__ = [
     "COOLING_BASE_DEGC",
     "HEAT_WAVE_MIN_DAYS",
     "HOT_NIGHT_THRESHOLD_DEGC",
+    "apply_year_kernel",
     "cooling_degree_days",
+    "count_days",
+    "exceeds",
     "heat_index",
+    "heat_index_max",
     "heat_wave_events",
     "longest_heat_wave",
     "tn_max",
     "tropical_nights",
     "tx_days_above",
+    "tx_max",
+    "yearly_max",
+    "yearly_mean",
+    "yearly_sum",
 ]
 
 Comparison = Literal[">", ">="]
+#: ``kernel(slabs)`` or ``kernel(slabs, per_cell)``: slabs (year, day, cell), float32 or
+#: float64, NaN-padded after the last day of short years; per_cell (cell,). Returns
+#: (year, cell) float64.
+YearKernel = Callable[..., np.ndarray]
 
 #: Hot night: daily minimum temperature >= 25 degC (the "tropical night" of the Japan
 #: Meteorological Agency and of much East-Asian heat-health work). ETCCDI's TR index uses
@@ -55,6 +78,216 @@ _HEAT_WAVE_THRESHOLD_DEGC = 35.0
 COOLING_BASE_DEGC = 26.0
 
 
+def _year_starts(daily: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the index of each year's first day and the year labels; check the time axis."""
+    if not isinstance(daily, xr.DataArray) or "time" not in daily.dims:
+        found = daily.dims if isinstance(daily, xr.DataArray) else type(daily).__name__
+        raise ValueError(f"daily data: expected a DataArray with a 'time' dim, found {found}")
+    years = np.asarray(daily["time"].dt.year.values)
+    if years.size == 0 or np.any(np.diff(years) < 0):
+        raise ValueError("time: expected a non-empty, ascending daily time axis")
+    starts = np.flatnonzero(np.r_[True, np.diff(years) != 0])
+    return starts, years[starts]
+
+
+def _slabs(flat: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Return (time, cell) values as (year, day, cell): a view, or NaN-padded if years differ."""
+    lengths = np.diff(np.r_[starts, flat.shape[0]])
+    days = int(lengths.max())
+    if np.all(lengths == days):
+        return flat.reshape(starts.size, days, flat.shape[1])
+    slabs = np.full((starts.size, days, flat.shape[1]), np.nan, dtype=flat.dtype)
+    slabs[np.arange(days) < lengths[:, None]] = flat  # boolean assignment keeps time order
+    return slabs
+
+
+def _reduce_block(
+    values: np.ndarray,
+    per_cell: np.ndarray | None = None,
+    *,
+    kernel: YearKernel,
+    starts: np.ndarray | list[np.ndarray],
+    block_id: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Apply ``kernel`` to one block (..., time) of whole years; return (..., year).
+
+    Cells are independent, so their axes are merged in memory order (slowest first): for
+    blocks that are time-first in memory (the files' layout, whatever the order of lat and
+    lon) the (time, cell) array is then a view, not a transposing copy.
+    """
+    local = np.asarray(starts[block_id[-1]] if block_id is not None else starts)
+    cells = sorted(range(values.ndim - 1), key=lambda axis: -abs(values.strides[axis]))
+    moved = np.transpose(values, (values.ndim - 1, *cells))
+    flat = moved.reshape(values.shape[-1], math.prod(moved.shape[1:]))
+    args = [_slabs(flat, local)]
+    if per_cell is not None:
+        grid = np.broadcast_to(per_cell[..., 0], values.shape[:-1])
+        args.append(np.transpose(grid, cells).reshape(-1))
+    out = kernel(*args).reshape(local.size, *moved.shape[1:])
+    back = np.argsort(cells)  # from (year, *cells) to (*original cell axes, year)
+    return np.transpose(out, (*(back + 1), 0))
+
+
+def _reduce_dask(values: Any, per_cell: Any, kernel: YearKernel, starts: np.ndarray) -> Any:
+    """Map :func:`_reduce_block` over dask blocks of whole years (rechunked only if needed)."""
+    import dask.array as da
+
+    array = da.asarray(values)
+    axis = array.ndim - 1
+    bounds = np.cumsum((0, *array.chunks[axis]))
+    if not set(bounds[:-1].tolist()) <= set(starts.tolist()):  # a chunk splits a year
+        array = array.rechunk({axis: tuple(np.diff(np.r_[starts, array.shape[axis]]).tolist())})
+        bounds = np.cumsum((0, *array.chunks[axis]))
+    local = [
+        starts[(starts >= a) & (starts < b)] - a
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    arrays = [array]
+    if per_cell is not None:
+        arrays.append(da.asarray(per_cell).rechunk((*array.chunks[:axis], (1,))))
+    return da.map_blocks(
+        _reduce_block,
+        *arrays,
+        kernel=kernel,
+        starts=local,
+        chunks=(*array.chunks[:axis], tuple(len(s) for s in local)),
+        dtype=np.float64,
+        meta=np.empty((0,) * array.ndim, dtype=np.float64),
+    )
+
+
+def apply_year_kernel(
+    daily: xr.DataArray, kernel: YearKernel, per_cell: xr.DataArray | None = None
+) -> xr.DataArray:
+    """Return ``kernel`` applied to each calendar year of daily data, lazily for dask input.
+
+    Parameters
+    ----------
+    daily : xarray.DataArray
+        Dims (..., time, ...), ``time`` ascending in any calendar.
+    kernel : callable
+        ``kernel(slabs[, per_cell]) -> (year, cell)`` (see ``YearKernel``); bind options with
+        ``functools.partial``.
+    per_cell : xarray.DataArray, optional
+        A value per cell (dims of ``daily`` without ``time``, coordinates equal), passed to
+        ``kernel`` flattened like the cells.
+
+    Returns
+    -------
+    xarray.DataArray
+        Float64, dims of ``daily`` with ``time`` replaced by ``year`` (last); no attributes.
+
+    Raises
+    ------
+    ValueError
+        If ``time`` is missing, empty or not ascending, or ``per_cell`` has ``time`` or
+        coordinates that differ from ``daily``'s.
+    """
+    starts, labels = _year_starts(daily)
+    others = [d for d in daily.dims if d != "time"]
+    values = daily.transpose(*others, "time").data
+    if values.dtype not in (np.float32, np.float64):
+        values = values.astype(np.float64)
+    extra = None
+    if per_cell is not None:
+        template = daily.isel(time=0, drop=True)
+        if not set(per_cell.dims) <= set(others):
+            raise ValueError(
+                f"per-cell input: expected dims within {others}, found {per_cell.dims}"
+            )
+        try:
+            per_cell = xr.align(template, per_cell, join="exact")[1]
+        except ValueError as err:
+            raise ValueError(
+                f"per-cell input: coordinates differ from the daily data ({err})"
+            ) from err
+        extra = per_cell.broadcast_like(template).transpose(*others).data[..., None]
+    if hasattr(values, "dask") or hasattr(extra, "dask"):
+        out = _reduce_dask(values, extra, kernel, starts)
+    else:
+        out = _reduce_block(values, extra, kernel=kernel, starts=starts)
+    coords = {k: c for k, c in daily.coords.items() if "time" not in c.dims and k != "time"}
+    return xr.DataArray(out, dims=(*others, "year"), coords=coords).assign_coords(year=labels)
+
+
+def _any_valid(slabs: np.ndarray) -> np.ndarray:
+    """Return (year, cell): True where the year has a non-NaN day (one fast pass if no NaN)."""
+    if slabs.size and not np.isnan(slabs.max()):
+        return np.ones((slabs.shape[0], slabs.shape[2]), dtype=bool)
+    return ~np.isnan(slabs).all(axis=1)
+
+
+def exceeds(slabs: np.ndarray, threshold: float, op: Comparison) -> np.ndarray:
+    """Return ``slabs op threshold`` (a numpy bool array) as in exact arithmetic; NaN: False.
+
+    Float32 data is compared in float32 with the threshold moved to the adjacent float32, which
+    gives the same answer as comparing in float64 at half the memory traffic.
+    """
+    limit = slabs.dtype.type(threshold)  # float32 data: x >= t iff x >= (next float32 >= t)
+    if op == ">=" and float(limit) < threshold:
+        limit = np.nextafter(limit, slabs.dtype.type(np.inf))
+    elif op == ">" and float(limit) > threshold:  # x > t iff x > (last float32 <= t)
+        limit = np.nextafter(limit, slabs.dtype.type(-np.inf))
+    return slabs >= limit if op == ">=" else slabs > limit
+
+
+def _count_kernel(slabs: np.ndarray, *, threshold: float, op: Comparison) -> np.ndarray:
+    counts = exceeds(slabs, threshold, op).sum(axis=1, dtype=np.int16)
+    return np.where(_any_valid(slabs), counts, np.nan)
+
+
+def _max_kernel(slabs: np.ndarray) -> np.ndarray:
+    return np.fmax.reduce(slabs, axis=1).astype(np.float64)  # fmax skips NaN; all-NaN -> NaN
+
+
+def count_days(daily: xr.DataArray, threshold: float, op: Comparison = ">=") -> xr.DataArray:
+    """Return the yearly number of days with ``daily op threshold`` (no attributes).
+
+    Parameters
+    ----------
+    daily : xarray.DataArray
+        Dims (..., time, ...), in the units of ``threshold``.
+    threshold : float
+        Threshold in the units of ``daily``.
+    op : {">=", ">"}
+        Comparison.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims with ``time`` replaced by ``year``; NaN for a year without a valid day.
+    """
+    if op not in (">=", ">"):
+        raise ValueError(f"op: expected '>=' or '>', found {op!r}")
+    return apply_year_kernel(daily, partial(_count_kernel, threshold=float(threshold), op=op))
+
+
+def _sum_kernel(slabs: np.ndarray, *, mean: bool) -> np.ndarray:
+    if slabs.size and not np.isnan(slabs.max()):  # no missing day: a plain sum
+        total, count = slabs.sum(axis=1, dtype=np.float64), slabs.shape[1]
+    else:
+        total = np.nansum(slabs, axis=1, dtype=np.float64)
+        count = (~np.isnan(slabs)).sum(axis=1)
+    if mean:
+        return total / np.where(count > 0, count, np.nan)
+    return np.where(count > 0, total, np.nan)
+
+
+def yearly_max(daily: xr.DataArray) -> xr.DataArray:
+    """Return the yearly maximum of daily data, skipping NaN (all-NaN year: NaN; no attrs)."""
+    return apply_year_kernel(daily, _max_kernel)
+
+
+def yearly_sum(daily: xr.DataArray) -> xr.DataArray:
+    """Return the yearly sum of daily data in float64, skipping NaN (all-NaN: NaN; no attrs)."""
+    return apply_year_kernel(daily, partial(_sum_kernel, mean=False))
+
+
+def yearly_mean(daily: xr.DataArray) -> xr.DataArray:
+    """Return the yearly mean of the valid days of daily data (all-NaN: NaN; no attrs)."""
+    return apply_year_kernel(daily, partial(_sum_kernel, mean=True))
+
+
 def _finish(
     result: xr.DataArray, *, units: str, long_name: str, method: str, history: str
 ) -> xr.DataArray:
@@ -63,10 +296,48 @@ def _finish(
     return result.assign_attrs(append_history(attrs, history))
 
 
-def _exceeds(daily: xr.DataArray, threshold: float, op: Comparison) -> xr.DataArray:
-    """Return 1.0 where ``daily op threshold``, 0.0 where not, NaN where ``daily`` is NaN."""
-    hot = daily >= threshold if op == ">=" else daily > threshold
-    return hot.where(daily.notnull())
+def tx_max(tasmax: xr.DataArray) -> xr.DataArray:
+    """Return the yearly maximum of daily Tmax (ETCCDI TXx, xclim ``tx_max``).
+
+    Parameters
+    ----------
+    tasmax : xarray.DataArray
+        Daily maximum temperature, dims (..., time, ...), degC.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims with ``time`` replaced by ``year``; degC.
+    """
+    return _finish(
+        yearly_max(tasmax),
+        units=tasmax.attrs.get("units", "degC"),
+        long_name="annual maximum of Tmax",
+        method="ETCCDI TXx (Zhang et al. 2011, WIREs Clim. Change 2, 851-870)",
+        history="tx_max: yearly maximum of tasmax",
+    )
+
+
+def tn_max(tasmin: xr.DataArray) -> xr.DataArray:
+    """Return the yearly maximum of daily Tmin (ETCCDI TNx, xclim ``tn_max``).
+
+    Parameters
+    ----------
+    tasmin : xarray.DataArray
+        Daily minimum temperature, dims (..., time, ...), degC.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims with ``time`` replaced by ``year``; degC.
+    """
+    return _finish(
+        yearly_max(tasmin),
+        units=tasmin.attrs.get("units", "degC"),
+        long_name="annual maximum of Tmin",
+        method="ETCCDI TNx (Zhang et al. 2011, WIREs Clim. Change 2, 851-870)",
+        history="tn_max: yearly maximum of tasmin",
+    )
 
 
 def tx_days_above(
@@ -89,35 +360,12 @@ def tx_days_above(
     xarray.DataArray
         Dims with ``time`` replaced by ``year``; units "days".
     """
-    count = reduce_by_year(_exceeds(tasmax, threshold_degc, op), "sum")
     return _finish(
-        count,
+        count_days(tasmax, threshold_degc, op),
         units="days",
         long_name=f"days with Tmax {op} {threshold_degc:g} degC",
         method="count of days (xclim tx_days_above); thresholds CMA / Shanghai, domain.md 1.2-1.3",
         history=f"tx_days_above: yearly count of tasmax {op} {threshold_degc:g} degC",
-    )
-
-
-def tn_max(tasmin: xr.DataArray) -> xr.DataArray:
-    """Return the yearly maximum of daily Tmin (ETCCDI TNx).
-
-    Parameters
-    ----------
-    tasmin : xarray.DataArray
-        Daily minimum temperature, dims (..., time, ...), degC.
-
-    Returns
-    -------
-    xarray.DataArray
-        Dims with ``time`` replaced by ``year``; degC.
-    """
-    return _finish(
-        reduce_by_year(tasmin, "max"),
-        units=tasmin.attrs.get("units", "degC"),
-        long_name="annual maximum of Tmin",
-        method="ETCCDI TNx (Zhang et al. 2011, WIREs Clim. Change 2, 851-870)",
-        history="tn_max: yearly maximum of tasmin",
     )
 
 
@@ -144,9 +392,8 @@ def tropical_nights(
     xarray.DataArray
         Dims with ``time`` replaced by ``year``; units "days".
     """
-    count = reduce_by_year(_exceeds(tasmin, threshold_degc, op), "sum")
     return _finish(
-        count,
+        count_days(tasmin, threshold_degc, op),
         units="days",
         long_name=f"nights with Tmin {op} {threshold_degc:g} degC",
         method=(
@@ -157,32 +404,54 @@ def tropical_nights(
     )
 
 
-def _run_kernel(hot: np.ndarray, starts: np.ndarray, min_days: int, how: str) -> np.ndarray:
-    """Reduce runs of ``hot`` (1/0/NaN, last axis time) per year; runs reset at year starts."""
-    valid = ~np.isnan(hot)
-    flags = np.where(valid, hot, 0.0) > 0
-    counts = np.cumsum(flags, axis=-1)
-    resets = np.where(flags, 0, counts)
-    before_start = np.take(counts, np.maximum(starts - 1, 0), axis=-1)
-    before_start[..., starts == 0] = 0
-    resets[..., starts] = np.maximum(resets[..., starts], before_start)
-    run: np.ndarray = counts - np.maximum.accumulate(resets, axis=-1)
-    if how == "events":  # each run of >= min_days passes through min_days exactly once
-        reduced = np.add.reduceat(run == min_days, starts, axis=-1).astype(float)
-    else:
-        longest = np.maximum.reduceat(run, starts, axis=-1).astype(float)
-        reduced = np.where(longest >= min_days, longest, 0.0)
-    any_valid = np.logical_or.reduceat(valid, starts, axis=-1)
-    return np.where(any_valid, reduced, np.nan)
+def _run_edges(hot: np.ndarray, min_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (first, last) windows of runs of >= ``min_days`` hot days, (year, window, cell).
+
+    Window s covers days s .. s + min_days - 1 of the year, all hot. It is the first window of
+    its run if s = 0 or day s - 1 is not hot, the last if it ends the year or the run.
+    """
+    n = hot.shape[1] - min_days + 1
+    if n <= 0:
+        empty = np.zeros((hot.shape[0], 0, hot.shape[2]), dtype=bool)
+        return empty, empty
+    window = hot[:, :n].copy()
+    for offset in range(1, min_days):  # over the window length only (3 for heat waves)
+        window &= hot[:, offset : offset + n]
+    first, last = window.copy(), window.copy()
+    np.greater(window[:, 1:], hot[:, : n - 1], out=first[:, 1:])  # bool a > b: a and not b
+    np.greater(window[:, : n - 1], hot[:, min_days:], out=last[:, : n - 1])
+    return first, last
 
 
-def _runs_by_year(
-    hot: xr.DataArray, min_days: int, how: Literal["events", "longest"]
+def _events_kernel(slabs: np.ndarray, *, threshold: float, op: Comparison, min_days: int):
+    first, _ = _run_edges(exceeds(slabs, threshold, op), min_days)
+    return np.where(_any_valid(slabs), first.sum(axis=1, dtype=np.int16), np.nan)
+
+
+def _longest_kernel(slabs: np.ndarray, *, threshold: float, op: Comparison, min_days: int):
+    """Longest run: pair the first and last windows of each run (sparse), per (year, cell)."""
+    first, last = _run_edges(exceeds(slabs, threshold, op), min_days)
+    years, n, cells = first.shape
+    starts, ends = np.flatnonzero(first), np.flatnonzero(last)  # order (year, day, cell)
+    keys = [(i // (n * cells)) * cells + i % cells for i in (starts, ends)]
+    key_type = np.int16 if years * cells < 2**15 else np.int64  # int16: stable radix sort
+    # a stable sort by (year, cell) keeps each cell's runs in time order: k-th first, k-th last
+    order = [np.argsort(k.astype(key_type), kind="stable") for k in keys]
+    lengths = (ends[order[1]] // cells) % n - (starts[order[0]] // cells) % n + min_days
+    longest = np.zeros(years * cells, dtype=np.int64)
+    np.maximum.at(longest, keys[0][order[0]], lengths)
+    return np.where(_any_valid(slabs), longest.reshape(years, cells), np.nan)
+
+
+def _run_index(
+    tasmax: xr.DataArray, kernel: Callable, threshold_degc: float, min_days: int, op: str
 ) -> xr.DataArray:
-    """Apply :func:`_run_kernel` over the ``time`` dim, lazily for dask input."""
-    if min_days < 1:
+    if min_days < 1 or int(min_days) != min_days:
         raise ValueError(f"min_days: expected an integer >= 1, found {min_days}")
-    return apply_by_year(hot, _run_kernel, min_days=int(min_days), how=how)
+    if op not in (">=", ">"):
+        raise ValueError(f"op: expected '>=' or '>', found {op!r}")
+    bound = partial(kernel, threshold=float(threshold_degc), op=op, min_days=int(min_days))
+    return apply_year_kernel(tasmax, bound)
 
 
 def heat_wave_events(
@@ -210,8 +479,13 @@ def heat_wave_events(
     xarray.DataArray
         Dims with ``time`` replaced by ``year``; units "1" (count of events). A run crossing
         31 December is cut there and counts in a year only if its part there is long enough.
+
+    Notes
+    -----
+    With h the hot days, a window w_s = h_s & ... & h_{s+k-1} inside one year starts an event
+    where s is the year's first day or not h_{s-1}; events are counted per year.
     """
-    events = _runs_by_year(_exceeds(tasmax, threshold_degc, op), min_days, "events")
+    events = _run_index(tasmax, _events_kernel, threshold_degc, min_days, op)
     return _finish(
         events,
         units="1",
@@ -249,8 +523,13 @@ def longest_heat_wave(
     -------
     xarray.DataArray
         Dims with ``time`` replaced by ``year``; units "days". Runs are cut at year end.
+
+    Notes
+    -----
+    Only runs of >= ``min_days`` days are located (their first and last windows, see
+    :func:`heat_wave_events`); the length of each is last - first + ``min_days``.
     """
-    longest = _runs_by_year(_exceeds(tasmax, threshold_degc, op), min_days, "longest")
+    longest = _run_index(tasmax, _longest_kernel, threshold_degc, min_days, op)
     return _finish(
         longest,
         units="days",
@@ -261,6 +540,14 @@ def longest_heat_wave(
         ),
         history=f"longest_heat_wave: tasmax {op} {threshold_degc:g}, min {min_days} d",
     )
+
+
+def _cdd_kernel(slabs: np.ndarray, *, base: float) -> np.ndarray:
+    # For float32 days in [base, 2 base] the float32 difference is exact (Sterbenz lemma);
+    # colder days add 0 and NaN days add 0 (fmax returns the non-NaN operand).
+    typed = slabs.dtype.type(base) if float(slabs.dtype.type(base)) == base else np.float64(base)
+    excess = np.fmax(slabs - typed, 0)
+    return np.where(_any_valid(slabs), excess.sum(axis=1, dtype=np.float64), np.nan)
 
 
 def cooling_degree_days(tas: xr.DataArray, base_degc: float = COOLING_BASE_DEGC) -> xr.DataArray:
@@ -283,9 +570,8 @@ def cooling_degree_days(tas: xr.DataArray, base_degc: float = COOLING_BASE_DEGC)
     CDD = sum over the days of the year of max(tas - base, 0) (xclim cooling_degree_days;
     ASHRAE Handbook of Fundamentals, ch. 14, degree-day method).
     """
-    excess = (tas - base_degc).clip(min=0.0)
     return _finish(
-        reduce_by_year(excess, "sum"),
+        apply_year_kernel(tas, partial(_cdd_kernel, base=float(base_degc))),
         units="K d",
         long_name=f"cooling degree days above {base_degc:g} degC",
         method=(
@@ -296,8 +582,9 @@ def cooling_degree_days(tas: xr.DataArray, base_degc: float = COOLING_BASE_DEGC)
     )
 
 
-def _rothfusz_degf(temp_f: xr.DataArray, rh: xr.DataArray) -> xr.DataArray:
-    """Return the NWS heat index in degF (Rothfusz 1990 with the NWS adjustments)."""
+def _heat_index_kernel(tas: np.ndarray, rh: np.ndarray) -> np.ndarray:
+    """Return the NWS heat index in degC of arrays in degC and % (elementwise numpy)."""
+    temp_f = tas * 9.0 / 5.0 + 32.0
     full = (
         -42.379
         + 2.04901523 * temp_f
@@ -310,12 +597,13 @@ def _rothfusz_degf(temp_f: xr.DataArray, rh: xr.DataArray) -> xr.DataArray:
         - 1.99e-6 * temp_f**2 * rh**2
     )
     in_dry_band = (rh < 13) & (temp_f > 80) & (temp_f < 112)
-    dry = ((13 - rh) / 4) * np.sqrt(((17 - abs(temp_f - 95)) / 17).clip(min=0))
-    full = full - dry.where(in_dry_band, 0.0)
+    dry = ((13 - rh) / 4) * np.sqrt(np.clip((17 - abs(temp_f - 95)) / 17, 0, None))
+    full = full - np.where(in_dry_band, dry, 0.0)
     humid = ((rh - 85) / 10) * ((87 - temp_f) / 5)
-    full = full + humid.where((rh > 85) & (temp_f > 80) & (temp_f < 87), 0.0)
+    full = full + np.where((rh > 85) & (temp_f > 80) & (temp_f < 87), humid, 0.0)
     simple = 0.5 * (temp_f + 61.0 + (temp_f - 68.0) * 1.2 + rh * 0.094)
-    return xr.where((simple + temp_f) / 2 >= 80, full, (simple + temp_f) / 2)
+    index_f = np.where((simple + temp_f) / 2 >= 80, full, (simple + temp_f) / 2)
+    return np.where(np.isnan(tas) | np.isnan(rh), np.nan, (index_f - 32.0) * 5.0 / 9.0)
 
 
 def heat_index(tas: xr.DataArray, hurs: xr.DataArray) -> xr.DataArray:
@@ -345,13 +633,67 @@ def heat_index(tas: xr.DataArray, hurs: xr.DataArray) -> xr.DataArray:
     Attachment SR 90-23; NWS Weather Prediction Center, "The Heat Index Equation",
     https://www.wpc.ncep.noaa.gov/html/heatindex_equation.shtml
     """
-    temp_f = tas * 9.0 / 5.0 + 32.0
-    index_f = _rothfusz_degf(temp_f, hurs)
-    result = ((index_f - 32.0) * 5.0 / 9.0).where(tas.notnull() & hurs.notnull())
+    dtype = np.result_type(tas.dtype, hurs.dtype)
+    result = xr.apply_ufunc(
+        _heat_index_kernel, tas, hurs, join="inner", dask="parallelized", output_dtypes=[dtype]
+    )
     return _finish(
         result,
         units="degC",
         long_name="heat index",
         method="US NWS heat index, Rothfusz (1990) regression with NWS adjustments (WPC)",
         history="heat_index: NWS Rothfusz regression from tas and hurs",
+    )
+
+
+def heat_index_max(tasmax: xr.DataArray, hurs: xr.DataArray) -> xr.DataArray:
+    """Return the yearly maximum of the daily NWS heat index from Tmax and mean humidity.
+
+    Parameters
+    ----------
+    tasmax : xarray.DataArray
+        Daily maximum temperature, dims (..., time, ...), degC.
+    hurs : xarray.DataArray
+        Daily mean relative humidity, % (0-100), same dims and coordinates as ``tasmax``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims with ``time`` replaced by ``year``; degC. NaN for a year without a day where
+        both inputs are valid.
+
+    Raises
+    ------
+    ValueError
+        If the coordinates of ``tasmax`` and ``hurs`` differ.
+
+    Notes
+    -----
+    The daily :func:`heat_index` of (Tmax, daily-mean RH), then its yearly maximum. Pairing
+    the day's maximum temperature with its mean humidity is a conservative (high)
+    approximation of the afternoon heat index: relative humidity is lowest in the afternoon,
+    when the temperature peaks, so the true afternoon value is lower. xclim's ``heat_index``
+    uses the same Rothfusz regression (in degC coefficients, after Blazejczyk et al. 2012)
+    without the NWS adjustments and only above 20 degC.
+
+    References
+    ----------
+    Rothfusz (1990), NWS SR 90-23; NWS WPC heat-index equation (see :func:`heat_index`);
+    Blazejczyk, K. et al. (2012), Int. J. Biometeorol. 56, 515-535.
+    """
+    try:
+        xr.align(tasmax, hurs, join="exact")
+    except ValueError as err:
+        raise ValueError(f"hurs: expected the coordinates of tasmax ({err})") from err
+    daily = heat_index(tasmax, hurs).transpose(*tasmax.dims)
+    return _finish(
+        yearly_max(daily),
+        units="degC",
+        long_name="annual maximum of the daily heat index (Tmax with daily-mean RH)",
+        method=(
+            "yearly maximum of the US NWS heat index (Rothfusz 1990 with NWS adjustments) "
+            "of Tmax and daily-mean hurs: a conservative (high) approximation, since the "
+            "afternoon RH is below the daily mean"
+        ),
+        history="heat_index_max: yearly maximum of the NWS heat index of tasmax and hurs",
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+from fractions import Fraction
+
 import dask
 import numpy as np
 import pytest
@@ -201,3 +205,100 @@ def test_dask_input_stays_lazy():
     for got, want in zip(lazy, expected, strict=True):
         assert got.chunks is not None
         xr.testing.assert_allclose(got.compute(), want)
+
+
+# --- the vectorised kernels against plain references ---------------------------------------
+
+
+def _ragged_pr(dtype: str) -> xr.DataArray:
+    """Gamma rain over 2.5 standard-calendar years (a leap year), dims (time, cell): cells with
+    no wet day, one wet day, ties, missing days and an all-missing year."""
+    rng = np.random.default_rng(23)
+    time = xr.date_range("2003-07-01", "2005-12-31", freq="D", calendar="standard", use_cftime=True)
+    shape = (time.size, 9)
+    values = np.where(rng.random(shape) < 0.4, rng.gamma(0.7, 14.0, shape), 0.2)
+    values[rng.random(shape) < 0.05] = np.nan
+    values[:, 0] = 0.5  # never wet
+    values[:, 1] = 0.0
+    values[100, 1] = 12.0  # a single wet day
+    values[:, 2] = np.round(values[:, 2])  # many ties
+    values[np.asarray(time.year) == 2004, 3] = np.nan  # no data in 2004
+    values[:, 4] *= 1e-3  # small amounts: a wide dynamic range for the exact sums
+    values[np.asarray(time.year) == 2005, 4] *= 1e6
+    return xr.DataArray(
+        values.astype(dtype),
+        dims=("time", "cell"),
+        coords={"time": time},
+        attrs={"units": "mm/day"},
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("method", ["median_unbiased", "linear"])
+@pytest.mark.parametrize("q", [0.95, 0.5, 0.99, 0.001])
+def test_wet_day_percentile_is_numpys_nanquantile_bit_for_bit(dtype, method, q):
+    # numpy's nanquantile of the float64 values, without its Python loop over cells
+    pr = _ragged_pr(dtype)
+    ours = wet_day_percentile(pr, q, method=method).values
+    wet = np.where(pr.values >= 1.0, pr.values, np.nan).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells: numpy warns
+        expected = np.nanquantile(wet, q, axis=0, method=method)
+    np.testing.assert_array_equal(ours, expected)
+    assert np.isnan(ours[0]) and ours[1] == 12.0
+
+
+def _reference_rx(values: np.ndarray, years: np.ndarray, window: int) -> np.ndarray:
+    """Largest window sum inside each year, with exact rational arithmetic (fractions)."""
+    out = np.full((np.unique(years).size, values.shape[1]), np.nan)
+    for i, year in enumerate(np.unique(years)):
+        days = values[years == year]
+        for cell in range(values.shape[1]):
+            sums = [
+                sum(Fraction(float(v)) for v in days[s : s + window, cell])
+                for s in range(days.shape[0] - window + 1)
+                if not np.isnan(days[s : s + window, cell]).any()
+            ]
+            out[i, cell] = float(max(sums)) if sums else np.nan
+    return out
+
+
+@pytest.mark.parametrize("layout", ["numpy", "dask 50 days"])
+def test_rx5day_of_float32_is_the_exact_largest_sum(layout):
+    pr = _ragged_pr("float32")
+    expected = _reference_rx(pr.values, pr["time"].dt.year.values, 5)
+    data = pr.chunk({"time": 50, "cell": 4}) if layout != "numpy" else pr
+    with dask.config.set(scheduler="sync"):
+        result = max_n_day_precipitation(data, 5).transpose("year", "cell").values
+    # float32 sums only pick the candidates; the result is the float64 sum, which is exact
+    # for five float32 days, so it equals the rational maximum rounded once
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_sdii_r95ptot_and_counts_against_references():
+    pr = _ragged_pr("float32")
+    values, years = pr.values.astype(np.float64), pr["time"].dt.year.values
+    p95 = wet_day_percentile(pr)
+    got = {
+        "sdii": sdii(pr).transpose("year", "cell").values,
+        "r95p": r95ptot(pr, p95, output="amount").transpose("year", "cell").values,
+        "r95ptot": r95ptot(pr, p95).transpose("year", "cell").values,
+        "r50": days_over(pr, 50.0).transpose("year", "cell").values,
+    }
+    for i, year in enumerate(np.unique(years)):
+        for cell in range(values.shape[1]):
+            days = values[years == year, cell]
+            wet = days[days >= 1.0]
+            very = wet[wet > float(p95[cell])]
+            valid = not np.isnan(days).all()
+            expected = {
+                "sdii": wet.mean() if wet.size else np.nan,
+                "r95p": math.fsum(very) if valid else np.nan,
+                "r95ptot": math.fsum(very) / math.fsum(wet) if wet.sum() > 0 else np.nan,
+                "r50": float((days >= 50.0).sum()) if valid else np.nan,
+            }
+            for name, value in expected.items():
+                # float64 sums of float32 days >= 1 mm are exact; SDII divides once
+                np.testing.assert_allclose(got[name][i, cell], value, rtol=1e-15, err_msg=name)
+    assert np.isnan(got["r95p"][1, 3]) and np.isnan(got["r95ptot"][1, 3])  # no data in 2004
+    assert np.isnan(got["sdii"][0, 0]) and got["r50"][0, 0] == 0.0  # never wet
