@@ -8,11 +8,10 @@ statistics themselves live in :mod:`hazard_models.ensemble_stats`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
 import xarray as xr
 
 from hazard_models.horizon import FUTURE_SCENARIOS, Horizon
@@ -22,11 +21,11 @@ from hazard_models.layer import (
     append_history,
     validate_hazard_layer,
 )
+from hazard_models.yearly import yearly_max, yearly_mean, yearly_sum
 
 __all__ = [
     "HorizonRequest",
     "ShapePooling",
-    "apply_by_year",
     "check_projection_variable",
     "default_scenarios",
     "finish_layer",
@@ -37,25 +36,6 @@ __all__ = [
 
 ShapePooling = Literal["index_flood", "regional", "site"]
 _PROJECTION_DIMS = ("model", "scenario", "time", "lat", "lon")
-
-
-def _reduceat_kernel(values: np.ndarray, starts: np.ndarray, how: str) -> np.ndarray:
-    """Reduce runs of the last axis that begin at ``starts``; NaN is skipped, all-NaN -> NaN.
-
-    One pass over the data when it has no NaN (the usual case): ``fmax`` skips NaN by
-    definition, and sums are accumulated in float64 whatever the input precision; only
-    chunks whose sums come out NaN take the masked second pass.
-    """
-    if how == "max":
-        return np.fmax.reduceat(values, starts, axis=-1).astype(np.float64, copy=False)
-    total = np.add.reduceat(values, starts, axis=-1, dtype=np.float64)
-    count = np.diff(np.r_[starts, values.shape[-1]]).astype(np.float64)
-    if np.isnan(total).any():
-        valid = ~np.isnan(values)
-        total = np.add.reduceat(np.where(valid, values, 0.0), starts, axis=-1, dtype=np.float64)
-        count = np.add.reduceat(valid, starts, axis=-1, dtype=np.float64)
-        total = np.where(count > 0, total, np.nan)
-    return total / count if how == "mean" else total
 
 
 def reduce_by_year(daily: xr.DataArray, how: Literal["max", "sum", "mean"]) -> xr.DataArray:
@@ -71,88 +51,14 @@ def reduce_by_year(daily: xr.DataArray, how: Literal["max", "sum", "mean"]) -> x
     Returns
     -------
     xarray.DataArray
-        Dims with ``time`` replaced by ``year`` (last), float; NaN where a year has no valid
-        day. Lazy for dask input: each chunk holds whole years (chunked by space only).
-
-    Notes
-    -----
-    Years are contiguous runs of an ascending time axis, so one ``numpy.ufunc.reduceat`` per
-    chunk replaces a group-by (which builds one task per year and chunk).
+        Dims with ``time`` replaced by ``year`` (last), float64; NaN where a year has no
+        valid day. Lazy for dask input, one task per block of whole years
+        (:mod:`hazard_models.yearly`).
     """
-    return apply_by_year(daily, _reduceat_kernel, how=how)
-
-
-def _year_block(
-    values: np.ndarray,
-    *,
-    kernel: Callable[..., np.ndarray],
-    starts: list[np.ndarray],
-    options: dict,
-    block_id: tuple[int, ...] | None = None,
-) -> np.ndarray:
-    """Apply ``kernel`` to one block of whole years (time last); return float64 (..., year)."""
-    local = starts[block_id[-1]] if block_id is not None else starts[0]
-    return np.asarray(kernel(values, starts=local, **options), dtype=np.float64)
-
-
-def _year_aligned(values: Any, starts: np.ndarray) -> tuple[Any, list[np.ndarray]]:
-    """Return dask ``values`` whose time chunks hold whole years, and each block's starts.
-
-    Chunks that already hold whole years (e.g. one file per year) are kept: no rechunk, so
-    each block is reduced as soon as it is read. Otherwise time is rechunked year by year.
-    """
-    axis = values.ndim - 1
-    bounds = np.cumsum((0, *values.chunks[axis]))
-    if not set(bounds[:-1].tolist()) <= set(starts.tolist()):
-        values = values.rechunk({axis: tuple(np.diff(np.r_[starts, values.shape[axis]]))})
-        bounds = np.cumsum((0, *values.chunks[axis]))
-    local = [
-        starts[(starts >= lo) & (starts < hi)] - lo
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
-    ]
-    return values, local
-
-
-def apply_by_year(
-    daily: xr.DataArray, kernel: Callable[..., np.ndarray], **kwargs: object
-) -> xr.DataArray:
-    """Apply ``kernel(values, starts=..., **kwargs)`` along ``time``, one value per year.
-
-    ``kernel`` receives the values with ``time`` last (floating point as given: float32
-    input stays float32, halving memory traffic; other dtypes become float64) and the index
-    of each year's first day in that block (``starts``), and returns one value per year,
-    cast to float64. Lazy for dask input, one task per block of whole years: time chunks
-    that hold whole years (the one-file-per-year layout of the Projections) are used as
-    they are, so no rechunk or concatenation of daily data happens.
-    """
-    years = daily["time"].dt.year.values
-    if years.size == 0 or np.any(np.diff(years) < 0):
-        raise ValueError("time: expected a non-empty, ascending daily time axis")
-    starts = np.flatnonzero(np.r_[True, np.diff(years) != 0])
-    others = [str(d) for d in daily.dims if d != "time"]
-    values = daily.transpose(*others, "time").data
-    if not np.issubdtype(values.dtype, np.floating):
-        values = values.astype(np.float64)
-    if hasattr(values, "dask"):
-        import dask.array as da
-
-        values, local = _year_aligned(values, starts)
-        out = da.map_blocks(
-            _year_block,
-            values,
-            kernel=kernel,
-            starts=local,
-            options=kwargs,
-            chunks=(*values.chunks[:-1], tuple(len(s) for s in local)),
-            dtype=np.float64,
-            meta=np.empty((0,) * values.ndim, dtype=np.float64),
-        )
-    else:
-        out = _year_block(values, kernel=kernel, starts=[starts], options=kwargs)
-    coords = {k: c for k, c in daily.coords.items() if "time" not in c.dims}
-    return xr.DataArray(out, dims=(*others, "year"), coords=coords).assign_coords(
-        year=years[starts]
-    )
+    reducers = {"max": yearly_max, "sum": yearly_sum, "mean": yearly_mean}
+    if how not in reducers:
+        raise ValueError(f"how: expected one of {sorted(reducers)}, found {how!r}")
+    return reducers[how](daily)
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,9 @@ def horizon_daily(
             f"projections: time: expected years {horizon.start}-{horizon.end} for horizon "
             f"{horizon.name!r}, found {years.min()}-{years.max()}"
         )
-    daily = projections.sel(scenario=wanted).isel(time=inside)
+    # A horizon's days are contiguous: a slice keeps dask blocks as views (an index array
+    # would copy every block).
+    daily = projections.sel(scenario=wanted).isel(time=slice(inside[0], inside[-1] + 1))
     return daily
 
 

@@ -29,6 +29,7 @@ from hazard_models._horizon_stats import (
 from hazard_models.ensemble_stats import Indicator, horizon_daily, summarise_indicators
 from hazard_models.horizon import AR6_HORIZONS, HISTORICAL, Horizon
 from hazard_models.layer import append_history
+from hazard_models.yearly import count_days
 
 __all__ = [
     "RAINSTORM_THRESHOLD_MM",
@@ -98,7 +99,7 @@ def rainstorm_days(pr: xr.DataArray, threshold_mm: float = RAINSTORM_THRESHOLD_M
         Dims with ``time`` replaced by ``year``; units "days". NaN for a year with no valid
         day; missing days otherwise count as dry.
     """
-    stormy = reduce_by_year((pr >= threshold_mm).where(pr.notnull()), "sum")
+    stormy = count_days(pr, threshold_mm, ">=")
     attrs = {
         "units": "days",
         "long_name": f"days with precipitation >= {threshold_mm:g} mm",

@@ -20,8 +20,8 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from hazard_models.heat_indices import apply_year_kernel, count_days, exceeds
 from hazard_models.layer import append_history
+from hazard_models.yearly import apply_year_kernel, count_days, exceeds
 
 __all__ = [
     "HEAVY_RAINSTORM_THRESHOLD_MM",

@@ -1,0 +1,252 @@
+"""Apply numpy kernels to each calendar year of daily data: the engine of the yearly indices.
+
+:func:`apply_year_kernel` hands each block of whole years to a numpy kernel as
+``(year, day, cell)`` slabs: a reshape (a view) for equal-length years, a NaN-padded copy
+otherwise. Dask input stays lazy and is processed one block of whole years at a time (the
+one-file-per-year chunks of ``resilience.climate.open_projections`` already are), so there is
+no rechunking over time and no Python loop over cells, years or days; cell axes are merged
+in memory order, so a time-first block is never copied. Float32 input stays float32
+(thresholds are moved to the nearest float32 so that comparisons are exact); counts and
+maxima are exact, and sums are accumulated in float64. The generic parts
+(:func:`apply_year_kernel`, :func:`exceeds`, :func:`count_days`, :func:`yearly_max`,
+:func:`yearly_sum`, :func:`yearly_mean`) serve ``heat_indices``, ``rain_indices`` and the
+layer builders.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "Comparison",
+    "YearKernel",
+    "any_valid",
+    "apply_year_kernel",
+    "count_days",
+    "exceeds",
+    "yearly_max",
+    "yearly_mean",
+    "yearly_sum",
+]
+
+Comparison = Literal[">", ">="]
+#: ``kernel(slabs)`` or ``kernel(slabs, per_cell)``: slabs (year, day, cell), float32 or
+#: float64, NaN-padded after the last day of short years; per_cell (cell,). Returns
+#: (year, cell) float64.
+YearKernel = Callable[..., np.ndarray]
+
+
+def _year_starts(daily: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the index of each year's first day and the year labels; check the time axis."""
+    if not isinstance(daily, xr.DataArray) or "time" not in daily.dims:
+        found = daily.dims if isinstance(daily, xr.DataArray) else type(daily).__name__
+        raise ValueError(f"daily data: expected a DataArray with a 'time' dim, found {found}")
+    years = np.asarray(daily["time"].dt.year.values)
+    if years.size == 0 or np.any(np.diff(years) < 0):
+        raise ValueError("time: expected a non-empty, ascending daily time axis")
+    starts = np.flatnonzero(np.r_[True, np.diff(years) != 0])
+    return starts, years[starts]
+
+
+def _slabs(flat: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Return (time, cell) values as (year, day, cell): a view, or NaN-padded if years differ."""
+    lengths = np.diff(np.r_[starts, flat.shape[0]])
+    days = int(lengths.max())
+    if np.all(lengths == days):
+        return flat.reshape(starts.size, days, flat.shape[1])
+    slabs = np.full((starts.size, days, flat.shape[1]), np.nan, dtype=flat.dtype)
+    slabs[np.arange(days) < lengths[:, None]] = flat  # boolean assignment keeps time order
+    return slabs
+
+
+def _reduce_block(
+    values: np.ndarray,
+    per_cell: np.ndarray | None = None,
+    *,
+    kernel: YearKernel,
+    starts: np.ndarray | list[np.ndarray],
+    block_id: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Apply ``kernel`` to one block (..., time) of whole years; return (..., year).
+
+    Cells are independent, so their axes are merged in memory order (slowest first): for
+    blocks that are time-first in memory (the files' layout, whatever the order of lat and
+    lon) the (time, cell) array is then a view, not a transposing copy.
+    """
+    local = np.asarray(starts[block_id[-1]] if block_id is not None else starts)
+    cells = sorted(range(values.ndim - 1), key=lambda axis: -abs(values.strides[axis]))
+    moved = np.transpose(values, (values.ndim - 1, *cells))
+    flat = moved.reshape(values.shape[-1], math.prod(moved.shape[1:]))
+    args = [_slabs(flat, local)]
+    if per_cell is not None:
+        grid = np.broadcast_to(per_cell[..., 0], values.shape[:-1])
+        args.append(np.transpose(grid, cells).reshape(-1))
+    out = kernel(*args).reshape(local.size, *moved.shape[1:])
+    back = np.argsort(cells)  # from (year, *cells) to (*original cell axes, year)
+    return np.transpose(out, (*(back + 1), 0))
+
+
+def _reduce_dask(values: Any, per_cell: Any, kernel: YearKernel, starts: np.ndarray) -> Any:
+    """Map :func:`_reduce_block` over dask blocks of whole years (rechunked only if needed)."""
+    import dask.array as da
+
+    array = da.asarray(values)
+    axis = array.ndim - 1
+    bounds = np.cumsum((0, *array.chunks[axis]))
+    if not set(bounds[:-1].tolist()) <= set(starts.tolist()):  # a chunk splits a year
+        array = array.rechunk({axis: tuple(np.diff(np.r_[starts, array.shape[axis]]).tolist())})
+        bounds = np.cumsum((0, *array.chunks[axis]))
+    local = [
+        starts[(starts >= a) & (starts < b)] - a
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    arrays = [array]
+    if per_cell is not None:
+        arrays.append(da.asarray(per_cell).rechunk((*array.chunks[:axis], (1,))))
+    return da.map_blocks(
+        _reduce_block,
+        *arrays,
+        kernel=kernel,
+        starts=local,
+        chunks=(*array.chunks[:axis], tuple(len(s) for s in local)),
+        dtype=np.float64,
+        meta=np.empty((0,) * array.ndim, dtype=np.float64),
+    )
+
+
+def apply_year_kernel(
+    daily: xr.DataArray, kernel: YearKernel, per_cell: xr.DataArray | None = None
+) -> xr.DataArray:
+    """Return ``kernel`` applied to each calendar year of daily data, lazily for dask input.
+
+    Parameters
+    ----------
+    daily : xarray.DataArray
+        Dims (..., time, ...), ``time`` ascending in any calendar.
+    kernel : callable
+        ``kernel(slabs[, per_cell]) -> (year, cell)`` (see ``YearKernel``); bind options with
+        ``functools.partial``.
+    per_cell : xarray.DataArray, optional
+        A value per cell (dims of ``daily`` without ``time``, coordinates equal), passed to
+        ``kernel`` flattened like the cells.
+
+    Returns
+    -------
+    xarray.DataArray
+        Float64, dims of ``daily`` with ``time`` replaced by ``year`` (last); no attributes.
+
+    Raises
+    ------
+    ValueError
+        If ``time`` is missing, empty or not ascending, or ``per_cell`` has ``time`` or
+        coordinates that differ from ``daily``'s.
+    """
+    starts, labels = _year_starts(daily)
+    others = [d for d in daily.dims if d != "time"]
+    values = daily.transpose(*others, "time").data
+    if values.dtype not in (np.float32, np.float64):
+        values = values.astype(np.float64)
+    extra = None
+    if per_cell is not None:
+        template = daily.isel(time=0, drop=True)
+        if not set(per_cell.dims) <= set(others):
+            raise ValueError(
+                f"per-cell input: expected dims within {others}, found {per_cell.dims}"
+            )
+        try:
+            per_cell = xr.align(template, per_cell, join="exact")[1]
+        except ValueError as err:
+            raise ValueError(
+                f"per-cell input: coordinates differ from the daily data ({err})"
+            ) from err
+        extra = per_cell.broadcast_like(template).transpose(*others).data[..., None]
+    if hasattr(values, "dask") or hasattr(extra, "dask"):
+        out = _reduce_dask(values, extra, kernel, starts)
+    else:
+        out = _reduce_block(values, extra, kernel=kernel, starts=starts)
+    coords = {k: c for k, c in daily.coords.items() if "time" not in c.dims and k != "time"}
+    return xr.DataArray(out, dims=(*others, "year"), coords=coords).assign_coords(year=labels)
+
+
+def any_valid(slabs: np.ndarray) -> np.ndarray:
+    """Return (year, cell): True where the year has a non-NaN day (one fast pass if no NaN)."""
+    if slabs.size and not np.isnan(slabs.max()):
+        return np.ones((slabs.shape[0], slabs.shape[2]), dtype=bool)
+    return ~np.isnan(slabs).all(axis=1)
+
+
+def exceeds(slabs: np.ndarray, threshold: float, op: Comparison) -> np.ndarray:
+    """Return ``slabs op threshold`` (a numpy bool array) as in exact arithmetic; NaN: False.
+
+    Float32 data is compared in float32 with the threshold moved to the adjacent float32, which
+    gives the same answer as comparing in float64 at half the memory traffic.
+    """
+    limit = slabs.dtype.type(threshold)  # float32 data: x >= t iff x >= (next float32 >= t)
+    if op == ">=" and float(limit) < threshold:
+        limit = np.nextafter(limit, slabs.dtype.type(np.inf))
+    elif op == ">" and float(limit) > threshold:  # x > t iff x > (last float32 <= t)
+        limit = np.nextafter(limit, slabs.dtype.type(-np.inf))
+    return slabs >= limit if op == ">=" else slabs > limit
+
+
+def _count_kernel(slabs: np.ndarray, *, threshold: float, op: Comparison) -> np.ndarray:
+    counts = exceeds(slabs, threshold, op).sum(axis=1, dtype=np.int16)
+    return np.where(any_valid(slabs), counts, np.nan)
+
+
+def _max_kernel(slabs: np.ndarray) -> np.ndarray:
+    return np.fmax.reduce(slabs, axis=1).astype(np.float64)  # fmax skips NaN; all-NaN -> NaN
+
+
+def count_days(daily: xr.DataArray, threshold: float, op: Comparison = ">=") -> xr.DataArray:
+    """Return the yearly number of days with ``daily op threshold`` (no attributes).
+
+    Parameters
+    ----------
+    daily : xarray.DataArray
+        Dims (..., time, ...), in the units of ``threshold``.
+    threshold : float
+        Threshold in the units of ``daily``.
+    op : {">=", ">"}
+        Comparison.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims with ``time`` replaced by ``year``; NaN for a year without a valid day.
+    """
+    if op not in (">=", ">"):
+        raise ValueError(f"op: expected '>=' or '>', found {op!r}")
+    return apply_year_kernel(daily, partial(_count_kernel, threshold=float(threshold), op=op))
+
+
+def _sum_kernel(slabs: np.ndarray, *, mean: bool) -> np.ndarray:
+    if slabs.size and not np.isnan(slabs.max()):  # no missing day: a plain sum
+        total, count = slabs.sum(axis=1, dtype=np.float64), slabs.shape[1]
+    else:
+        total = np.nansum(slabs, axis=1, dtype=np.float64)
+        count = (~np.isnan(slabs)).sum(axis=1)
+    if mean:
+        return total / np.where(count > 0, count, np.nan)
+    return np.where(count > 0, total, np.nan)
+
+
+def yearly_max(daily: xr.DataArray) -> xr.DataArray:
+    """Return the yearly maximum of daily data, skipping NaN (all-NaN year: NaN; no attrs)."""
+    return apply_year_kernel(daily, _max_kernel)
+
+
+def yearly_sum(daily: xr.DataArray) -> xr.DataArray:
+    """Return the yearly sum of daily data in float64, skipping NaN (all-NaN: NaN; no attrs)."""
+    return apply_year_kernel(daily, partial(_sum_kernel, mean=False))
+
+
+def yearly_mean(daily: xr.DataArray) -> xr.DataArray:
+    """Return the yearly mean of the valid days of daily data (all-NaN: NaN; no attrs)."""
+    return apply_year_kernel(daily, partial(_sum_kernel, mean=True))
