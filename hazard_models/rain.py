@@ -229,8 +229,14 @@ def baseline_p95(projections: xr.Dataset, horizon: Horizon = AR6_HORIZONS[0]) ->
     Dims (model, lat, lon); lazy for dask input. The baseline is ``historical`` over
     ``horizon`` (ETCCDI uses 1961-1990; the layer's baseline keeps changes consistent).
     """
+    import dask
+
     daily = horizon_daily(projections[["pr"]], horizon, ())
-    return ri.wet_day_percentile(daily["pr"], 0.95).sel(scenario=HISTORICAL, drop=True)
+    # The percentile needs every baseline day of a cell at once; 16 MiB blocks of cells keep
+    # the sort's float64 copies small (128 MiB blocks made it the layer's peak memory).
+    with dask.config.set({"array.chunk-size": "16MiB"}):
+        percentile = ri.wet_day_percentile(daily["pr"], 0.95)
+    return percentile.sel(scenario=HISTORICAL, drop=True)
 
 
 def build_rain_layer(
