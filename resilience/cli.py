@@ -174,33 +174,6 @@ def check(
 
 
 @app.command()
-def warn(
-    forecast: Annotated[Path, typer.Option("--forecast", help="Forecast NetCDF file.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for the CAP 1.2 files.")],
-    rules: Annotated[Path | None, typer.Option("--rules", help="Rule set YAML.")] = None,
-    districts: Annotated[
-        Path | None, typer.Option("--districts", help="District boundaries (GeoJSON).")
-    ] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Evaluate the warning rules on a forecast and write CAP 1.2 bulletins."""
-    settings = _settings(config)
-    from resilience.early_warning import format_bulletins, run_warnings
-    from resilience.geography import open_districts
-
-    if not forecast.is_file():
-        _fail(f"{forecast}: no such file")
-    run = run_warnings(
-        forecast,
-        rules_path=rules,
-        districts=open_districts(districts),
-        database_url=settings.resolved_database_url,
-        out_dir=out,
-    )
-    console.print(format_bulletins(run))
-
-
-@app.command()
 def fit(
     csv_file: Annotated[Path, typer.Argument(help="CSV with one value per row.")],
     column: Annotated[str, typer.Option("--column", help="Column to fit.")],
@@ -405,8 +378,12 @@ from resilience.cli_compound import compound_command  # noqa: E402
 from resilience.cli_flood import flood_command  # noqa: E402
 from resilience.cli_hazards import app as _hazards_app  # noqa: E402
 from resilience.cli_surge import surge_command  # noqa: E402
+from resilience.cli_warn import keys_app, serve_command, warn_app  # noqa: E402
 
 app.add_typer(_hazards_app, name="hazards")
 app.command("surge")(surge_command)
 app.command("flood")(flood_command)
 app.command("compound")(compound_command)
+app.add_typer(warn_app, name="warn")
+app.command("serve")(serve_command)
+app.add_typer(keys_app, name="keys")

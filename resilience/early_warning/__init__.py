@@ -1,18 +1,23 @@
 """Early warnings: rule set, rule engine, alert lifecycle and CAP 1.2 bulletins (design path 3).
 
-``rules`` loads and validates the YAML rule set, ``metric`` and ``episode`` turn a forecast
-into hourly levels and episodes, ``engine`` evaluates the rules into ``AlertDecision``s,
-``lifecycle`` issues and stores Alert/Update/Cancel messages built by ``cap``, ``run`` is the
-entry point for the CLI and the flow, and ``bulletin`` formats a run for people.
+``rules`` (with ``rule_checks``) loads and validates the YAML rule set; ``metric``, ``impact``
+and ``episode`` turn a forecast into hourly levels and episodes per district or asset;
+``engine`` evaluates the rules (``availability``: which ones the inputs allow) into
+``AlertDecision``s; ``lifecycle`` (with ``schedule`` and ``supersede``)
+issues and stores Alert/Update/Cancel messages built by ``cap``; ``run`` is the entry point
+for the CLI and ``intake`` the steps of the warnings flow; ``bulletin`` formats a run for
+people. Delivery: ``outbox``, ``dispatch``, ``delivery_config``, ``delivery``; views: ``feed``;
+scoring: ``verify`` and ``verify_inputs`` (docs/warnings.md, docs/warning_delivery.md).
 """
 
+from resilience.early_warning.availability import runnable_rules
 from resilience.early_warning.bulletin import bulletin_lines, format_bulletins
 from resilience.early_warning.cap import CapValidationError, build_cap, validate_cap
-from resilience.early_warning.decision import AlertDecision, AreaRef, LevelStep
-from resilience.early_warning.engine import evaluate_rules
+from resilience.early_warning.decision import AlertDecision, AreaRef, LevelStep, RuleScope
+from resilience.early_warning.engine import evaluate_rules, rule_scopes
 from resilience.early_warning.lifecycle import IssuedMessage, issue_alerts
 from resilience.early_warning.rules import RuleError, RuleSet, load_rules
-from resilience.early_warning.run import WarningRun, run_warnings
+from resilience.early_warning.run import WarningRun, load_inputs, run_warnings
 
 __all__ = [
     "AlertDecision",
@@ -21,6 +26,7 @@ __all__ = [
     "IssuedMessage",
     "LevelStep",
     "RuleError",
+    "RuleScope",
     "RuleSet",
     "WarningRun",
     "build_cap",
@@ -28,7 +34,10 @@ __all__ = [
     "evaluate_rules",
     "format_bulletins",
     "issue_alerts",
+    "load_inputs",
     "load_rules",
+    "rule_scopes",
     "run_warnings",
+    "runnable_rules",
     "validate_cap",
 ]

@@ -1,4 +1,9 @@
-"""Format a warnings run for people: a rich table for the CLI, or plain lines."""
+"""Format a warnings run for people: a rich table for the CLI, or plain lines.
+
+Messages are listed in the order they go out (``sent``, then hazard and district), so a run
+reads as the bulletin sequence of its forecast; messages withdrawn by the run come first,
+marked ``withdrawn``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ if TYPE_CHECKING:
 
     from resilience.early_warning.run import WarningRun
 
-__all__ = ["bulletin_lines", "format_bulletins"]
+__all__ = ["bulletin_lines", "digest_lines", "format_bulletins"]
 
 _STYLE = {
     "blue": "bold blue",
@@ -20,6 +25,29 @@ _STYLE = {
 _FMT = "%m-%d %H:%M"
 
 
+def _ordered(run: WarningRun) -> list:
+    return sorted(run.messages, key=lambda m: (not m.withdrawn, m.sent, m.hazard, m.area))
+
+
+def _state(message: object) -> str:
+    if getattr(message, "withdrawn", False):
+        return "withdrawn"
+    return "yes" if getattr(message, "new", False) else "no"
+
+
+def _counts(run: WarningRun) -> str:
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(run.by_type.items()))
+    text = (
+        f"{run.episodes} episodes; {run.new_messages} new, {run.already_issued} already issued"
+        f" ({counts})"
+    )
+    if run.withdrawn:
+        text += f"; {run.withdrawn} withdrawn (replaced by this forecast)"
+    if run.skipped_rules:
+        text += f"; rules skipped: {', '.join(sorted(run.skipped_rules))}"
+    return text
+
+
 def format_bulletins(run: WarningRun) -> Table:
     """Return a rich table of the run's messages (one row each) with the counts as caption."""
     from rich.table import Table
@@ -27,7 +55,7 @@ def format_bulletins(run: WarningRun) -> Table:
     table = Table(title=f"Warnings from {run.forecast}", show_lines=False)
     for column in ("sent", "type", "hazard", "level", "area", "onset", "expires", "new"):
         table.add_column(column)
-    for m in run.messages:
+    for m in _ordered(run):
         table.add_row(
             m.sent.strftime(_FMT),
             m.msg_type,
@@ -36,13 +64,9 @@ def format_bulletins(run: WarningRun) -> Table:
             m.area_name,
             m.onset.strftime(_FMT),
             m.expires.strftime(_FMT),
-            "yes" if m.new else "no",
+            _state(m),
         )
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(run.by_type.items()))
-    table.caption = (
-        f"{run.episodes} episodes; {run.new_messages} new, {run.already_issued} already issued"
-        f" ({counts})"
-    )
+    table.caption = _counts(run)
     return table
 
 
@@ -51,11 +75,10 @@ def bulletin_lines(run: WarningRun) -> list[str]:
     lines = [
         f"{m.sent.strftime(_FMT)} {m.msg_type:<6} {m.hazard:<18} {m.level:<6} "
         f"{m.area_name:<16} {m.onset.strftime(_FMT)} -> {m.expires.strftime(_FMT)} {m.identifier}"
-        for m in run.messages
+        + (" withdrawn" if m.withdrawn else "")
+        for m in _ordered(run)
     ]
-    lines.append(
-        f"{run.episodes} episodes; {run.new_messages} new, {run.already_issued} already issued"
-    )
+    lines.append(_counts(run))
     return lines
 
 
@@ -68,7 +91,7 @@ def digest_lines(run: WarningRun) -> list[str]:
     A 72-hour run can issue a hundred messages; the digest is what a duty officer reads first.
     """
     by_hazard: dict[str, list] = {}
-    for message in run.messages:
+    for message in (m for m in run.messages if not m.withdrawn):
         by_hazard.setdefault(message.hazard, []).append(message)
     lines = []
     for hazard, messages in sorted(by_hazard.items()):

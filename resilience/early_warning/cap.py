@@ -7,7 +7,11 @@ en-US. Mappings (domain.md 6.1-6.3):
   (convention, UNCONFIRMED in a Chinese standard). A Cancel carries Minor.
 * urgency from the lead time ``onset - sent``: Immediate when onset has passed, Expected within
   ``expected_within_h`` (CAP: "within the next hour"), otherwise Future; Past for a Cancel.
-* headline "上海中心气象台发布暴雨黄色预警[Ⅲ级/较重]" style (https://www.duozy.cn/article/69497.html).
+* headline "上海中心气象台发布暴雨黄色预警[Ⅲ级/较重]" style (https://www.duozy.cn/article/69497.html);
+  notices (waterlogging, impact rules) "…发布内涝积水风险提示（蓝色）：…".
+* scope from the rule: ``Public``, or ``Restricted`` with a ``<restriction>`` naming the
+  addressed agencies (impact alerts about infrastructure); assets named by an impact alert are
+  listed in the description and drawn as ``<circle>`` areas of ``ASSET_RADIUS_KM``.
 * identifier ``ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N`` (31 characters, GB/T 35965.1 practice):
   GB/T 2260 region code, GB/T 4657 sector code (UNCONFIRMED, from the agency config), unit
   "000", extension "00", Beijing entry time, sequence digit.
@@ -30,10 +34,13 @@ from lxml import etree
 from resilience.early_warning.decision import AlertDecision, LevelStep
 
 __all__ = [
+    "ASSET_RADIUS_KM",
     "CAP_NS",
     "IDENTIFIER_PATTERN",
     "CapMessage",
     "CapValidationError",
+    "MsgType",
+    "Status",
     "build_cap",
     "format_identifier",
     "validate_cap",
@@ -43,6 +50,9 @@ CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 IDENTIFIER_PATTERN = re.compile(r"^\d{6}\d{3}\d{3}\d{2}_\d{14}_\d$")
 MsgType = Literal["Alert", "Update", "Cancel"]
 Status = Literal["Actual", "Exercise", "System", "Test", "Draft"]
+#: Radius of the CAP ``<circle>`` drawn around each asset an impact alert names, km (project
+#: choice: a metro station with its entrances, or a substation compound).
+ASSET_RADIUS_KM = 0.3
 
 #: colour: (zh colour, en colour, Roman level, zh word, en word, CAP severity)
 LEVEL_TEXT: dict[str, tuple[str, str, str, str, str, str]] = {
@@ -101,18 +111,24 @@ def _urgency(msg: CapMessage, decision: AlertDecision) -> str:
     return "Expected" if lead <= timedelta(hours=decision.expected_within_h) else "Future"
 
 
-def _headline(msg: CapMessage, d: AlertDecision, zh: bool) -> str:
+def _notice_headline(msg: CapMessage, d: AlertDecision, zh: bool) -> str:
     info, lv = d.hazard_info, LEVEL_TEXT[msg.step.level]
     who = d.issuer.name_zh if zh else d.issuer.name_en
     where = d.area.name_zh if zh else d.area.name_en
+    name = info.notice_zh if zh else info.notice_en
+    if zh:
+        verb = {"Cancel": "解除", "Update": "更新"}.get(msg.msg_type, "发布")
+        return f"{who}{verb}{name}（{lv[0]}）：{where}"
+    verb = {"Cancel": "lifts the", "Update": "updates the"}.get(msg.msg_type, "issues a")
+    return f"{who} {verb} {name} ({lv[1]}) for {where}"
+
+
+def _headline(msg: CapMessage, d: AlertDecision, zh: bool) -> str:
+    info, lv = d.hazard_info, LEVEL_TEXT[msg.step.level]
     if info.signal == "notice":
-        name = info.notice_zh if zh else info.notice_en
-        verb = (
-            ("解除" if zh else "lifts the ")
-            if msg.msg_type == "Cancel"
-            else ("发布" if zh else "issues a ")
-        )
-        return f"{who}{verb}{name}：{where}" if zh else f"{who} {verb}{name} for {where}"
+        return _notice_headline(msg, d, zh)
+    who = d.issuer.name_zh if zh else d.issuer.name_en
+    where = d.area.name_zh if zh else d.area.name_en
     if zh:
         signal = f"{info.event_zh}{lv[0]}预警"
         if msg.msg_type == "Cancel":
@@ -147,14 +163,24 @@ def _description(msg: CapMessage, d: AlertDecision, zh: bool) -> str:
         return (
             f"预计{_iso(s.start)}起，{d.area.name_zh}{s.criterion_zh}。"
             f"集合预报中{s.probability:.0%}的成员达到该级别；"
-            f"成员中位数最大{s.value_median:g}、最大{s.value_max:g}（{s.units}）。{demo}"
+            f"成员中位数最大{s.value_median:g}、最大{s.value_max:g}（{s.units}）。"
+            f"{_asset_list(s, zh)}{demo}"
         )
     return (
         f"From {_iso(s.start)}, {d.area.name_en}: {s.criterion_en}. "
         f"{s.probability:.0%} of ensemble members reach this level; "
         f"member median up to {s.value_median:g}, maximum "
-        f"{s.value_max:g} ({s.units}).{demo}"
+        f"{s.value_max:g} ({s.units}).{_asset_list(s, zh)}{demo}"
     )
+
+
+def _asset_list(step: LevelStep, zh: bool) -> str:
+    if not step.assets:
+        return ""
+    names = [f"{a.name} ({a.asset_id}, {LEVEL_TEXT[a.level][0 if zh else 1]})" for a in step.assets]
+    if zh:
+        return f"涉及设施{len(names)}处：{'；'.join(names)}。"
+    return f" Assets ({len(names)}): {'; '.join(names)}."
 
 
 def _instruction(msg: CapMessage, d: AlertDecision, zh: bool) -> str:
@@ -186,11 +212,13 @@ def _parameters(info: etree._Element, msg: CapMessage, d: AlertDecision, zh: boo
         _sub(param, "value", value)
 
 
-def _area(info: etree._Element, d: AlertDecision, zh: bool) -> None:
+def _area(info: etree._Element, msg: CapMessage, d: AlertDecision, zh: bool) -> None:
     area = _sub(info, "area")
     _sub(area, "areaDesc", d.area.name_zh if zh else d.area.name_en)
     for polygon in d.area.polygons:
         _sub(area, "polygon", polygon)
+    for asset in msg.step.assets:
+        _sub(area, "circle", f"{asset.lat:.5f},{asset.lon:.5f} {ASSET_RADIUS_KM:g}")
     geocode = _sub(area, "geocode")
     _sub(geocode, "valueName", "GB/T 2260")
     _sub(geocode, "value", d.area.code)
@@ -221,7 +249,7 @@ def _info(root: etree._Element, msg: CapMessage, d: AlertDecision, zh: bool) -> 
     _sub(info, "description", _description(msg, d, zh))
     _sub(info, "instruction", _instruction(msg, d, zh))
     _parameters(info, msg, d, zh)
-    _area(info, d, zh)
+    _area(info, msg, d, zh)
 
 
 def build_cap(msg: CapMessage, decision: AlertDecision) -> bytes:
@@ -246,7 +274,10 @@ def build_cap(msg: CapMessage, decision: AlertDecision) -> bytes:
     _sub(root, "sent", _iso(msg.sent))
     _sub(root, "status", msg.status)
     _sub(root, "msgType", msg.msg_type)
-    _sub(root, "scope", "Public")
+    _sub(root, "scope", decision.scope)
+    if decision.scope == "Restricted":
+        agencies = ", ".join(msg.step.recipients)
+        _sub(root, "restriction", f"Addressed agencies only ({agencies} and earlier addressees)")
     if decision.synthetic:
         _sub(root, "note", "SYNTHETIC forecast: demonstration message, not a real warning.")
     if msg.references:
@@ -283,6 +314,19 @@ def _check_polygon(text: str) -> str | None:
     return None
 
 
+def _check_circle(text: str) -> str | None:
+    """Check a CAP circle, "lat,lon radius" with the radius in km (OASIS CAP 1.2, 3.2.4)."""
+    try:
+        centre, radius = text.split()
+        lat, lon = (float(v) for v in centre.split(","))
+        radius_km = float(radius)
+    except ValueError:
+        return f"circle: expected 'lat,lon radius_km', found {text[:40]!r}"
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or radius_km <= 0:
+        return f"circle: centre out of range or radius not positive in {text!r}"
+    return None
+
+
 def _check_times(info: etree._Element) -> str | None:
     times = {tag: _text(info, tag) for tag in ("effective", "onset", "expires")}
     parsed = {k: datetime.fromisoformat(v) for k, v in times.items() if v}
@@ -307,6 +351,10 @@ def _profile_problem(root: etree._Element) -> str | None:
             problem = _check_polygon(polygon.text or "")
             if problem:
                 return problem
+        for circle in info.iter(f"{{{CAP_NS}}}circle"):
+            problem = _check_circle(circle.text or "")
+            if problem:
+                return problem
     return None
 
 
@@ -322,8 +370,9 @@ def validate_cap(xml: bytes) -> None:
     ------
     CapValidationError
         Naming the identifier and the first problem: XSD error (with line), polygon not
-        closed or under 4 points, coordinates out of range, effective > onset or onset >=
-        expires, ``sent`` not at +08:00, identifier not in the national format.
+        closed or under 4 points, coordinates out of range, a circle not "lat,lon radius"
+        with a positive radius, effective > onset or onset >= expires, ``sent`` not at
+        +08:00, identifier not in the national format.
     """
     try:
         root = etree.fromstring(xml)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from resilience.early_warning.rules import Agency, Guidance, HazardInfo, Level
 
-__all__ = ["AlertDecision", "AreaRef", "Certainty", "LevelStep"]
+__all__ = ["AlertDecision", "AreaRef", "AssetRef", "Certainty", "LevelStep", "RuleScope"]
 
 Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
 
@@ -29,8 +29,23 @@ class AreaRef(BaseModel):
     polygons: list[str] = Field(default_factory=list)
 
 
+class AssetRef(BaseModel):
+    """An asset named by an impact alert, with the level it reaches during the step."""
+
+    model_config = ConfigDict(frozen=True)
+    asset_id: str
+    name: str
+    lat: float
+    lon: float
+    level: Level
+
+
 class LevelStep(BaseModel):
-    """One level held over a contiguous part of an episode."""
+    """One level held over a contiguous part of an episode.
+
+    For impact rules ``assets`` are those at a level during the step; a change of that set
+    starts a new step, as a change of level does.
+    """
 
     model_config = ConfigDict(frozen=True)
     level: Level
@@ -46,28 +61,38 @@ class LevelStep(BaseModel):
     units: str
     unconfirmed: bool
     recipients: list[str]
+    assets: list[AssetRef] = Field(default_factory=list)
 
 
-class AlertDecision(BaseModel):
-    """An alert episode for one hazard in one area: onset, expiry and the level sequence.
-
-    ``onset`` is the start of the first hour at a level, ``expires`` the end of the last hour
-    at or above the lowest level plus the rule's hold; ``steps`` cover ``[onset, expires)``.
-    """
+class RuleScope(BaseModel):
+    """One rule in one area: everything an alert there carries besides its level steps."""
 
     model_config = ConfigDict(frozen=True)
     rule_id: str
     hazard: str
+    scope: Literal["Public", "Restricted"] = "Public"
     hazard_info: HazardInfo
     issuer: Agency
     region_code: str
     area: AreaRef
-    onset: datetime
-    expires: datetime
     lead_h: int
-    steps: list[LevelStep] = Field(min_length=1)
     guidance: dict[Level, Guidance]
     forecast_issued: datetime | None = None
     synthetic: bool = False
     likely_above: float = 0.5
     expected_within_h: float = 1.0
+
+
+class AlertDecision(RuleScope):
+    """An alert episode for one hazard in one area: onset, expiry and the level sequence.
+
+    ``onset`` is the start of the first hour at a level, ``expires`` the end of the last hour
+    at or above the lowest level plus the rule's hold; ``steps`` cover ``[onset, expires)``.
+    ``open_ended`` marks an episode still at a level in the forecast's last hour: nothing is
+    known after that, so it ends by expiry (or a later forecast's Update), never by a Cancel.
+    """
+
+    onset: datetime
+    expires: datetime
+    steps: list[LevelStep] = Field(min_length=1)
+    open_ended: bool = False

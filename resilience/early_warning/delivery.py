@@ -12,65 +12,57 @@ configured channels, leases the due ones and sends them, recording every attempt
   2xx is delivered; 408, 409 (the key is still being processed, draft section 2.7), 425, 429,
   5xx and transport errors are retried; other 4xx fail for good (``requeue_failed`` after
   the receiver is fixed).
-* **Retries**: exponential back-off with jitter, ``base_delay_s * factor**(n - 1)`` capped at
-  ``max_delay_s``, multiplied by a uniform factor in ``[1 - jitter, 1 + jitter]`` (M. Brooker,
-  "Exponential Backoff And Jitter", AWS Architecture Blog, 2015); a ``Retry-After`` in seconds
-  (RFC 9110 section 10.2.3) lengthens the wait, up to ``max_delay_s``. The next attempt time is
+* **Retries**: exponential back-off with jitter
+  (:func:`~resilience.early_warning.delivery_config.backoff_delay`); the next attempt time is
   stored, so a restarted worker keeps the schedule. After ``max_attempts`` the delivery fails.
 * **File drop**: ``<directory>/<identifier>.xml``, written atomically (one file per message per
   agency; rewriting it is harmless).
 
-The configuration is a YAML file (:func:`load_delivery_config`)::
-
-    retry: {max_attempts: 8, base_delay_s: 2, factor: 2, max_delay_s: 900, jitter: 0.2}
-    concurrency: 4
-    agencies:
-      transport:
-        webhook: {url: "https://ops.example/cap", bearer_token_env: TRANSPORT_TOKEN}
-        file_drop: /srv/cap/transport
+Targets and the retry policy come from
+:mod:`resilience.early_warning.delivery_config`.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from resilience.atomic import write_bytes_atomic
-from resilience.early_warning.outbox import (
+from resilience.early_warning.delivery_config import (
+    DeliveryConfig,
+    RetryPolicy,
+    WebhookTarget,
+    backoff_delay,
+)
+from resilience.early_warning.dispatch import (
     AttemptResult,
-    Channel,
     DeliveryJob,
-    Outcome,
     claim_due,
+    next_due,
+    record_results,
+)
+from resilience.early_warning.outbox import (
+    Outcome,
     enqueue_pending,
     ensure_outbox_tables,
-    next_due,
     plan_deliveries,
-    record_results,
 )
 
 __all__ = [
-    "AgencyTargets",
-    "DeliveryConfig",
-    "DeliveryConfigError",
+    "RETRY_STATUSES",
+    "Clock",
     "DeliveryReport",
-    "RetryPolicy",
-    "WebhookTarget",
-    "backoff_delay",
     "deliver_due",
     "idempotency_key",
-    "load_delivery_config",
+    "replay_clock",
     "run_delivery",
 ]
 
@@ -81,139 +73,36 @@ def _system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-#: HTTP statuses worth retrying (RFC 9110 section 15; 409 per the Idempotency-Key draft).
-RETRY_STATUSES = frozenset({408, 409, 425, 429})
+def replay_clock(start: str | None = None) -> Clock:
+    """Return a clock that reads ``start`` now and runs at real speed (system clock if None).
 
-
-class DeliveryConfigError(ValueError):
-    """A delivery configuration is invalid; the message names the file and the field."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RetryPolicy(_Model):
-    """Back-off schedule of webhook retries (seconds)."""
-
-    max_attempts: int = Field(default=8, ge=1, le=100)
-    base_delay_s: float = Field(default=2.0, ge=0.0)
-    factor: float = Field(default=2.0, ge=1.0)
-    max_delay_s: float = Field(default=900.0, ge=0.0)
-    jitter: float = Field(default=0.2, ge=0.0, le=1.0)
-
-
-class WebhookTarget(_Model):
-    """An agency's webhook: URL, optional bearer token (named environment variable)."""
-
-    url: str
-    bearer_token_env: str | None = None
-    content_type: str = "application/cap+xml"
-    timeout_s: float = Field(default=10.0, gt=0.0)
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http:// or https:// URL, found {value!r}")
-        return value
-
-
-class AgencyTargets(_Model):
-    """Where one agency receives messages."""
-
-    webhook: WebhookTarget | None = None
-    file_drop: Path | None = None
-
-
-class DeliveryConfig(_Model):
-    """Delivery settings: targets per agency, retry policy, concurrency and leases."""
-
-    agencies: dict[str, AgencyTargets] = Field(default_factory=dict)
-    retry: RetryPolicy = RetryPolicy()
-    concurrency: int = Field(default=4, ge=1, le=64)
-    batch_size: int = Field(default=200, ge=1)
-    lease_s: float = Field(default=120.0, gt=0.0)
-    record_every: int = Field(default=20, ge=1)
-    user_agent: str = "resilience-early-warning/0.1"
-
-    def channels(self) -> dict[str, list[tuple[Channel, str]]]:
-        """Return (channel, target) pairs per configured agency."""
-        out: dict[str, list[tuple[Channel, str]]] = {}
-        for agency, targets in self.agencies.items():
-            pairs: list[tuple[Channel, str]] = []
-            if targets.webhook is not None:
-                pairs.append(("webhook", targets.webhook.url))
-            if targets.file_drop is not None:
-                pairs.append(("file", str(targets.file_drop)))
-            out[agency] = pairs
-        return out
-
-
-def load_delivery_config(path: Path, *, known_agencies: set[str] | None = None) -> DeliveryConfig:
-    """Read and validate a delivery configuration (YAML).
-
-    Parameters
-    ----------
-    path : Path
-        The file.
-    known_agencies : set of str, optional
-        Agency ids of the rule set; an agency not in it is an error.
-
-    Returns
-    -------
-    DeliveryConfig
+    Exercises are dated (the sample forecast is issued on 2026-07-20 08:00 +08:00); replaying
+    one delivers its messages when they fall due on the shifted clock.
 
     Raises
     ------
-    DeliveryConfigError
-        Naming the file and the field (e.g. ``agencies.transport.webhook.url``).
+    ValueError
+        If ``start`` is not an ISO 8601 time with a UTC offset.
     """
-    path = Path(path)
+    if start is None:
+        return _system_clock
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DeliveryConfigError(f"{path}: cannot read delivery configuration: {exc}") from exc
-    try:
-        config = DeliveryConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise DeliveryConfigError(f"{path}: field {field}: {first['msg']}") from exc
-    unknown = sorted(set(config.agencies) - known_agencies) if known_agencies else []
-    if unknown:
-        raise DeliveryConfigError(
-            f"{path}: field agencies: unknown agency {unknown}; expected one of "
-            f"{sorted(known_agencies or [])}"
-        )
-    return config
+        at = datetime.fromisoformat(start)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise ValueError(f"replay start {start!r}: expected an ISO 8601 time with offset")
+    offset = datetime.now(UTC) - at
+    return lambda: datetime.now(UTC) - offset
+
+
+#: HTTP statuses worth retrying (RFC 9110 section 15; 409 per the Idempotency-Key draft).
+RETRY_STATUSES = frozenset({408, 409, 425, 429})
 
 
 def idempotency_key(identifier: str, agency: str) -> str:
     """Return the ``Idempotency-Key`` value: the CAP identifier and agency, quoted."""
     return f'"{identifier}:{agency}"'
-
-
-def backoff_delay(
-    policy: RetryPolicy,
-    attempt: int,
-    *,
-    retry_after_s: float | None = None,
-    rng: random.Random | None = None,
-) -> float:
-    """Return the wait before the attempt after ``attempt`` (s).
-
-    Notes
-    -----
-    ``min(max_delay_s, base_delay_s * factor ** (attempt - 1)) * U(1 - jitter, 1 + jitter)``,
-    then at least ``retry_after_s`` and at most ``max_delay_s``.
-    """
-    delay = min(policy.max_delay_s, policy.base_delay_s * policy.factor ** (attempt - 1))
-    if policy.jitter:
-        delay *= (rng or random).uniform(1.0 - policy.jitter, 1.0 + policy.jitter)
-    if retry_after_s is not None:
-        delay = max(delay, retry_after_s)
-    return min(delay, policy.max_delay_s)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -3,10 +3,22 @@
 A rule set is declarative (``resilience/data/rules/shanghai.yaml``). Each rule has criteria;
 a criterion is one metric of one forecast variable (an hourly value, a rolling ``sum`` over
 ``window_h`` hours, or the local ``daily_max``) with one threshold per level it can trigger.
-A member reaches a level at an hour when any criterion meets that level's threshold. Every
-threshold carries ``source`` and ``unconfirmed`` (domain brief: UNCONFIRMED facts stay
-configurable and flagged). :func:`load_rules` raises :class:`RuleError` naming the file, the
-rule and the field when the file is inconsistent.
+A member reaches a level at an hour when any criterion meets that level's threshold (for
+``duration_h`` consecutive hours). Every threshold carries ``source`` and ``unconfirmed``
+(domain brief: UNCONFIRMED facts stay configurable and flagged).
+
+Two kinds of criteria are *impact-based*:
+
+* ``asset_level``: the rule covers assets of the inventory (``assets``); the metric is the
+  forecast value at each asset minus the asset's own level (an inventory column or a
+  catalogue field, plus an offset, and no lower than a defence level), so thresholds are
+  margins in the variable's units (``-0.3``: within 0.3 m of the level).
+* ``layer_level``: the metric is the local return period (years) of the forecast value,
+  read off a hazard layer's return levels per grid cell (``idf_intensity``: the 3-h total
+  against the 3-h IDF depth), so thresholds are return periods.
+
+:func:`load_rules` raises :class:`RuleError` naming the file, the rule and the field when the
+file is inconsistent (checks in :mod:`resilience.early_warning.rule_checks`).
 """
 
 from __future__ import annotations
@@ -19,13 +31,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
+    "CHANNELS",
     "LEVELS",
     "Agency",
+    "AssetLevel",
+    "AssetSelection",
     "Criterion",
     "EngineOptions",
     "Guidance",
     "HazardInfo",
     "HazardRule",
+    "LayerLevel",
     "Level",
     "RuleError",
     "RuleSet",
@@ -41,18 +57,28 @@ LEVELS: tuple[Level, ...] = ("blue", "yellow", "orange", "red")
 Variable = Literal["tas", "pr", "sfcWind", "wind_gust", "water_level"]
 Aggregation = Literal["instant", "sum", "daily_max"]
 Condition = Literal["tropical_cyclone", "no_tropical_cyclone"]
-Category = Literal["Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env"]
-
-#: Largest physically plausible value of each metric per hour of window; a threshold above
-#: it can never be reached. Bounds well above records (domain.md 4.4, 4.5, 1.5): Tmax 40.9
-#: degC, 117 mm in 1 h, 5.99 m storm tide.
-_PLAUSIBLE_MAX: dict[str, float] = {
-    "tas": 60.0,
-    "pr": 300.0,
-    "sfcWind": 100.0,
-    "wind_gust": 120.0,
-    "water_level": 12.0,
-}
+#: CAP 1.2 ``<category>`` values (OASIS CAP 1.2 section 3.2.2, domain.md 6.1).
+Category = Literal[
+    "Geo",
+    "Met",
+    "Safety",
+    "Security",
+    "Rescue",
+    "Fire",
+    "Health",
+    "Env",
+    "Transport",
+    "Infra",
+    "CBRNE",
+    "Other",
+]
+#: How an agency receives messages: pushed by the outbox (``webhook``, ``file``; the
+#: deployment's delivery configuration gives the targets) or pulled (``feed``, ``api``).
+Channel = Literal["webhook", "file", "feed", "api"]
+CHANNELS: tuple[Channel, ...] = ("webhook", "file", "feed", "api")
+_PULL_CHANNELS: list[Channel] = ["feed", "api"]
+Scope = Literal["Public", "Restricted"]
+CatalogueField = Literal["heat_threshold_degc"]
 
 
 class RuleError(ValueError):
@@ -72,6 +98,34 @@ class Threshold(_Model):
     unconfirmed: bool
 
 
+class AssetLevel(_Model):
+    """The level each asset is compared with (units of the criterion's variable).
+
+    ``column`` (an inventory column) or ``catalogue`` (a field of the asset's type in
+    ``assets.catalogue``), plus ``offset``; when ``defence_column`` is given, the level is no
+    lower than that column (water reaches an asset behind a defence only over its crest).
+    """
+
+    column: str | None = None
+    catalogue: CatalogueField | None = None
+    offset: float = 0.0
+    offset_source: str | None = None
+    offset_unconfirmed: bool = False
+    defence_column: str | None = None
+
+
+class LayerLevel(_Model):
+    """Return levels from a hazard layer: ``variable`` of ``layer`` at the ``select`` coords.
+
+    The layer must have ``return_period``, ``lat`` and ``lon``; a ``duration`` dim (minutes)
+    is matched to the criterion's ``window_h``. An intensity in mm/h becomes a depth in mm.
+    """
+
+    layer: str
+    variable: str
+    select: dict[str, str | float] = Field(default_factory=dict)
+
+
 class Criterion(_Model):
     """One metric of one variable and the thresholds it has per level."""
 
@@ -79,9 +133,12 @@ class Criterion(_Model):
     variable: Variable
     aggregation: Aggregation = "instant"
     window_h: int = Field(default=1, ge=1, le=72)
+    duration_h: int = Field(default=1, ge=1, le=72)
     operator: Literal[">", ">="] = ">="
     station: str | None = None
     condition: Condition | None = None
+    asset_level: AssetLevel | None = None
+    layer_level: LayerLevel | None = None
     text_zh: str
     text_en: str
     thresholds: list[Threshold] = Field(min_length=1)
@@ -109,7 +166,7 @@ class HazardInfo(_Model):
 
 
 class Agency(_Model):
-    """An agency: what it receives or issues and how its messages are identified."""
+    """An agency: what it receives, where, how, and how its messages are identified."""
 
     id: str
     name_zh: str
@@ -117,9 +174,16 @@ class Agency(_Model):
     hazards: list[str]
     districts: Literal["all"] | list[str] = "all"
     min_level: Level = "blue"
-    channels: list[Literal["file"]] = ["file"]
+    channels: list[Channel] = Field(default_factory=lambda: _PULL_CHANNELS.copy(), min_length=1)
     sector_code: str = Field(pattern=r"^\d{3}$")
     sector_code_unconfirmed: bool
+
+
+class AssetSelection(_Model):
+    """Which inventory assets an impact rule covers: asset types, and column equalities."""
+
+    types: list[str] = Field(min_length=1)
+    where: dict[str, str] = Field(default_factory=dict)
 
 
 class HazardRule(_Model):
@@ -132,6 +196,8 @@ class HazardRule(_Model):
     lead_h: int = Field(ge=0, le=72)
     hold_h: int | None = Field(default=None, ge=0, le=24)
     areas: Literal["all"] | list[str] = "all"
+    scope: Scope = "Public"
+    assets: AssetSelection | None = None
     criteria: list[Criterion] = Field(min_length=1)
     guidance: dict[Level, Guidance]
 
@@ -171,71 +237,9 @@ def _where(raw: dict, loc: tuple) -> str:
         items = raw.get(loc[0]) or []
         ident = items[loc[1]].get("id", "?") if loc[1] < len(items) else "?"
         rest = ".".join(str(p) for p in loc[2:])
-        return f"{loc[0][:-1]} {ident!r}, field {rest or '(whole entry)'}"
+        kind = {"rules": "rule", "agencies": "agency"}[loc[0]]
+        return f"{kind} {ident!r}, field {rest or '(whole entry)'}"
     return "field " + ".".join(str(p) for p in loc)
-
-
-def _check_criterion(rule: HazardRule, crit: Criterion, where: str) -> None:
-    order = [LEVELS.index(t.level) for t in crit.thresholds]
-    if len(set(order)) != len(order):
-        raise RuleError(f"{where}, field thresholds: level listed twice (overlapping levels)")
-    if order != sorted(order):
-        raise RuleError(
-            f"{where}, field thresholds: levels out of order; expected blue<yellow<orange<red"
-        )
-    for low, high in zip(crit.thresholds, crit.thresholds[1:], strict=False):
-        if not high.value > low.value:
-            raise RuleError(
-                f"{where}, field thresholds: values not strictly increasing by level: "
-                f"{low.level} {low.value} >= {high.level} {high.value}"
-            )
-    bound = _PLAUSIBLE_MAX[crit.variable] * (crit.window_h if crit.aggregation == "sum" else 1)
-    for t in crit.thresholds:
-        if t.level not in rule.levels:
-            raise RuleError(
-                f"{where}, field thresholds: level {t.level!r} is not in the rule's levels"
-            )
-        if t.value > bound:
-            raise RuleError(
-                f"{where}, field thresholds: level {t.level!r} can never be reached: "
-                f"{t.value} exceeds the plausible maximum {bound} of {crit.variable}"
-            )
-    if (crit.variable == "water_level") != (crit.station is not None):
-        raise RuleError(
-            f"{where}, field station: expected a station for water_level and only for it"
-        )
-
-
-def _check_rule(rules: RuleSet, rule: HazardRule, name: str) -> None:
-    where = f"{name}: rule {rule.id!r}"
-    if rule.hazard not in rules.hazards:
-        raise RuleError(f"{where}, field hazard: unknown hazard {rule.hazard!r}")
-    if rule.issuer not in {a.id for a in rules.agencies}:
-        raise RuleError(f"{where}, field issuer: unknown agency {rule.issuer!r}")
-    if list(rule.levels) != sorted(set(rule.levels), key=LEVELS.index):
-        raise RuleError(f"{where}, field levels: overlapping or unordered levels {rule.levels}")
-    for crit in rule.criteria:
-        _check_criterion(rule, crit, f"{where}, criterion {crit.id!r}")
-    reached = {t.level for c in rule.criteria for t in c.thresholds}
-    for level in rule.levels:
-        if level not in reached:
-            raise RuleError(f"{where}, field levels: level {level!r} can never be reached")
-        if level not in rule.guidance:
-            raise RuleError(f"{where}, field guidance: no guidance for level {level!r}")
-    if any(c.station for c in rule.criteria) and rule.areas == "all":
-        raise RuleError(f"{where}, field areas: a station rule needs an explicit district list")
-
-
-def _check_semantics(rules: RuleSet, name: str) -> None:
-    ids = [r.id for r in rules.rules]
-    if len(set(ids)) != len(ids):
-        raise RuleError(f"{name}: rules: duplicate rule id in {ids}")
-    for agency in rules.agencies:
-        unknown = sorted(set(agency.hazards) - set(rules.hazards))
-        if unknown:
-            raise RuleError(f"{name}: agency {agency.id!r}, field hazards: unknown {unknown}")
-    for rule in rules.rules:
-        _check_rule(rules, rule, name)
 
 
 def parse_rules(raw: object, *, name: str = "<rules>") -> RuleSet:
@@ -257,6 +261,8 @@ def parse_rules(raw: object, *, name: str = "<rules>") -> RuleSet:
     RuleError
         Naming ``name``, the rule or agency id and the field, and what was expected.
     """
+    from resilience.early_warning.rule_checks import check_rule_set
+
     if not isinstance(raw, dict):
         raise RuleError(f"{name}: expected a mapping with agencies, hazards and rules")
     try:
@@ -264,7 +270,7 @@ def parse_rules(raw: object, *, name: str = "<rules>") -> RuleSet:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise RuleError(f"{name}: {_where(raw, first['loc'])}: {first['msg']}") from exc
-    _check_semantics(rules, name)
+    check_rule_set(rules, name)
     return rules
 
 
@@ -283,11 +289,14 @@ def load_rules(path: Path | None = None) -> RuleSet:
     Raises
     ------
     RuleError
-        If the file is not valid YAML or breaks a rule (names file, rule id and field).
+        If the file is missing, is not valid YAML or breaks a rule (names file, rule id and
+        field).
     """
     path = Path(path) if path is not None else default_rules_path()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RuleError(f"{path}: cannot read the rule file: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
         raise RuleError(f"{path}: not valid YAML: {exc}") from exc
     return parse_rules(raw, name=str(path))

@@ -1,7 +1,14 @@
-"""One entry point for the CLI and the flow: forecast file in, CAP bulletins and records out."""
+"""One entry point for the CLI and the flow: forecast file in, CAP bulletins and records out.
+
+:func:`load_inputs` reads what impact rules need besides the forecast (an asset inventory
+file, hazard layers from a layer store); :func:`run_warnings` evaluates the rules that those
+inputs allow (the others are listed in ``WarningRun.skipped_rules`` with the reason), and
+issues the messages of the episodes through the lifecycle.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,15 +18,16 @@ import xarray as xr
 from pydantic import BaseModel
 
 from resilience.database import make_engine
+from resilience.early_warning.availability import rule_inputs, runnable_rules
 from resilience.early_warning.cap import Status
-from resilience.early_warning.engine import evaluate_rules
+from resilience.early_warning.engine import evaluate_rules, rule_scopes
 from resilience.early_warning.lifecycle import IssuedMessage, issue_alerts
-from resilience.early_warning.rules import load_rules
+from resilience.early_warning.rules import RuleSet, load_rules
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["DEFAULT_SENDER", "WarningRun", "run_warnings"]
+__all__ = ["DEFAULT_SENDER", "WarningInputs", "WarningRun", "load_inputs", "run_warnings"]
 
 #: CAP ``<sender>`` used when none is given (project placeholder address).
 DEFAULT_SENDER = "warnings@resilience.sh.example"
@@ -34,7 +42,51 @@ class WarningRun(BaseModel):
     messages: list[IssuedMessage]
     new_messages: int
     already_issued: int
+    withdrawn: int = 0
     by_type: dict[str, int]
+    skipped_rules: dict[str, str] = {}
+
+
+class WarningInputs(BaseModel):
+    """Inputs of impact rules: an inventory and hazard layers (``None`` / empty if absent)."""
+
+    model_config = {"arbitrary_types_allowed": True}
+    assets: object | None = None
+    layers: dict[str, xr.Dataset] = {}
+
+
+def load_inputs(
+    rules: RuleSet, *, assets_path: Path | None = None, layer_store: Path | None = None
+) -> WarningInputs:
+    """Read the inventory and the hazard layers the rule set asks for, where available.
+
+    Parameters
+    ----------
+    rules : RuleSet
+        The rule set (its ``layer_level`` criteria name the layers).
+    assets_path : Path, optional
+        Inventory file (GeoPackage, GeoJSON, Shapefile or CSV, Assets contract).
+    layer_store : Path, optional
+        Layer store directory; a named layer without a published version is left out.
+
+    Returns
+    -------
+    WarningInputs
+    """
+    from resilience.layer_store import LayerStore
+
+    assets = None
+    if assets_path is not None:
+        from resilience.inventory_io import read_inventory
+
+        assets = read_inventory(Path(assets_path))
+    wanted = {n[6:] for r in rules.rules for n in rule_inputs(r) if n.startswith("layer:")}
+    layers = {}
+    if layer_store is not None and Path(layer_store).is_dir():
+        store = LayerStore(Path(layer_store))
+        for name in sorted(wanted & set(store.names())):
+            layers[name] = store.open(name)
+    return WarningInputs(assets=assets, layers=layers)
 
 
 def _issue_time(forecast: xr.Dataset) -> datetime | None:
@@ -52,6 +104,8 @@ def run_warnings(
     sender: str = DEFAULT_SENDER,
     now: datetime | None = None,
     status: Status | None = None,
+    assets: gpd.GeoDataFrame | None = None,
+    layers: Mapping[str, xr.Dataset] | None = None,
 ) -> WarningRun:
     """Evaluate the rules on a forecast file and issue its CAP messages (idempotent).
 
@@ -75,6 +129,10 @@ def run_warnings(
     status : {"Actual", "Exercise", "System", "Test", "Draft"}, optional
         CAP status; default ``Exercise`` for a forecast marked ``synthetic = "yes"``, else
         ``Actual``.
+    assets : geopandas.GeoDataFrame, optional
+        Asset inventory for impact rules (without it they are skipped).
+    layers : mapping of str to xarray.Dataset, optional
+        Hazard layers for ``layer_level`` criteria (a rule whose layer is absent is skipped).
 
     Returns
     -------
@@ -82,28 +140,38 @@ def run_warnings(
     """
     with xr.open_dataset(forecast_path) as forecast:
         forecast.load()
-    rules = load_rules(rules_path)
-    decisions = evaluate_rules(forecast, rules, districts)
+    rules, skipped = runnable_rules(load_rules(rules_path), assets=assets, layers=layers)
+    decisions = evaluate_rules(forecast, rules, districts, assets=assets, layers=layers)
+    scopes = rule_scopes(forecast, rules, districts, assets=assets)
     synthetic = str(forecast.attrs.get("synthetic", "no")).lower() == "yes"
     status = status or ("Exercise" if synthetic else "Actual")
     when = now or _issue_time(forecast) or datetime.now().astimezone()
     engine = make_engine(database_url)
     try:
         messages = issue_alerts(
-            decisions, engine=engine, out_dir=out_dir, sender=sender, now=when, status=status
+            decisions,
+            engine=engine,
+            out_dir=out_dir,
+            sender=sender,
+            now=when,
+            status=status,
+            scopes=scopes,
         )
     finally:
         engine.dispose()
+    live = [m for m in messages if not m.withdrawn]
     by_type: dict[str, int] = {}
-    for message in messages:
+    for message in live:
         by_type[message.msg_type] = by_type.get(message.msg_type, 0) + 1
-    new = sum(m.new for m in messages)
+    new = sum(m.new for m in live)
     return WarningRun(
         forecast=str(forecast_path),
         issued_at=when,
         episodes=len(decisions),
         messages=messages,
         new_messages=new,
-        already_issued=len(messages) - new,
+        already_issued=len(live) - new,
+        withdrawn=len(messages) - len(live),
         by_type=by_type,
+        skipped_rules=skipped,
     )

@@ -130,7 +130,7 @@ def _describe(paths: SamplePaths) -> dict:
             "see docs/sample.md",
             "tide_gauges": "SYNTHETIC annual maxima anchored to recorded Shanghai levels; "
             "recorded years are flagged synthetic=False",
-            "forecast": "SYNTHETIC 72-h ensemble (heat day, then rain on a spring tide)",
+            "forecast": "SYNTHETIC 72-h ensemble (typhoon rain on a spring tide, then a heat wave)",
             "submission": "an invented example project",
         },
         "real": {

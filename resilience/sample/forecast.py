@@ -1,19 +1,21 @@
 """Write the SYNTHETIC 72-hour ensemble forecast that drives the warnings demo and tests.
 
-The story (also written into the file's attributes and ``docs/warnings.md``), in Beijing time
-from the issue time 2026-07-20 08:00:
+The story (also written into the file's attributes and ``docs/warnings.md``): a typhoon
+remnant with heavy rain on a spring tide, then a heat wave. In Beijing time from the issue
+time 2026-07-20 08:00:
 
-* **Day 1 (20 July), heat.** Daily maximum about 38 degC in the urban centre (an urban heat
-  island bump centred on People's Square) and about 36 degC in the suburbs, so the Shanghai
-  high-temperature orange signal (> 37 degC) is reached in the centre, yellow (> 35 degC)
-  elsewhere.
-* **Days 2-3 (21-22 July), typhoon remnant.** Widespread rain from 06:00 on day 2, a convective
-  burst peaking near 15:00 on day 2 over Pudong/Fengxian (1-h peaks 40-70 mm depending on the
-  member, 6-h totals around 100-150 mm) drifting north-west, and a weaker band over Baoshan on the
-  morning of day 3. Winds reach Beaufort 6 (gusts 8) on the coast. The remnant coincides with a
-  spring high tide: the semi-diurnal (M2, 12.42 h) tide plus a surge puts Huangpu Park near
-  4.95 m (Wusong datum) at about 15:00 on day 2.
-* **Then it clears** from midday on day 3.
+* **Day 1 (20 July), typhoon remnant.** Rain from noon, a convective burst peaking near 20:00
+  over Pudong/Fengxian (1-h peaks 40-70 mm depending on the member, 6-h totals around
+  100-150 mm) drifting north-west; winds Beaufort 6 (gusts 8) on the coast. The burst
+  coincides with a spring high tide: the semi-diurnal (M2, 12.42 h) tide plus a surge puts
+  Huangpu Park near 4.95 m (Wusong datum) at about 20:00.
+* **Day 2 (21 July) morning**, a weaker band over Baoshan; the rain ends by 10:00 and it turns
+  hot: about 36 degC in the urban centre (an urban heat island bump centred on People's
+  Square), 34 degC in the suburbs.
+* **Day 3 (22 July), heat wave.** About 38 degC in the centre and 36 degC in the suburbs, so
+  the Shanghai high-temperature orange signal (> 37 degC) is reached in the centre, yellow
+  (> 35 degC) elsewhere.
+* The forecast ends at 08:00 on 23 July, before that day's heat.
 
 Members differ by a scale factor on the rain burst, the surge and the wind and by a shift of
 the rain core and the heat-island peak, so that some thresholds are reached by only some
@@ -44,12 +46,14 @@ STATIONS: dict[str, tuple[str, float, float]] = {
 
 _HOURS = 72
 _CENTRE = (121.47, 31.23)  # People's Square, centre of the heat island
-_RAIN_PEAK_H = 31.0  # hours after issue: 15:00 Beijing on day 2
+_RAIN_PEAK_H = 12.0  # hours after issue: 20:00 Beijing on day 1
+_BAND_H = 21.0  # the Baoshan band: 05:00 on day 2
 _STORY = (
-    "SYNTHETIC. Day 1 heat (urban centre Tmax ~38 degC, suburbs ~36); days 2-3 typhoon remnant "
-    "heavy rain (1-h peaks 40-70 mm, 6-h totals ~100-150 mm over Pudong/Fengxian) on a spring "
-    "high tide (Huangpu Park ~4.95 m Wusong datum near 15:00 day 2, M2 tide 12.42 h); clears "
-    "from midday day 3. Members differ so that some thresholds are reached by only some members."
+    "SYNTHETIC. Day 1 typhoon remnant heavy rain (1-h peaks 40-70 mm, 6-h totals ~100-150 mm "
+    "over Pudong/Fengxian near 20:00) on a spring high tide (Huangpu Park ~4.95 m Wusong datum "
+    "near 20:00, M2 tide 12.42 h); rain ends on the morning of day 2; then a heat wave (urban "
+    "centre Tmax ~36 degC on day 2, ~38 degC on day 3; suburbs ~34 and ~36). Members differ "
+    "so that some thresholds are reached by only some members."
 )
 
 
@@ -61,9 +65,9 @@ def _temperature(hours: np.ndarray, local_hour: np.ndarray, shift: np.ndarray) -
     """Return tas (member, time, lat, lon) in degC: daily cycle between Tmin and Tmax by day."""
     lat, lon = np.meshgrid(SAMPLE_LAT, SAMPLE_LON, indexing="ij")
     day = ((hours + 8) // 24).astype(int)  # issue is 08:00, so day 0 ends at hour 16
-    tmax_rural = np.array([36.0, 30.0, 29.5, 31.0])[day]
-    tmax_urban = np.array([2.0, 0.8, 0.8, 1.5])[day]
-    tmin = np.array([28.5, 26.5, 25.5, 26.0])[day]
+    tmax_rural = np.array([29.5, 33.8, 36.2, 35.0])[day]
+    tmax_urban = np.array([0.5, 2.0, 2.1, 1.5])[day]
+    tmin = np.array([26.0, 25.5, 27.5, 28.0])[day]
     cycle = 0.5 * (1 + np.cos(2 * np.pi * (local_hour - 14) / 24))  # 1 at 14:00
     out = []
     for dlon, dlat, offset in shift:
@@ -78,15 +82,15 @@ def _rain(hours: np.ndarray, factor: np.ndarray, shift: np.ndarray) -> np.ndarra
     """Return pr (member, time, lat, lon) in mm/h: background band, burst and a second band."""
     lat, lon = np.meshgrid(SAMPLE_LAT, SAMPLE_LON, indexing="ij")
     t = hours[:, None, None]
-    ramp = np.clip((t - 22) / 4, 0, 1) * np.clip((52 - t) / 4, 0, 1)  # 06:00 d2 .. 12:00 d3
+    ramp = np.clip((t - 4) / 4, 0, 1) * np.clip((26 - t) / 4, 0, 1)  # 12:00 d1 .. 10:00 d2
     broad = 0.6 + 0.4 * np.exp(-((lon - 121.7) ** 2 + (lat - 31.0) ** 2) / (2 * 0.4**2))
     out = []
     for f, (dlon, dlat, _) in zip(factor, shift, strict=True):
         cx = 121.72 + dlon - 0.03 * (t - _RAIN_PEAK_H)  # the core drifts north-west
         cy = 30.95 + dlat + 0.02 * (t - _RAIN_PEAK_H)
         core = np.exp(-((lon - cx) ** 2 + (lat - cy) ** 2) / (2 * 0.1**2))
-        burst = 52.0 * f * _gauss(t, _RAIN_PEAK_H, 0.6) * core
-        band = 30.0 * f * _gauss(t, 46.0, 1.0)
+        burst = 58.0 * f * _gauss(t, _RAIN_PEAK_H, 0.6) * core
+        band = 30.0 * f * _gauss(t, _BAND_H, 1.0)
         band = band * np.exp(-((lon - 121.45) ** 2 + (lat - 31.42) ** 2) / (2 * 0.12**2))
         out.append(4.0 * ramp * broad + burst + band)
     return np.stack(out)
@@ -103,7 +107,7 @@ def _wind(hours: np.ndarray, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _water_level(hours: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """Return water_level (member, time, station) in m Wusong datum: M2 tide plus surge."""
-    surge_shape = _gauss(hours, _RAIN_PEAK_H, 9.0)
+    surge_shape = _gauss(hours, _RAIN_PEAK_H, 7.0)
     m2 = 12.42  # principal lunar semi-diurnal period, h
     levels = []
     for f in factor:
@@ -149,7 +153,7 @@ def _build(issued: pd.Timestamp, members: int, seed: int) -> xr.Dataset:
             ),
             "tropical_cyclone_influence": (
                 ("time",),
-                ((hours >= 18) & (hours <= 56)).astype("int8"),
+                ((hours >= 2) & (hours <= 30)).astype("int8"),
                 {
                     "long_name": "tropical cyclone (remnant) influences Shanghai",
                     "units": "1",

@@ -22,7 +22,9 @@ SCENARIOS = ["ssp126", "ssp585"]
 HORIZONS = [h.name for h in AR6_HORIZONS]
 
 
-def _field(values: np.ndarray, name: str, units: str, dims: tuple[str, ...], **coords) -> xr.Dataset:
+def _field(
+    values: np.ndarray, name: str, units: str, dims: tuple[str, ...], **coords
+) -> xr.Dataset:
     base = {
         "scenario": SCENARIOS,
         "quantile": [0.1, 0.5, 0.9],

@@ -23,13 +23,17 @@ from resilience.geography import open_districts
 from resilience.sample.forecast import write_sample_forecast
 from resilience.settings import Settings
 
-#: During the sample's typhoon-rain day (docs/warnings.md): rain, typhoon and tide alerts.
-AT = "2026-07-21T15:00:00+08:00"
+#: The sample's typhoon evening (docs/warnings.md): rain, typhoon, tide and waterlogging alerts
+#: in force, and the heat-wave alerts already announced for the next two days.
+AT = "2026-07-20T20:30:00+08:00"
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    """The sample forecast issued into a database, keys for three agencies, and the app."""
+    """The sample forecast issued into a database (with the real inventory, so the Restricted
+    substation alert is there too), keys for four agencies, and the app."""
+    from resilience.sample.inventory import build_inventory
+
     folder = tmp_path_factory.mktemp("api")
     url = f"sqlite:///{folder / 'alerts.db'}"
     run_warnings(
@@ -38,9 +42,11 @@ def service(tmp_path_factory):
         districts=open_districts(),
         database_url=url,
         out_dir=folder / "cap",
+        assets=build_inventory(),
     )
     keys_path = folder / "api_keys.toml"
-    keys = {a: issue_api_key(keys_path, a) for a in ("transport", "health", "water_authority")}
+    agencies = ("transport", "health", "water_authority", "power")
+    keys = {a: issue_api_key(keys_path, a) for a in agencies}
     settings = Settings(data_dir=folder, database_url=url)
     app = create_app(settings, clock=lambda: datetime.fromisoformat(AT))
     return {"app": app, "keys": keys, "url": url, "keys_path": keys_path}
@@ -94,18 +100,24 @@ def test_active_alerts_now_and_by_agency(client, service):
     everything = client.get("/v1/alerts", headers=auth(service, "transport"))
     assert everything.status_code == 200
     alerts = everything.json()
-    assert {a["hazard"] for a in alerts} == {"rainstorm", "typhoon", "huangpu_high_tide"}
+    assert {a["hazard"] for a in alerts} == {
+        "rainstorm",
+        "typhoon",
+        "huangpu_high_tide",
+        "waterlogging",
+        "high_temperature",  # announced at 08:00 for the 21st (urgency Future)
+    }
     assert all(a["sent"] <= AT < a["expires"] and a["msg_type"] != "Cancel" for a in alerts)
-    # one message per episode: Pudong has two rain episodes (the second, announced on the
-    # 20th, starts on the 22nd), every other (hazard, district) one
     pairs = [(a["hazard"], a["area_code"]) for a in alerts]
-    assert len(set(pairs)) == len(pairs) - 1
-    assert pairs.count(("rainstorm", "310115")) == 2
+    assert len(set(pairs)) == len(pairs)  # one message per episode, the one in force
+    # Pudong's rainstorm: the orange Update (sent 14:00) is in force at 20:30
+    (pudong,) = [a for a in alerts if a["hazard"] == "rainstorm" and a["area_code"] == "310115"]
+    assert (pudong["msg_type"], pudong["level"]) == ("Update", "orange")
     first = alerts[0]
     assert first["cap_url"] == f"http://testserver/v1/alerts/{first['identifier']}.xml"
     assert first["headline_zh"].startswith("上海") and first["area_name_en"]
     mine = client.get("/v1/alerts", params={"agency": "health"}, headers=auth(service, "transport"))
-    assert mine.json() == []  # health takes heat alerts only, and the heat wave is over
+    assert {a["hazard"] for a in mine.json()} == {"high_temperature"}  # health: heat only
     water = client.get(
         "/v1/alerts",
         params={"agency": "water_authority"},
@@ -179,6 +191,20 @@ def test_restricted_alert_reaches_only_its_agencies(client, service):
             session.scalars(
                 select(AlertRecord).where(AlertRecord.identifier == tide["identifier"])
             ).one().cap_xml = original
+
+
+def test_restricted_impact_alert_reaches_only_its_agencies(client, service):
+    """The substation heat alert (Jing'an, 22 July) is Restricted by its rule: power and
+    emergency management get it; transport and health neither list nor fetch it."""
+    when = {"at": "2026-07-22T12:00:00+08:00", "hazard": "substation_heat"}
+    (alert,) = client.get("/v1/alerts", params=when, headers=auth(service, "power")).json()
+    assert alert["scope"] == "Restricted" and alert["area_code"] == "310106"
+    assert set(alert["addressees"]) == {"meteorological_service", "power", "emergency_management"}
+    path = f"/v1/alerts/{alert['identifier']}.xml"
+    assert client.get(path, headers=auth(service, "power")).status_code == 200
+    for other in ("transport", "health"):
+        assert client.get("/v1/alerts", params=when, headers=auth(service, other)).json() == []
+        assert client.get(path, headers=auth(service, other)).status_code == 404
 
 
 def test_feed_of_own_agency_only(client, service):

@@ -1,4 +1,5 @@
-"""Fixtures for the early-warning tests: real districts, the shipped rules, forecasts."""
+"""Fixtures for the early-warning tests: real districts, the shipped rules, forecasts, the real
+asset inventory and a today's-IDF layer on the sample grid."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from resilience.early_warning.availability import runnable_rules
 from resilience.early_warning.rules import RuleSet, load_rules
 from resilience.sample.forecast import SAMPLE_LAT, SAMPLE_LON, STATIONS, write_sample_forecast
 
@@ -23,8 +25,56 @@ def districts() -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="session")
-def rules() -> RuleSet:
+def all_rules() -> RuleSet:
     return load_rules()
+
+
+@pytest.fixture(scope="session")
+def rules(all_rules) -> RuleSet:
+    """The shipped hazard rules: the impact rules need an inventory and layers (below)."""
+    hazard_rules, skipped = runnable_rules(all_rules)
+    assert set(skipped) == {"metro_entrance_flooding", "substation_heat", "rain_above_local_design"}
+    return hazard_rules
+
+
+@pytest.fixture(scope="session")
+def inventory():
+    """The real Shanghai inventory built from the shipped files (375 assets)."""
+    from resilience.sample.inventory import build_inventory
+
+    return build_inventory()
+
+
+@pytest.fixture(scope="session")
+def idf_layer() -> xr.Dataset:
+    """The IDF layer on the sample grid; today's (baseline) curve is DB31/T 1043 everywhere.
+
+    The uplift comes from a stand-in heat layer (+1 K near, +2 K far; Clausius-Clapeyron), so
+    only the future horizons differ from the formula.
+    """
+    from hazard_models.idf_layer import build_idf_layer
+    from hazard_models.layer import horizon_coords
+
+    warming = np.array([0.0, 1.0, 1.5, 2.0])[None, :, None, None, None] * np.ones(
+        (3, 4, 3, SAMPLE_LAT.size, SAMPLE_LON.size)
+    )
+    heat = xr.Dataset(
+        {
+            "tg_mean_change": (
+                ("scenario", "horizon", "quantile", "lat", "lon"),
+                warming,
+                {"units": "K"},
+            )
+        },
+        coords={
+            "scenario": ["ssp126", "ssp245", "ssp585"],
+            **horizon_coords(),
+            "quantile": [0.1, 0.5, 0.9],
+            "lat": SAMPLE_LAT,
+            "lon": SAMPLE_LON,
+        },
+    )
+    return build_idf_layer(heat_layer=heat, method="clausius_clapeyron")
 
 
 @pytest.fixture(scope="session")
@@ -38,11 +88,11 @@ def sample_forecast(sample_forecast_path: Path) -> xr.Dataset:
         return ds.load()
 
 
-def _benign(members: int, hours: int) -> xr.Dataset:
+def _benign(members: int, hours: int, issued_at: str) -> xr.Dataset:
     """A quiet forecast on the sample grid: 20 degC, no rain, calm, low water (float32)."""
     shape = (members, hours, SAMPLE_LAT.size, SAMPLE_LON.size)
     grid = ("member", "time", "lat", "lon")
-    issued = pd.Timestamp("2026-07-20T08:00:00+08:00")
+    issued = pd.Timestamp(issued_at)
     ends = issued.tz_convert("UTC").tz_localize(None) + pd.to_timedelta(
         np.arange(1, hours + 1), unit="h"
     )
@@ -76,9 +126,14 @@ def _benign(members: int, hours: int) -> xr.Dataset:
 
 @pytest.fixture
 def make_forecast() -> Callable[..., xr.Dataset]:
-    """Factory: ``make_forecast(members=1, hours=24)`` gives a quiet forecast to edit."""
+    """Factory: ``make_forecast(members=1, hours=24, issued=...)``, a quiet forecast to edit.
 
-    def make(members: int = 1, hours: int = 24) -> xr.Dataset:
-        return _benign(members, hours)
+    Hour index ``i`` covers ``issued + i`` to ``issued + i + 1`` h (its ``time`` is the end).
+    """
+
+    def make(
+        members: int = 1, hours: int = 24, issued: str = "2026-07-20T08:00:00+08:00"
+    ) -> xr.Dataset:
+        return _benign(members, hours, issued)
 
     return make

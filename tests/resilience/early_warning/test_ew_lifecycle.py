@@ -84,7 +84,8 @@ def test_alert_update_cancel_with_references(rain_episode, tmp_path):
         sent = previous.sent.isoformat(timespec="seconds")
         assert message.references == f"t@x.cn,{previous.identifier},{sent}"
         assert message.sent >= previous.sent
-    assert messages[2].sent == ISSUED + timedelta(hours=2)  # 16:00 minus the 6-h lead
+    assert messages[1].sent == ISSUED  # the upgrade to yellow (14:00) within the 6-h lead
+    assert messages[2].sent == ISSUED + timedelta(hours=8)  # the downgrade, when it happens
     assert messages[3].sent == ISSUED + timedelta(hours=19)  # at expiry
     assert messages[3].expires == messages[3].sent + timedelta(hours=1)
 

@@ -26,7 +26,8 @@ def _rule(data: dict, rule_id: str) -> dict:
     return next(r for r in data["rules"] if r["id"] == rule_id)
 
 
-def test_shipped_rules_cover_the_domain_brief(rules):
+def test_shipped_rules_cover_the_domain_brief(all_rules):
+    rules = all_rules
     assert {r.hazard for r in rules.rules} == {
         "high_temperature",
         "rainstorm",
@@ -34,7 +35,16 @@ def test_shipped_rules_cover_the_domain_brief(rules):
         "typhoon",
         "gale",
         "waterlogging",
+        "metro_flooding",  # impact: river level vs metro entrance flood boards
+        "substation_heat",  # impact: daily maximum vs transformer ambient limit
+        "local_extreme_rain",  # hazard layer: 3-h rain vs the local IDF return levels
     }
+    windows = {c.window_h for r in rules.rules if r.hazard == "rainstorm" for c in r.criteria}
+    assert windows == {1, 3, 6, 12}
+    metro = next(r for r in rules.rules if r.hazard == "metro_flooding")
+    assert metro.scope == "Restricted" and metro.criteria[0].thresholds[0].value == -0.3
+    recipients = {a.id for a in rules.agencies if "metro_flooding" in a.hazards}
+    assert recipients == {"water_authority", "transport", "emergency_management"}
     assert {a.id for a in rules.agencies} == {
         "meteorological_service",
         "water_authority",
@@ -46,7 +56,8 @@ def test_shipped_rules_cover_the_domain_brief(rules):
     assert all(a.sector_code_unconfirmed for a in rules.agencies)  # GB/T 4657 not retrieved
 
 
-def test_unconfirmed_facts_are_flagged(rules):
+def test_unconfirmed_facts_are_flagged(all_rules):
+    rules = all_rules
     flags = {
         (r.id, c.id, t.level): t.unconfirmed
         for r in rules.rules
@@ -59,6 +70,10 @@ def test_unconfirmed_facts_are_flagged(rules):
     assert flags[("huangpu_high_tide", "huangpu_park_high_tide", "orange")] is True
     assert flags[("huangpu_high_tide", "huangpu_park_high_tide", "red")] is True
     assert all(flags[k] for k in flags if k[0] in ("typhoon_wind", "gale_wind"))  # Beaufort
+    assert all(flags[k] for k in flags if k[0] == "rain_above_local_design")  # DB31/T 1043 n, r
+    assert flags[("substation_heat", "substation_ambient_max", "orange")] is False  # IEEE
+    board = next(r for r in rules.rules if r.id == "metro_entrance_flooding").criteria[0]
+    assert board.asset_level.offset == 0.5 and board.asset_level.offset_unconfirmed
     assert all(t.source for r in rules.rules for c in r.criteria for t in c.thresholds)
 
 
@@ -148,3 +163,77 @@ def test_not_yaml(tmp_path):
     path.write_text("rules: [unclosed", encoding="utf-8")
     with pytest.raises(RuleError, match="broken.yaml: not valid YAML"):
         load_rules(path)
+
+
+def test_agency_channels_are_declared(all_rules):
+    channels = {a.id: a.channels for a in all_rules.agencies}
+    assert channels["transport"] == ["webhook", "feed", "api"]
+    assert all(set(c) <= {"webhook", "file", "feed", "api"} for c in channels.values())
+
+
+def test_unknown_channel(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    data["agencies"][3]["channels"] = ["webhook", "fax"]
+    _expect(tmp_path, data, r"agency 'transport', field channels\.1: Input should be 'webhook'")
+
+
+def test_two_rules_for_one_hazard(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    _rule(data, "gale_wind")["hazard"] = "typhoon"
+    _expect(tmp_path, data, r"rule 'gale_wind', field hazard: 'typhoon' already has rule")
+
+
+def test_unknown_asset_type(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    _rule(data, "metro_entrance_flooding")["assets"]["types"] = ["metro_station", "ferry"]
+    _expect(tmp_path, data, r"rule 'metro_entrance_flooding', field assets.types: .*\['ferry'\]")
+
+
+def test_asset_level_needs_an_asset_rule(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    del _rule(data, "metro_entrance_flooding")["assets"]
+    _expect(tmp_path, data, r"criterion 'river_near_flood_board', field asset_level: the rule has")
+
+
+def test_asset_rule_needs_asset_levels(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    del _rule(data, "substation_heat")["criteria"][0]["asset_level"]
+    _expect(tmp_path, data, r"criterion 'substation_ambient_max', field asset_level: an asset")
+
+
+def test_asset_level_column_in_other_units(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    level = _rule(data, "metro_entrance_flooding")["criteria"][0]["asset_level"]
+    level["column"] = "replacement_value"
+    _expect(tmp_path, data, r"column 'replacement_value' must be in the units of water_level")
+
+
+def test_asset_level_catalogue_for_another_variable(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    level = _rule(data, "metro_entrance_flooding")["criteria"][0]["asset_level"]
+    del level["column"]
+    level["catalogue"] = "heat_threshold_degc"
+    _expect(tmp_path, data, r"catalogue 'heat_threshold_degc' is for tas, not water_level")
+
+
+def test_asset_margin_out_of_reach(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    _rule(data, "metro_entrance_flooding")["criteria"][0]["thresholds"][1]["value"] = 12.0
+    _expect(tmp_path, data, r"level 'red' can never be reached: 12.0 exceeds the margin")
+
+
+def test_layer_return_period_below_one_year(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    _rule(data, "rain_above_local_design")["criteria"][0]["thresholds"][0]["value"] = 0.5
+    _expect(tmp_path, data, r"level 'blue': 0.5 is below the return period in years \(1.0\)")
+
+
+def test_layer_level_selects_no_duration(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    _rule(data, "rain_above_local_design")["criteria"][0]["layer_level"]["select"]["duration"] = 60
+    _expect(tmp_path, data, r"field layer_level.select: duration comes from window_h")
+
+
+def test_missing_rule_file(tmp_path):
+    with pytest.raises(RuleError, match="absent.yaml: cannot read the rule file"):
+        load_rules(tmp_path / "absent.yaml")

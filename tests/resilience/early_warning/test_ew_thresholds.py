@@ -138,3 +138,114 @@ def test_wind_edges(tc, variable, value, hazard, expected, make_forecast, rules,
 
 def test_quiet_forecast_issues_nothing(make_forecast, rules, districts):
     assert evaluate_rules(make_forecast(), rules, districts) == []
+
+
+# ---------------------------------------------------------------- every threshold, one table
+
+#: The documented criteria (domain.md 1.2-1.6 and the Beaufort scale), written out by hand:
+#: (rule, criterion, operator, [(level, value), ...]).
+FACTS = [
+    (
+        "shanghai_high_temperature",
+        "daily_max_temperature",
+        ">",
+        [("yellow", 35), ("orange", 37), ("red", 40)],
+    ),
+    ("shanghai_rainstorm", "rain_1h", ">=", [("blue", 35), ("yellow", 50)]),
+    ("shanghai_rainstorm", "rain_3h", ">=", [("red", 100)]),
+    ("shanghai_rainstorm", "rain_6h", ">=", [("blue", 50), ("orange", 100)]),
+    ("shanghai_rainstorm", "rain_12h", ">=", [("blue", 50)]),
+    (
+        "huangpu_high_tide",
+        "huangpu_park_high_tide",
+        ">=",
+        [("blue", 4.55), ("yellow", 4.91), ("orange", 5.30), ("red", 5.60)],
+    ),
+    (
+        "typhoon_wind",
+        "typhoon_mean_wind",
+        ">=",
+        [("blue", 10.8), ("yellow", 17.2), ("orange", 24.5), ("red", 32.7)],
+    ),
+    (
+        "typhoon_wind",
+        "typhoon_gust",
+        ">=",
+        [("blue", 17.2), ("yellow", 24.5), ("orange", 32.7), ("red", 41.5)],
+    ),
+    (
+        "gale_wind",
+        "gale_mean_wind",
+        ">=",
+        [("blue", 10.8), ("yellow", 17.2), ("orange", 24.5), ("red", 32.7)],
+    ),
+    (
+        "gale_wind",
+        "gale_gust",
+        ">=",
+        [("blue", 13.9), ("yellow", 20.8), ("orange", 28.5), ("red", 37.0)],
+    ),
+    ("waterlogging_notice", "rain_6h_ponding", ">=", [("blue", 100)]),
+]
+
+
+def test_rule_file_holds_exactly_the_documented_thresholds(rules):
+    shipped = [
+        (r.id, c.id, c.operator, [(t.level, t.value) for t in c.thresholds])
+        for r in rules.rules
+        for c in r.criteria
+    ]
+    assert shipped == FACTS
+
+
+def _criterion(rules, rule_id, criterion_id):
+    rule = next(r for r in rules.rules if r.id == rule_id)
+    return next(c for c in rule.criteria if c.id == criterion_id)
+
+
+def _set(ds, crit, value: float) -> None:
+    """Make the criterion's metric equal ``value`` at one hour (index 6), every cell."""
+    v = np.float32(value)
+    if crit.variable == "water_level":
+        ds["water_level"].loc[{"station": crit.station}] = np.float32(0.0)
+        ds["water_level"].loc[{"station": crit.station, "time": ds["time"][6]}] = v
+    else:
+        ds[crit.variable][:, 6] = v  # a sum over any window of one wet hour is that hour
+    if crit.condition is not None:
+        ds["tropical_cyclone_influence"][:] = int(crit.condition == "tropical_cyclone")
+
+
+EDGES = [
+    (rule, crit, op, rank, level, value)
+    for rule, crit, op, table in FACTS
+    for rank, (level, value) in enumerate(table)
+]
+
+
+@pytest.mark.parametrize(("rule_id", "crit_id", "op", "rank", "level", "value"), EDGES)
+def test_every_threshold_below_at_and_above_its_edge(
+    rule_id, crit_id, op, rank, level, value, make_forecast, rules, districts
+):
+    """Per criterion, the level reached 0.01 below, at and 0.01 above each threshold."""
+    from resilience.early_warning.area import assign_cells
+    from resilience.early_warning.metric import criterion_levels, criterion_metric
+
+    crit = _criterion(rules, rule_id, crit_id)
+    table = dict(FACTS[[f[:2] for f in FACTS].index((rule_id, crit_id))][3])
+    below = LEVELS.index(list(table)[rank - 1]) + 1 if rank else 0
+    reached = LEVELS.index(level) + 1
+    cells = list(
+        assign_cells(
+            make_forecast()["lat"].values, make_forecast()["lon"].values, districts
+        ).values()
+    )[:1]
+
+    def level_at(v: float) -> int:
+        ds = make_forecast()
+        _set(ds, crit, v)
+        return int(criterion_levels(criterion_metric(ds, crit, cells), crit).max())
+
+    # 0.01 is above float32 spacing (< 1e-5 at these magnitudes) and below any gap in the table
+    assert level_at(value - 0.01) == below
+    assert level_at(value) == (reached if op == ">=" else below)  # ">" (heat) excludes the edge
+    assert level_at(value + 0.01) == reached

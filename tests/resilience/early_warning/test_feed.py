@@ -36,7 +36,8 @@ def at(text: str) -> datetime:
 @pytest.fixture
 def rain_db(make_forecast, rules, districts, tmp_path, tmp_path_factory):
     """Rainstorm episodes in all 16 districts: Alert blue 08:00, Update yellow 08:00 (for
-    14:00), Update blue 10:00 (for 16:00), Cancel 03:00 next day; health gets none."""
+    14:00), Update blue 16:00 (the downgrade, when it happens), Cancel 03:00 next day; health
+    gets none."""
     if not _TEMPLATE:
         ds = make_forecast()
         ds["pr"][:, 5] = np.float32(36.0)
@@ -59,9 +60,9 @@ def test_active_alerts_follow_the_message_schedule(rain_db):
     # the yellow Update is sent at 08:00 with the Alert (lead time 6 h before 14:00)
     assert current(at("20T08:30:00")) == {("Update", "yellow")}
     assert len(active_alerts(rain_db, at("20T08:30:00"))) == 16
-    # 16 messages at 10:00 take two seconds (10 identifiers per second)
-    assert current(at("20T10:00:00")) == {("Update", "blue"), ("Update", "yellow")}
-    assert current(at("20T10:00:01")) == {("Update", "blue")}
+    # 16 messages at 16:00 take two seconds (10 identifiers per second)
+    assert current(at("20T16:00:00")) == {("Update", "blue"), ("Update", "yellow")}
+    assert current(at("20T16:00:01")) == {("Update", "blue")}
     assert current(at("21T02:59:59")) == {("Update", "blue")}
     assert current(at("21T03:00:01")) == set()  # Cancels sent at the episode's expiry
     with pytest.raises(ValueError, match="timezone-aware"):
@@ -69,7 +70,7 @@ def test_active_alerts_follow_the_message_schedule(rain_db):
 
 
 def test_agency_filter_uses_addressees_of_the_episode(rain_db):
-    when = at("20T10:30:00")
+    when = at("20T16:30:00")
     # emergency management receives rainstorms from yellow; it had the yellow Update, so the
     # current blue Update (whose own step goes to blue-level agencies only) is still for it
     for_em = active_alerts(rain_db, when, agency="emergency_management")
@@ -91,7 +92,7 @@ def _restrict(engine, identifier):
 
 
 def test_restricted_alerts_are_visible_to_addressees_only(rain_db):
-    when = at("20T10:30:00")
+    when = at("20T16:30:00")
     target = active_alerts(rain_db, when)[0]
     _restrict(rain_db, target.record.identifier)
     assert (
@@ -112,9 +113,9 @@ def test_restricted_alerts_are_visible_to_addressees_only(rain_db):
 
 
 def test_feed_lists_the_agency_messages_newest_first_and_is_valid_atom(rain_db):
-    when = at("20T12:00:00")
+    when = at("20T18:00:00")
     messages = agency_messages(rain_db, "emergency_management", when)
-    # EM: the yellow Update (08:00) and the blue Update (10:00) of each district, not the Alert
+    # EM: the yellow Update (08:00) and the blue Update (16:00) of each district, not the Alert
     assert len(messages) == 32
     assert {m.record.msg_type for m in messages} == {"Update"}
     xml = build_feed(
@@ -124,7 +125,7 @@ def test_feed_lists_the_agency_messages_newest_first_and_is_valid_atom(rain_db):
     root = etree.fromstring(xml)
     entries = root.findall("a:entry", A)
     sent = [e.findtext("a:updated", namespaces=A) for e in entries]
-    assert sent == sorted(sent, reverse=True) and sent[0] == "2026-07-20T10:00:01+08:00"
+    assert sent == sorted(sent, reverse=True) and sent[0] == "2026-07-20T16:00:01+08:00"
     assert root.findtext("a:updated", namespaces=A) == sent[0]
     assert root.find("a:link[@rel='self']", A).get("href") == (
         "https://api.example/v1/feeds/emergency_management.atom"

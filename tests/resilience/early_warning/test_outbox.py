@@ -11,22 +11,24 @@ from sqlalchemy import func, select
 
 from resilience.atomic import write_bytes_atomic
 from resilience.database import AlertRecord, make_engine, session_scope
+from resilience.early_warning.dispatch import (
+    AttemptResult,
+    claim_due,
+    next_due,
+    outbox_counts,
+    record_result,
+    requeue_failed,
+)
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.lifecycle import issue_alerts
 from resilience.early_warning.outbox import (
-    AttemptResult,
     DeliveryAttempt,
     DeliveryRecord,
     OutboxMessage,
-    claim_due,
     enqueue_alert,
     enqueue_pending,
     ensure_outbox_tables,
-    next_due,
-    outbox_counts,
     plan_deliveries,
-    record_result,
-    requeue_failed,
 )
 
 ISSUED = datetime.fromisoformat("2026-07-20T08:00:00+08:00")

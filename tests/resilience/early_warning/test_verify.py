@@ -13,15 +13,13 @@ from hazard_models.layer import SchemaError
 from resilience.database import AlertRecord, make_engine, session_scope
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.lifecycle import issue_alerts
-from resilience.early_warning.verify import (
+from resilience.early_warning.verify import observed_from_decisions, verify_alerts, warned_spans
+from resilience.early_warning.verify_inputs import (
     AlertMessage,
     Span,
     alerts_from_records,
-    observed_from_decisions,
     read_cap_alerts,
     read_observed,
-    verify_alerts,
-    warned_spans,
 )
 
 ISSUED = datetime.fromisoformat("2026-07-20T08:00:00+08:00")

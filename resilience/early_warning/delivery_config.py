@@ -1,0 +1,212 @@
+"""Delivery configuration: targets per agency, retry policy, and the back-off schedule.
+
+The rule set declares each agency's channels (``webhook``, ``file``, ``feed``, ``api``); this
+configuration, a YAML file of the deployment (:func:`load_delivery_config`), gives the targets
+of the push channels (URLs, directories, the names of secret variables) and must not add a
+channel an agency did not declare::
+
+    retry: {max_attempts: 8, base_delay_s: 2, factor: 2, max_delay_s: 900, jitter: 0.2}
+    concurrency: 4
+    agencies:
+      transport:
+        webhook: {url: "https://ops.example/cap", bearer_token_env: TRANSPORT_TOKEN}
+
+**Retries**: exponential back-off with jitter, ``base_delay_s * factor**(n - 1)`` capped at
+``max_delay_s``, multiplied by a uniform factor in ``[1 - jitter, 1 + jitter]`` (M. Brooker,
+"Exponential Backoff And Jitter", AWS Architecture Blog, 2015); a ``Retry-After`` in seconds
+(RFC 9110 section 10.2.3) lengthens the wait, up to ``max_delay_s``.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from resilience.early_warning.outbox import Channel
+from resilience.early_warning.rules import RuleSet
+
+__all__ = [
+    "AgencyTargets",
+    "DeliveryConfig",
+    "DeliveryConfigError",
+    "RetryPolicy",
+    "WebhookTarget",
+    "backoff_delay",
+    "load_delivery_config",
+    "missing_targets",
+]
+
+
+class DeliveryConfigError(ValueError):
+    """A delivery configuration is invalid; the message names the file and the field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryPolicy(_Model):
+    """Back-off schedule of webhook retries (seconds)."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    base_delay_s: float = Field(default=2.0, ge=0.0)
+    factor: float = Field(default=2.0, ge=1.0)
+    max_delay_s: float = Field(default=900.0, ge=0.0)
+    jitter: float = Field(default=0.2, ge=0.0, le=1.0)
+
+
+class WebhookTarget(_Model):
+    """An agency's webhook: URL, optional bearer token (named environment variable)."""
+
+    url: str
+    bearer_token_env: str | None = None
+    content_type: str = "application/cap+xml"
+    timeout_s: float = Field(default=10.0, gt=0.0)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, found {value!r}")
+        return value
+
+
+class AgencyTargets(_Model):
+    """Where one agency receives messages."""
+
+    webhook: WebhookTarget | None = None
+    file_drop: Path | None = None
+
+
+class DeliveryConfig(_Model):
+    """Delivery settings: targets per agency, retry policy, concurrency and leases."""
+
+    agencies: dict[str, AgencyTargets] = Field(default_factory=dict)
+    retry: RetryPolicy = RetryPolicy()
+    concurrency: int = Field(default=4, ge=1, le=64)
+    batch_size: int = Field(default=200, ge=1)
+    lease_s: float = Field(default=120.0, gt=0.0)
+    record_every: int = Field(default=20, ge=1)
+    user_agent: str = "resilience-early-warning/0.1"
+
+    def channels(self) -> dict[str, list[tuple[Channel, str]]]:
+        """Return (channel, target) pairs per configured agency."""
+        out: dict[str, list[tuple[Channel, str]]] = {}
+        for agency, targets in self.agencies.items():
+            pairs: list[tuple[Channel, str]] = []
+            if targets.webhook is not None:
+                pairs.append(("webhook", targets.webhook.url))
+            if targets.file_drop is not None:
+                pairs.append(("file", str(targets.file_drop)))
+            out[agency] = pairs
+        return out
+
+
+_PUSH = {"webhook": "webhook", "file_drop": "file"}
+
+
+def _check_channels(config: DeliveryConfig, rules: RuleSet, path: Path) -> None:
+    """Each configured target must be a channel its agency declares in the rule set."""
+    declared = {a.id: a.channels for a in rules.agencies}
+    for agency, targets in config.agencies.items():
+        for field, channel in _PUSH.items():
+            if getattr(targets, field) is not None and channel not in declared[agency]:
+                raise DeliveryConfigError(
+                    f"{path}: field agencies.{agency}.{field}: agency {agency!r} does not take "
+                    f"{channel!r}; its channels in the rule set are {declared[agency]}"
+                )
+
+
+def missing_targets(config: DeliveryConfig, rules: RuleSet) -> dict[str, list[str]]:
+    """Return, per agency, the push channels it declares but the configuration gives no target.
+
+    Messages to such an agency wait in the outbox (unplanned) and stay readable through its
+    feed and the API; the CLI warns about them.
+    """
+    out: dict[str, list[str]] = {}
+    for agency in rules.agencies:
+        targets = config.agencies.get(agency.id, AgencyTargets())
+        missing: list[str] = [
+            channel
+            for field, channel in _PUSH.items()
+            if channel in agency.channels and getattr(targets, field) is None
+        ]
+        if missing:
+            out[agency.id] = missing
+    return out
+
+
+def load_delivery_config(
+    path: Path, *, known_agencies: set[str] | None = None, rules: RuleSet | None = None
+) -> DeliveryConfig:
+    """Read and validate a delivery configuration (YAML).
+
+    The rule set says *how* each agency takes its messages (``channels``: webhook, file,
+    feed, api); this file says *where* (URLs, directories, the names of secret variables),
+    which belongs to a deployment, not to the rules.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    known_agencies : set of str, optional
+        Agency ids; an agency not in it is an error (default: those of ``rules``).
+    rules : RuleSet, optional
+        The rule set: a target for a channel its agency does not declare is an error.
+
+    Returns
+    -------
+    DeliveryConfig
+
+    Raises
+    ------
+    DeliveryConfigError
+        Naming the file and the field (e.g. ``agencies.transport.webhook.url``).
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DeliveryConfigError(f"{path}: cannot read delivery configuration: {exc}") from exc
+    try:
+        config = DeliveryConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise DeliveryConfigError(f"{path}: field {field}: {first['msg']}") from exc
+    if known_agencies is None and rules is not None:
+        known_agencies = {a.id for a in rules.agencies}
+    unknown = sorted(set(config.agencies) - known_agencies) if known_agencies else []
+    if unknown:
+        raise DeliveryConfigError(
+            f"{path}: field agencies: unknown agency {unknown}; expected one of "
+            f"{sorted(known_agencies or [])}"
+        )
+    if rules is not None:
+        _check_channels(config, rules, path)
+    return config
+
+
+def backoff_delay(
+    policy: RetryPolicy,
+    attempt: int,
+    *,
+    retry_after_s: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Return the wait before the attempt after ``attempt`` (s).
+
+    Notes
+    -----
+    ``min(max_delay_s, base_delay_s * factor ** (attempt - 1)) * U(1 - jitter, 1 + jitter)``,
+    then at least ``retry_after_s`` and at most ``max_delay_s``.
+    """
+    delay = min(policy.max_delay_s, policy.base_delay_s * policy.factor ** (attempt - 1))
+    if policy.jitter:
+        delay *= (rng or random).uniform(1.0 - policy.jitter, 1.0 + policy.jitter)
+    if retry_after_s is not None:
+        delay = max(delay, retry_after_s)
+    return min(delay, policy.max_delay_s)
