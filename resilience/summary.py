@@ -26,7 +26,7 @@ HEADLINES: tuple[tuple[str, str, dict[str, object], str], ...] = (
         "surge",
         "still_water_level",
         {"return_period": 100, "station": "huangpu_park"},
-        "100-yr still water (m Wusong), Huangpu Pk",
+        "100-yr still water, Huangpu Pk, m Wusong",
     ),
 )
 
