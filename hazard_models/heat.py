@@ -1,7 +1,6 @@
 """Extreme-heat hazard layer: yearly heat indicators, TXx return levels and their change.
 
-Pure index functions (:func:`annual_max` here, the others in
-:mod:`hazard_models.heat_indices`) are kept apart from the layer builder
+Pure index functions (in :mod:`hazard_models.heat_indices`) are kept apart from the layer builder
 (:func:`build_heat_layer`), which declares the indicators (:func:`heat_indicators`) and
 leaves the per-horizon ensemble statistics to :mod:`hazard_models.ensemble_stats`.
 Variables and dims follow ``docs/decisions.md`` D2 and D17; the sources of every threshold
@@ -28,12 +27,10 @@ from hazard_models._horizon_stats import (
 )
 from hazard_models.ensemble_stats import Indicator, summarise_indicators
 from hazard_models.horizon import AR6_HORIZONS, Horizon
-from hazard_models.layer import append_history
 
 __all__ = [
     "HOT_DAY_THRESHOLDS_DEGC",
     "HOT_DAY_THRESHOLD_DEGC",
-    "annual_max",
     "build_heat_layer",
     "daily_mean_temperature",
     "heat_indicators",
@@ -64,29 +61,6 @@ _TAS_METHOD = (
     "approximation WMO-No. 1203, Guidelines on the Calculation of Climate Normals, 2017, "
     "accepts for daily means)"
 )
-
-
-def annual_max(tasmax: xr.DataArray) -> xr.DataArray:
-    """Return the maximum daily Tmax of each calendar year (ETCCDI TXx).
-
-    Parameters
-    ----------
-    tasmax : xarray.DataArray
-        Daily maximum near-surface air temperature, dims (..., time, ...), degC. Any
-        calendar (cftime ``noleap`` included).
-
-    Returns
-    -------
-    xarray.DataArray
-        Dims with ``time`` replaced by ``year``; degC. A year with no valid day is NaN.
-
-    References
-    ----------
-    ETCCDI climate change indices, TXx (Zhang et al. 2011, WIREs Clim. Change 2, 851-870).
-    """
-    result = reduce_by_year(tasmax, "max")
-    attrs = {"units": tasmax.attrs.get("units", "degC"), "long_name": "annual maximum of Tmax"}
-    return result.assign_attrs(append_history(attrs, "annual_max: yearly maximum of tasmax"))
 
 
 def daily_mean_temperature(daily: xr.Dataset) -> xr.DataArray:
@@ -134,7 +108,7 @@ def _tasmax_indicators(thresholds: Sequence[float]) -> list[Indicator]:
     return [
         Indicator(
             name="txx",
-            compute=lambda d: annual_max(d["tasmax"]),
+            compute=lambda d: hi.tx_max(d["tasmax"]),
             units="degC",
             long_name="return level of annual maximum Tmax",
             method=_TXX_METHOD,
