@@ -202,7 +202,8 @@ def heat_indicators(
     indicators = _tasmax_indicators(hot_day_thresholds_degc)
     if "tasmin" in present or "tas" in present:
         night = _night_and_mean_indicators(hot_night_degc, cooling_base_degc)
-        indicators += night if "tasmin" in present else night[2:]
+        needs_tasmin = {"tnx", "tropical_nights"}
+        indicators += [i for i in night if "tasmin" in present or i.name not in needs_tasmin]
     if "hurs" in present:
         indicators.append(
             Indicator(
