@@ -41,6 +41,7 @@ __all__ = [
     "UpliftMethod",
     "build_idf_layer",
     "drainage_check",
+    "drainage_standard",
     "idf_uplift",
 ]
 
@@ -201,6 +202,21 @@ def build_idf_layer(
     )
     history = f"build_idf_layer: {method} uplift; {durations.size} durations x {periods.size} RPs"
     return finish_layer(layer, "idf", history, provenance=(inputs_sha256, code_version))
+
+
+def drainage_standard(design_return_period: float) -> tuple[str, float] | None:
+    """Return the Shanghai drainage class a design period meets, and that class's minimum.
+
+    The highest class of :data:`DRAINAGE_STANDARDS` whose lower bound the period reaches,
+    e.g. 5 yr -> ("pipe", 3.0), 50 yr -> ("waterlogging", 50.0); None below 3 years.
+    """
+    met = [
+        (low, name) for name, (low, _) in DRAINAGE_STANDARDS.items() if design_return_period >= low
+    ]
+    if not met:
+        return None
+    low, name = max(met)
+    return name, low
 
 
 def drainage_check(

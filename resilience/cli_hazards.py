@@ -184,7 +184,7 @@ def drainage(
     import xarray as xr
 
     from hazard_models.idf import SHANGHAI_DB31_T1043, chicago_hyetograph
-    from hazard_models.idf_layer import drainage_check
+    from hazard_models.idf_layer import drainage_check, drainage_standard
     from resilience.layer_store import LayerStore
     from resilience.settings import get_settings
 
@@ -203,8 +203,9 @@ def drainage(
         effective = drainage_check(layer, design_return_period, lat=lat, lon=lon, formula=formula)
     except (KeyError, FileNotFoundError, ValueError) as error:
         _fail(str(error))
+    standard = drainage_standard(design_return_period)
     table = Table(title=f"{design_return_period:g}-yr design storm at {lat:.3f} N {lon:.3f} E")
-    for column in ("scenario", "horizon", "effective RP (median)", "10-90 % range"):
+    for column in ("scenario", "horizon", "effective RP (median)", "10-90 % range", "standard"):
         table.add_column(column)
     for scenario in effective["scenario"].values:
         for horizon in effective["horizon"].values:
@@ -213,8 +214,17 @@ def drainage(
                 float(k): float(v) for k, v in zip(row["quantile"].values, row.values, strict=True)
             }
             low, mid, high = q[min(q)], q[sorted(q)[len(q) // 2]], q[max(q)]
-            table.add_row(str(scenario), str(horizon), f"{mid:.2f} yr", f"{high:.2f}-{low:.2f}")
+            verdict = "" if standard is None else ("met" if mid >= standard[1] else "BELOW")
+            table.add_row(
+                str(scenario), str(horizon), f"{mid:.2f} yr", f"{high:.2f}-{low:.2f}", verdict
+            )
     console.print(table)
+    if standard is not None:
+        console.print(
+            f"Standard: Shanghai {standard[0]} class, at least {standard[1]:g} yr "
+            "(DRAINAGE_STANDARDS, domain.md 2.3); BELOW = the median effective period falls "
+            "under it"
+        )
     steps = chicago_hyetograph(design_return_period, duration, formula)
     console.print(
         f"Chicago design storm ({duration:g} min, r = {formula.peak_ratio:g}): "

@@ -32,7 +32,15 @@ def _save(fig, path: Path) -> Path:  # noqa: ANN001 - matplotlib Figure
     return Path(path)
 
 
-def _map(field: xr.DataArray, path: Path, title: str, *, cmap: str, centred: bool) -> Path:
+def _map(
+    field: xr.DataArray,
+    path: Path,
+    title: str,
+    *,
+    cmap: str,
+    centred: bool,
+    stipple: xr.DataArray | None = None,
+) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 5))
     values = np.asarray(field.transpose("lat", "lon").values, dtype=float)
@@ -47,6 +55,10 @@ def _map(field: xr.DataArray, path: Path, title: str, *, cmap: str, centred: boo
         vmax=limit,
     )
     fig.colorbar(mesh, ax=ax, label=field.attrs.get("units", ""))
+    if stipple is not None:  # cells where models do not agree on the sign (AR6 hatching)
+        lon, lat = np.meshgrid(stipple["lon"].values, stipple["lat"].values)
+        mask = np.asarray(stipple.transpose("lat", "lon").values, dtype=bool)
+        ax.scatter(lon[mask], lat[mask], s=4, c="k", marker=".")
     ax.set(xlabel="longitude (degrees east)", ylabel="latitude (degrees north)", title=title)
     ax.set_aspect(1.0 / np.cos(np.deg2rad(float(field["lat"].mean()))))
     return _save(fig, path)
@@ -73,11 +85,19 @@ def plot_level_map(
 def plot_change_map(
     layer: xr.Dataset, variable: str, path: Path, *, scenario: str, horizon: str
 ) -> Path:
-    """Map the median change of ``variable`` vs the baseline; dots where models disagree."""
+    """Map the median change of ``variable`` vs the baseline.
+
+    Dots mark cells where fewer than 80 % of models agree on the sign of the change
+    (``{variable}_robustness``; the IPCC AR6 WGI Atlas "simple approach").
+    """
     change = layer[f"{variable}_change"]
     field = _select(change, scenario, horizon, None)
+    robust = layer.get(f"{variable}_robustness")
+    stipple = None
+    if robust is not None:
+        stipple = _select(robust, scenario, horizon, None) < 0.8
     title = f"change of {variable} vs 1995-2014\n{scenario} {horizon}, median of models"
-    return _map(field, path, title, cmap="RdBu_r", centred=True)
+    return _map(field, path, title, cmap="RdBu_r", centred=True, stipple=stipple)
 
 
 def plot_idf_chart(idf: xr.DataArray, path: Path, *, title: str) -> Path:

@@ -14,6 +14,7 @@ from hazard_models.idf_layer import (
     IDF_RETURN_PERIODS,
     build_idf_layer,
     drainage_check,
+    drainage_standard,
     idf_uplift,
 )
 from hazard_models.layer import SchemaError, horizon_coords, validate_hazard_layer
@@ -147,8 +148,12 @@ def test_drainage_check_with_period_dependent_uplift():
 
 
 def test_drainage_standards_and_formula_options():
-    assert DRAINAGE_STANDARDS["pipe"] == (3.0, 5.0)
-    assert DRAINAGE_STANDARDS["underpass"][0] == 30.0
+    # domain.md 2.3: pipes 3-5 yr, underpasses >= 30 yr, waterlogging prevention 50-100 yr.
+    assert set(DRAINAGE_STANDARDS) == {"pipe", "underpass", "waterlogging"}
+    assert drainage_standard(2.0) is None
+    assert drainage_standard(3.0) == ("pipe", 3.0) and drainage_standard(5.0) == ("pipe", 3.0)
+    assert drainage_standard(30.0) == ("underpass", 30.0)
+    assert drainage_standard(100.0) == ("waterlogging", 50.0)
     steeper = StormFormula(a1=1600.0, c=0.846, b=7.0, n=0.630, peak_ratio=0.405)
     layer = build_idf_layer(
         heat_layer=_heat_layer(1.0), method="clausius_clapeyron", formula=steeper

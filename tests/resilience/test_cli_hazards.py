@@ -69,7 +69,15 @@ def test_rain_writes_rain_and_idf_layers_and_the_idf_chart(projections_dir, tmp_
     )  # fmt: skip
     assert drained.exit_code == 0, drained.output
     assert "baseline" in drained.output and "5.00 yr" in drained.output
-    assert "r = 0.405" in drained.output
+    assert "r = 0.405" in drained.output and "pipe class, at least 3 yr" in drained.output
+    # The verdict column follows the median effective period against the 3-yr minimum.
+    far = float(
+        xr.load_dataset(tmp_path / "rain_idf.nc")["idf_uplift"]
+        .sel(return_period=5, horizon="far", quantile=0.5)
+        .sel(lat=31.23, lon=121.47, method="nearest")
+        .isel(scenario=0)
+    )
+    assert ("BELOW" in drained.output) == (effective_return_period(5.0, far) < 3.0)
 
 
 def test_clausius_clapeyron_setting_needs_the_heat_layer(projections_dir, tmp_path):
@@ -111,3 +119,37 @@ def test_errors_name_the_option(projections_dir, tmp_path):
         "--peak-ratio", "1.5", "--idf", str(tmp_path / "x.nc"),
     )  # fmt: skip
     assert ratio.exit_code == 2 and "peak_ratio" in ratio.output
+
+
+def test_change_map_dots_cells_where_models_disagree(tmp_path):
+    """Stippling follows {variable}_robustness < 0.8 (IPCC AR6 model agreement)."""
+    import matplotlib
+
+    from resilience.hazard_plots import plot_change_map
+
+    matplotlib.use("Agg")
+    coords = {"scenario": ["ssp585"], "horizon": ["far"], "quantile": [0.5]}
+    coords |= {"lat": [31.0, 31.1], "lon": [121.0, 121.1, 121.2]}
+    change = xr.DataArray(np.ones((1, 1, 1, 2, 3)), dims=tuple(coords), coords=coords)
+    robust = xr.DataArray(
+        [[[[1.0, 0.5, 1.0], [0.5, 0.5, 1.0]]]],
+        dims=("scenario", "horizon", "lat", "lon"),
+        coords={k: v for k, v in coords.items() if k != "quantile"},
+    )
+    layer = xr.Dataset({"x_change": change.assign_attrs(units="K"), "x_robustness": robust})
+    drawn = []
+    import matplotlib.axes
+
+    original = matplotlib.axes.Axes.scatter
+
+    def spy(self, x, y, *args, **kwargs):
+        drawn.append(sorted(zip(np.asarray(x).tolist(), np.asarray(y).tolist(), strict=True)))
+        return original(self, x, y, *args, **kwargs)
+
+    matplotlib.axes.Axes.scatter = spy
+    try:
+        path = plot_change_map(layer, "x", tmp_path / "c.png", scenario="ssp585", horizon="far")
+    finally:
+        matplotlib.axes.Axes.scatter = original
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    assert drawn == [[(121.0, 31.1), (121.1, 31.0), (121.1, 31.1)]]
