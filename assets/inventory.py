@@ -1,7 +1,8 @@
 """The Assets contract: columns of an infrastructure inventory and its validator.
 
 An inventory is a ``geopandas.GeoDataFrame`` in EPSG:4326 with the columns below
-(``docs/design.md``). Loaders that read files live in ``resilience.inventory_io``; this module
+(``docs/design.md``). Loaders that read files live in ``resilience.geodata.inventory_io``; this
+module
 only checks and normalises frames, so that it stays free of I/O.
 """
 

@@ -34,7 +34,7 @@ import shapely
 import xarray as xr
 from numpy.typing import NDArray
 
-from hazard_models.extremes import return_level
+from hazard_models.extremes.gev import return_level
 from hazard_models.layer import SchemaError, append_history, validate_hazard_layer
 
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
-"""Risk metrics: design-life exceedance, flood damage, expected annual damage, score and class.
+"""The RiskTable: risk of each asset from hazard exposures, one row per hazard and climate.
 
 :func:`build_risk_table` turns Exposures (``assets.overlay.sample_layer``) into the RiskTable of
-``docs/design.md``: one row per asset x hazard x scenario x horizon. The small functions it
-composes are public so that the feasibility check reuses them (no duplicate maths).
+``docs/design.md``: one row per asset x hazard x scenario x horizon, composed from the array
+functions of :mod:`assets.metrics` (probabilities, damage and scores).
 
 Per hazard (variables of ``docs/decisions.md`` D2):
 
@@ -18,13 +18,9 @@ Per hazard (variables of ``docs/decisions.md`` D2):
   damage, EAD and probabilities share one distribution. Damage = JRC damage fraction x
   replacement value. Heat and rain have no depth model: their damages are NaN.
 
-Scoring is a design proposal, not a standard (``docs/domain.md`` 3.3 "Suggested engine
-scoring"): likelihood 1-5 from the annual exceedance probability of the row's horizon in the
-UK National Risk Register bands (the assessment period is one year, so that each horizon is
-scored on its own climate; the design-life probability is reported beside it), consequence
-1-5 = criticality shifted by sensitivity (high +1, medium 0, low -1, clipped to 1-5, after
-the EU 2021/C 373/01 sensitivity step), score = likelihood x consequence, class low (<= 4),
-medium (5-9), high (10-16), very high (>= 17).
+Each row is scored (:mod:`assets.metrics`) on the annual exceedance probability of its
+horizon, so that each horizon is scored on its own climate; the design-life probability is
+reported beside it.
 """
 
 from __future__ import annotations
@@ -35,43 +31,27 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 import xarray as xr
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from assets.catalogue import ASSET_TYPES, AssetType
-from assets.vulnerability import damage_fraction
-from hazard_models.extremes import (
-    annual_probability_by_year,
-    design_life_exceedance,
-    exceedance_probability,
-    return_level,
+from assets.metrics import (
+    consequence_level,
+    design_life_probability,
+    expected_annual_damage,
+    likelihood_level,
+    risk_class,
 )
+from assets.vulnerability import damage_fraction
+from hazard_models.extremes.gev import exceedance_probability, return_level
 from hazard_models.layer import SchemaError
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = [
-    "HAZARDS",
-    "LIKELIHOOD_BANDS",
-    "RISK_COLUMNS",
-    "consequence_level",
-    "design_life_probability",
-    "design_value_for_target",
-    "expected_annual_damage",
-    "horizon_mid_years",
-    "likelihood_level",
-    "risk_class",
-    "build_risk_table",
-]
+__all__ = ["HAZARDS", "RISK_COLUMNS", "build_risk_table", "horizon_mid_years"]
 
 HazardName = Literal["heat", "rain", "surge"]
-RiskClass = Literal["low", "medium", "high", "very high", "not assessed"]
 HAZARDS: tuple[str, ...] = ("heat", "rain", "surge")
-#: Upper edges of likelihood levels 1-4 (probability over the assessment period); UK National
-#: Risk Register scale (domain.md 3.3): <0.2 %, 0.2-1 %, 1-5 %, 5-25 %, >25 %.
-LIKELIHOOD_BANDS: tuple[float, ...] = (0.002, 0.01, 0.05, 0.25)
-#: Highest score of the classes low, medium, high (design proposal, domain.md 3.3).
-CLASS_UPPER_SCORES: tuple[int, ...] = (4, 9, 16)
 HEAT_RETURN_PERIOD = 20.0  # years; the 20-yr TXx is the heat metric (brief)
 SURGE_RETURN_PERIOD = 100.0  # years; the 100-yr still water level is the surge metric (brief)
 MEDIAN = 0.5  # ensemble (or sea-level-rise) median on the quantile dim
@@ -100,154 +80,6 @@ def horizon_mid_years(exposure: xr.Dataset) -> NDArray:
     if "start" not in exposure.coords or "end" not in exposure.coords:
         raise SchemaError("exposure: expected 'start' and 'end' year coordinates on horizon")
     return (exposure["start"].values + exposure["end"].values) / 2.0
-
-
-def design_life_probability(
-    p_horizon: ArrayLike,
-    mid_years: ArrayLike,
-    *,
-    start_year: int,
-    design_life_years: ArrayLike,
-) -> NDArray:
-    """Return the probability of at least one exceedance over each design life.
-
-    Parameters
-    ----------
-    p_horizon : array_like, shape (..., n_horizon)
-        Annual exceedance probability per horizon (horizons along the last axis).
-    mid_years : sequence of float
-        Central year of each horizon (any order; sorted here).
-    start_year : int
-        First year of service.
-    design_life_years : array_like, broadcast to ``p_horizon.shape[:-1]``
-        Years of service; year t counts for t in [start_year, start_year + life).
-
-    Returns
-    -------
-    numpy.ndarray, shape (...)
-        P = 1 - prod_t (1 - p_t) with p_t interpolated linearly in time between horizon
-        centres (``hazard_models.extremes``); NaN where any needed p is NaN.
-    """
-    p = np.asarray(p_horizon, dtype=float)
-    mids = np.asarray(mid_years, dtype=float)
-    order = np.argsort(mids)
-    life = np.broadcast_to(np.asarray(design_life_years, dtype=float), p.shape[:-1])
-    n_years = int(np.nanmax(life, initial=1))
-    years = start_year + np.arange(n_years)
-    by_year = annual_probability_by_year(p[..., order], mids[order].tolist(), years)
-    in_life = np.arange(n_years) < life[..., None]
-    return design_life_exceedance(np.where(in_life, by_year, 0.0))
-
-
-def expected_annual_damage(damage: ArrayLike, return_periods: Sequence[float]) -> NDArray:
-    """Return the expected annual damage from damages at return periods.
-
-    Parameters
-    ----------
-    damage : array_like, shape (..., n_return_period)
-        Damage (e.g. CNY) at each return period, along the last axis.
-    return_periods : sequence of float
-        Return periods T (years), any order.
-
-    Returns
-    -------
-    numpy.ndarray, shape (...)
-        EAD in the units of ``damage`` per year.
-
-    Notes
-    -----
-    Trapezoidal integration of damage over annual exceedance probability p = 1/T, with the
-    tail conventions of Delft-FIAT (``Deltares/Delft-FIAT`` ``src/fiat/models/calc.py``,
-    ``calc_rp_coef``): no damage for events more frequent than the shortest T, and the damage
-    of the longest T for all rarer events (adds p_min x D(p_min)). FIAT interpolates
-    log-linearly between points; we use the linear trapezoid, as CLIMADA's exceedance-curve
-    integration does.
-    """
-    d = np.asarray(damage, dtype=float)
-    p = 1.0 / np.asarray(return_periods, dtype=float)
-    order = np.argsort(p)
-    p, d = p[order], d[..., order]
-    inner = np.sum(np.diff(p) * (d[..., 1:] + d[..., :-1]) / 2.0, axis=-1)
-    return inner + p[0] * d[..., 0]
-
-
-def likelihood_level(probability: ArrayLike) -> NDArray:
-    """Return the likelihood level 1-5 of a probability (UK NRR bands); NaN stays NaN.
-
-    A probability on a band edge belongs to the higher band (0.2 % -> 2).
-    """
-    p = np.asarray(probability, dtype=float)
-    level = np.digitize(p, LIKELIHOOD_BANDS, right=False) + 1.0
-    return np.where(np.isnan(p), np.nan, level)
-
-
-def consequence_level(criticality: ArrayLike, sensitivity: ArrayLike) -> NDArray:
-    """Return consequence 1-5: criticality (1-5) + sensitivity (1-3) - 2, clipped to 1-5.
-
-    Design proposal: high sensitivity (3) raises the asset's criticality by one level, low
-    sensitivity (1) lowers it by one (EU 2021/C 373/01 sensitivity scale; domain.md 3.3).
-    """
-    c = np.asarray(criticality, dtype=float) + np.asarray(sensitivity, dtype=float) - 2.0
-    return np.clip(c, 1.0, 5.0)
-
-
-def risk_class(score: ArrayLike) -> NDArray:
-    """Return the class of a 1-25 score: low / medium / high / very high (NaN: not assessed)."""
-    s = np.asarray(score, dtype=float)
-    names = np.array(["low", "medium", "high", "very high"], dtype=object)
-    out = names[np.digitize(np.nan_to_num(s), np.asarray(CLASS_UPPER_SCORES) + 0.5)]
-    return np.where(np.isnan(s), "not assessed", out)
-
-
-def design_value_for_target(
-    params: tuple[ArrayLike, ArrayLike, ArrayLike],
-    mid_years: ArrayLike,
-    *,
-    start_year: int,
-    design_life_years: ArrayLike,
-    target: float,
-    iterations: int = 60,
-) -> NDArray:
-    """Return the design value whose design-life exceedance probability equals ``target``.
-
-    Parameters
-    ----------
-    params : tuple of array_like, each shape (..., n_horizon)
-        GEV ``(loc, scale, shape)`` per horizon (climate convention for ``shape``).
-    mid_years : sequence of float
-        Central year of each horizon.
-    start_year, design_life_years
-        As in :func:`design_life_probability`.
-    target : float
-        Acceptable probability of at least one exceedance over the design life, in (0, 1).
-    iterations : int, optional
-        Bisection steps; 60 halvings shrink the bracket below 1e-15 of its width.
-
-    Returns
-    -------
-    numpy.ndarray, shape (...)
-        Smallest value (to bisection accuracy, rounded up) with design-life probability
-        <= ``target``, in the units of the GEV ``loc``.
-
-    Notes
-    -----
-    Vectorised bisection on the monotone P(x). Bracket: the lowest 1.5-yr level over horizons
-    (annual p >= 2/3 in every year, so P >= 2/3) and the highest level at T = 100 x life /
-    target (sum of annual p <= target / 100, so P < target).
-    """
-    loc, scale, shape = (np.asarray(a, dtype=float) for a in params)
-    life = np.asarray(design_life_years, dtype=float)
-    t_high = 100.0 * np.max(life) / target
-    with np.errstate(invalid="ignore", over="ignore"):
-        low = np.min(return_level(loc, scale, shape, 1.5), axis=-1)
-        high = np.max(return_level(loc, scale, shape, t_high), axis=-1)
-    for _ in range(iterations):
-        middle = (low + high) / 2.0
-        p = exceedance_probability(middle[..., None], loc, scale, shape)
-        prob = design_life_probability(p, mid_years, start_year=start_year, design_life_years=life)
-        above = prob > target
-        low, high = np.where(above, middle, low), np.where(above, high, middle)
-    return high
 
 
 def _asset_frame(

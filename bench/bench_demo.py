@@ -42,7 +42,7 @@ def read_floor_s(directory):
 
 def main():
     from flows import steps
-    from resilience.database import make_engine  # noqa: F401 - import cost counted once here
+    from resilience.storage.database import make_engine  # noqa: F401 - import cost counted once here
 
     out = Path(tempfile.mkdtemp(prefix="bench-demo-"))
     store, db = out / "data" / "layers", f"sqlite:///{out / 'data' / 'resilience.db'}"

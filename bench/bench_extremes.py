@@ -19,8 +19,8 @@ import numpy as np
 import xarray as xr
 from scipy.stats import genextreme
 
-from hazard_models.extremes import fit_gev
-from hazard_models.gev_mle import fit_gev_mle
+from hazard_models.extremes.gev_fit import fit_gev
+from hazard_models.extremes.gev_mle import fit_gev_mle
 
 N_SERIES, N_YEARS, SUBSAMPLE = 40_000, 86, 200
 

@@ -5,7 +5,7 @@ daily data (default 106: ``historical`` 1995-2014, ``ssp585`` 2015-2100); float3
 tasmin and pr as NEX-GDDP-CMIP6-style yearly files (``{var}_day_{model}_{experiment}_
 r1i1p1f1_gn_{year}.nc``, K and kg m-2 s-1, zlib level 1 with shuffle and one chunk per year,
 the encoding of the bundled sample). The fields are drawn with numpy: Shanghai's monthly
-normals (``resilience.sample.projections``), an AR(1) daily anomaly shared by the grid, a
+normals (``resilience.sample.weather``), an AR(1) daily anomaly shared by the grid, a
 heat-island bump, local noise, the SSP5-8.5-like warming of the sample, and gamma rain on
 about 120 days a year (about 100 of them >= 1 mm; 1,100 mm a year) growing by 7 %/K. They
 are written once into ``--data`` (default ``bench/.data/hazards``) and reused.
@@ -15,7 +15,7 @@ threaded scheduler, and is timed from opening the files to the last result:
 
 * read: ``open_projections`` and a sum of every variable (every file decoded once);
 * ours: ``build_heat_layer`` and ``build_rain_layer`` on the AR6 horizons (baseline, near,
-  mid, far), each computed and written to NetCDF (``resilience.hazard_build.write_layer``);
+  mid, far), each computed and written to NetCDF (``resilience.hazards.build.write_layer``);
 * xclim: the same yearly indicators with ``xclim.indices`` per horizon (the daily data
   chunked like ours: whole horizon by blocks of cells), their horizon means, and GEV return
   levels of TXx, Rx1day and Rx5day with ``xclim.indices.stats.fit(dist=lmoments3 gev,
@@ -45,7 +45,7 @@ VARIABLES = ("tasmax", "tasmin", "pr")
 DAYS = 365  # noleap, as the sample (docs/decisions.md D4)
 GENERATOR = "1"  # change to rebuild cached data
 #: SSP5-8.5-like warming (degC vs 1995-2014) at the horizon mid-years, as the sample uses
-#: (``resilience.sample.projections.WARMING_DEGC``), linear in between and beyond.
+#: (``resilience.sample.weather.WARMING_DEGC``), linear in between and beyond.
 WARMING_YEARS = (1995.0, 2004.5, 2030.5, 2050.5, 2090.5, 2100.5)
 WARMING_DEGC = (-0.24, 0.0, 1.0, 2.0, 4.3, 4.88)
 _RSS_KIB = 1024  # ru_maxrss is in KiB on Linux
@@ -57,7 +57,7 @@ def _experiment(year):
 
 def _climatology():
     """Return daily Tmax, Tmin normals (degC), wet-day probability and mean wet-day rain (mm)."""
-    from resilience.sample.projections import (
+    from resilience.sample.weather import (
         RAIN_MONTHLY_MM,
         TMAX_NORMALS_DEGC,
         TMIN_NORMALS_DEGC,
@@ -203,7 +203,7 @@ def run_xclim(directory, years):
     from lmoments3 import distr
     from xclim.indices.stats import fit, parametric_quantile
 
-    from resilience.climate import horizon_slice, open_projections
+    from resilience.climate.projections import horizon_slice, open_projections
 
     ds = open_projections(directory, variables=VARIABLES)
     results = []
@@ -230,10 +230,10 @@ def run_xclim(directory, years):
 
 def run_ours(directory, years, out):
     """Our heat and rain layers, computed and written to NetCDF."""
-    from hazard_models.heat import build_heat_layer
-    from hazard_models.rain import build_rain_layer
-    from resilience.climate import open_projections
-    from resilience.hazard_build import write_layer
+    from hazard_models.heat.layer import build_heat_layer
+    from hazard_models.rain.layer import build_rain_layer
+    from resilience.climate.projections import open_projections
+    from resilience.hazards.build import write_layer
 
     ds = open_projections(directory, variables=VARIABLES)
     horizons = horizons_covered(years)
@@ -245,7 +245,7 @@ def run_read(directory):
     """The read floor: every variable decoded once (dask's default scheduler)."""
     import dask
 
-    from resilience.climate import open_projections
+    from resilience.climate.projections import open_projections
 
     ds = open_projections(directory, variables=VARIABLES)
     dask.compute(*(ds[v].sum() for v in VARIABLES))
@@ -265,8 +265,8 @@ def child(stage, directory, years, out):
     warnings.simplefilter("ignore")
     if stage == "xclim":
         import xclim.indices  # noqa: F401  (its ~5 s import is not part of the timing)
-    import hazard_models.heat  # noqa: F401
-    import resilience.climate  # noqa: F401
+    import hazard_models.heat.layer  # noqa: F401
+    import resilience.climate.projections  # noqa: F401
 
     imported = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / _RSS_KIB
     cpu_start = _cpu_seconds()

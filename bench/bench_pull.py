@@ -57,7 +57,11 @@ def child(directory, out, mode):
     """Run one measurement in a fresh process so that ru_maxrss belongs to it alone."""
     import xarray as xr
 
-    from resilience.pull import catalog_from_source, pull_projections, write_projections
+    from resilience.climate.pull import (
+        catalog_from_source,
+        pull_projections,
+        write_projections,
+    )
 
     files = sorted(Path(directory).glob("*.nc"))
     start = time.perf_counter()

@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from hazard_models.idf_layer import build_idf_layer
 from hazard_models.layer import horizon_coords
+from hazard_models.rain.idf_layer import build_idf_layer
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.rules import load_rules
 from resilience.early_warning.run import run_warnings
-from resilience.geography import open_districts
+from resilience.geodata.geography import open_districts
 from resilience.sample.forecast import SAMPLE_LAT, SAMPLE_LON, write_sample_forecast
 from resilience.sample.inventory import build_inventory
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from prefect import flow, task
 
-from resilience.catalog import load_catalog, pull, select
-from resilience.pull import pull_projections, resolve_region, write_projections
+from resilience.climate.catalog import load_catalog
+from resilience.climate.pull import pull_projections, resolve_region, write_projections
+from resilience.climate.selection import pull, select
 
 
 def _request_key(context: Any, parameters: dict[str, Any]) -> str:

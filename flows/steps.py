@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 import resilience
-from resilience.layer_store import LayerStore
+from resilience.storage.layer_store import LayerStore
 
 CODE_VERSION = f"resilience {resilience.__version__}"
 PROJECTION_VARIABLES = ("tasmax", "tasmin", "pr")
@@ -66,7 +66,7 @@ def write_sample(out_dir: Path) -> Path:
 
 def pull_projections(directory: Path) -> ProjectionsRef:
     """Open local projection files, check the contract and return a reference to them."""
-    from resilience.climate import open_projections
+    from resilience.climate.projections import open_projections
 
     ds = open_projections(directory, variables=PROJECTION_VARIABLES)
     return ProjectionsRef(
@@ -80,8 +80,8 @@ def pull_projections(directory: Path) -> ProjectionsRef:
 
 def build_heat(ref: ProjectionsRef, store_root: Path) -> Path:
     """Build the heat layer from the projections and publish it; return the layer file."""
-    from hazard_models.heat import build_heat_layer
-    from resilience.climate import open_projections
+    from hazard_models.heat.layer import build_heat_layer
+    from resilience.climate.projections import open_projections
 
     ds = open_projections(ref.directory, variables=("tasmax", "tasmin"))
     layer = build_heat_layer(ds, inputs_sha256=ref.inputs_sha256, code_version=CODE_VERSION)
@@ -94,8 +94,8 @@ def build_heat(ref: ProjectionsRef, store_root: Path) -> Path:
 
 def build_rain(ref: ProjectionsRef, store_root: Path) -> Path:
     """Build the rainstorm layer from the projections and publish it; return the layer file."""
-    from hazard_models.rain import build_rain_layer
-    from resilience.climate import open_projections
+    from hazard_models.rain.layer import build_rain_layer
+    from resilience.climate.projections import open_projections
 
     ds = open_projections(ref.directory, variables=("pr",))
     layer = build_rain_layer(ds, inputs_sha256=ref.inputs_sha256, code_version=CODE_VERSION)
@@ -108,7 +108,7 @@ def build_rain(ref: ProjectionsRef, store_root: Path) -> Path:
 
 def build_idf(store_root: Path, method: str = "daily_change") -> Path:
     """Build the future IDF layer from the published rain and heat layers; publish it."""
-    from hazard_models.idf_layer import build_idf_layer
+    from hazard_models.rain.idf_layer import build_idf_layer
 
     store = LayerStore(store_root)
     rain, heat = store.open("rain"), store.open("heat")
@@ -138,8 +138,8 @@ def build_coastal_flood(store_root: Path, station: str = "wusongkou") -> Path:
     """
     import xarray as xr
 
-    from hazard_models.inundation import build_inundation_layer, coastal_ring, edge_water
-    from resilience.geography import open_dem
+    from hazard_models.coast.inundation import build_inundation_layer, coastal_ring, edge_water
+    from resilience.geodata.geography import open_dem
 
     store = LayerStore(store_root)
     surge = store.open("surge")
@@ -176,13 +176,13 @@ def build_coastal_flood(store_root: Path, station: str = "wusongkou") -> Path:
 
 def build_surge(tide_maxima: Path, store_root: Path) -> Path:
     """Build the storm-surge layer from tide-gauge maxima and publish it; return the layer file."""
-    from hazard_models.surge import build_surge_layer
-    from resilience.provenance import sha256_files
-    from resilience.tide_io import (
+    from hazard_models.coast.surge import build_surge_layer
+    from resilience.coast.tide_io import (
         read_annual_maxima,
         read_sea_level_projections,
         read_tide_stations,
     )
+    from resilience.storage.provenance import sha256_files
 
     stations_csv = Path(tide_maxima).parent / "shanghai_tide_stations.csv"
     stations = read_tide_stations(stations_csv if stations_csv.is_file() else None)
@@ -204,8 +204,8 @@ def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: in
     """Overlay the current layers on the inventory and write the risk table (GPKG and CSV)."""
     from assets.overlay import sample_layer
     from assets.risk import HAZARDS, build_risk_table
-    from resilience.inventory_io import read_inventory
-    from resilience.risk_io import write_risk_table
+    from resilience.geodata.inventory_io import read_inventory
+    from resilience.storage.risk_io import write_risk_table
 
     assets = read_inventory(inventory)
     store = LayerStore(store_root)
@@ -243,11 +243,11 @@ def check_feasibility(
     submission: Path, store_root: Path, out_dir: Path, database_url: str, target: float
 ) -> CheckOutputs:
     """Run one feasibility check against the current layers, store it and write its report."""
-    from resilience.database import make_engine
     from resilience.feasibility.check import run_check
     from resilience.feasibility.models import Submission
     from resilience.feasibility.report import write_report
     from resilience.feasibility.store import save_check
+    from resilience.storage.database import make_engine
 
     request = Submission.model_validate_json(Path(submission).read_text(encoding="utf-8"))
     store = LayerStore(store_root)
@@ -269,7 +269,7 @@ def issue_warnings(
 ) -> WarningOutputs:
     """Evaluate the warning rules on a forecast and issue CAP 1.2 messages."""
     from resilience.early_warning import run_warnings
-    from resilience.geography import open_districts
+    from resilience.geodata.geography import open_districts
 
     run = run_warnings(
         Path(forecast),

@@ -33,11 +33,12 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from hazard_models._horizon_stats import HorizonRequest, ShapePooling, with_attrs
-from hazard_models.extremes import fit_gev, return_levels
+from hazard_models.extremes.gev import return_levels
+from hazard_models.extremes.gev_fit import fit_gev
+from hazard_models.extremes.regional import fit_gev_regional
 from hazard_models.horizon import HISTORICAL, Horizon
+from hazard_models.horizon_stats import HorizonRequest, ShapePooling, with_attrs
 from hazard_models.layer import DIM_ORDER, SchemaError, horizon_coords
-from hazard_models.regional import fit_gev_regional
 
 __all__ = ["Indicator", "horizon_daily", "summarise_indicators"]
 

@@ -3,7 +3,8 @@
 :func:`apply_year_kernel` hands each block of whole years to a numpy kernel as
 ``(year, day, cell)`` slabs: a reshape (a view) for equal-length years, a NaN-padded copy
 otherwise. Dask input stays lazy and is processed one block of whole years at a time (the
-one-file-per-year chunks of ``resilience.climate.open_projections`` already are), so there is
+one-file-per-year chunks of ``resilience.climate.projections.open_projections`` already are), so
+there is
 no rechunking over time and no Python loop over cells, years or days; cell axes are merged
 in memory order, so a time-first block is never copied. Float32 input stays float32
 (thresholds are moved to the nearest float32 so that comparisons are exact); counts and

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from resilience.early_warning.rules import HazardRule, RuleSet
+from resilience.early_warning.rule_models import HazardRule, RuleSet
 
 __all__ = ["check_inputs", "rule_inputs", "runnable_rules"]
 

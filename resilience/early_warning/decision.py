@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from resilience.early_warning.rules import Agency, Guidance, HazardInfo, Level
+from resilience.early_warning.rule_models import Agency, Guidance, HazardInfo, Level
 
 __all__ = ["AlertDecision", "AreaRef", "AssetRef", "Certainty", "LevelStep", "RuleScope"]
 

@@ -35,7 +35,6 @@ import httpx
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
-from resilience.atomic import write_bytes_atomic
 from resilience.early_warning.delivery_config import (
     DeliveryConfig,
     RetryPolicy,
@@ -55,6 +54,7 @@ from resilience.early_warning.outbox import (
     ensure_outbox_tables,
     plan_deliveries,
 )
+from resilience.storage.atomic import write_bytes_atomic
 
 __all__ = [
     "RETRY_STATUSES",

@@ -26,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from resilience.early_warning.outbox import Channel
-from resilience.early_warning.rules import RuleSet
+from resilience.early_warning.rule_models import RuleSet
 
 __all__ = [
     "AgencyTargets",

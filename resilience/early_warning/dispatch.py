@@ -19,16 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import Exists
 
-from resilience.database import AlertRecord, session_scope
-from resilience.early_warning.outbox import (
-    Channel,
-    DeliveryAttempt,
-    DeliveryRecord,
-    OutboxMessage,
-    Outcome,
-    utc,
-    utcnow,
-)
+from resilience.early_warning.outbox import Channel, Outcome, utc, utcnow
+from resilience.storage.database import session_scope
+from resilience.storage.tables import AlertRecord, DeliveryAttempt, DeliveryRecord, OutboxMessage
 
 __all__ = [
     "AttemptResult",

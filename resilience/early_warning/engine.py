@@ -48,7 +48,7 @@ from resilience.early_warning.metric import (
     criterion_metric,
     hour_ends,
 )
-from resilience.early_warning.rules import LEVELS, Criterion, HazardRule, RuleSet
+from resilience.early_warning.rule_models import LEVELS, Criterion, HazardRule, RuleSet
 
 if TYPE_CHECKING:
     import geopandas as gpd

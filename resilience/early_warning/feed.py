@@ -25,10 +25,11 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from resilience.database import AlertRecord, session_scope
 from resilience.early_warning.cap import CAP_NS
 from resilience.early_warning.metric import BEIJING
 from resilience.early_warning.outbox import addressee_map, alert_time, episode_of
+from resilience.storage.database import session_scope
+from resilience.storage.tables import AlertRecord
 
 __all__ = [
     "ATOM_NS",

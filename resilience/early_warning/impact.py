@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from resilience.early_warning.rules import AssetLevel, HazardRule, LayerLevel
+from resilience.early_warning.rule_models import AssetLevel, HazardRule, LayerLevel
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -23,8 +23,9 @@ from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from resilience.database import Base, make_engine, session_scope
 from resilience.early_warning.delivery import DeliveryReport, deliver_due, replay_clock
+from resilience.storage.database import make_engine, session_scope
+from resilience.storage.tables import Base
 
 __all__ = [
     "ForecastOutcome",
@@ -150,7 +151,7 @@ def issue_forecast(
     """
     from resilience.early_warning.rules import load_rules
     from resilience.early_warning.run import load_inputs, run_warnings
-    from resilience.geography import open_districts
+    from resilience.geodata.geography import open_districts
 
     sha = file_sha256(path)
     engine = _engine(database_url)

@@ -20,7 +20,7 @@ force is **continued** by the new forecast's first episode if that starts before
 in force expires (an Update now, referencing it, when the level or the expiry changes), and
 otherwise **cancelled now**. A forecast older than one already applied changes nothing there.
 
-Every message is stored in ``resilience.database.AlertRecord`` under an ``alert_key``
+Every message is stored in ``resilience.storage.tables.AlertRecord`` under an ``alert_key``
 (``hazard|district|episode onset|forecast stamp:step``), so re-running a forecast issues
 nothing new. ``effective`` is ``min(sent, onset)``. Messages are validated
 (:func:`validate_cap`) before they are written (atomically, ``{identifier}.xml``) or stored,
@@ -39,8 +39,6 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from resilience.atomic import write_bytes_atomic
-from resilience.database import AlertRecord, session_scope
 from resilience.early_warning.cap import (
     CAP_NS,
     CapMessage,
@@ -71,6 +69,9 @@ from resilience.early_warning.supersede import (
     open_episode,
     withdraw,
 )
+from resilience.storage.atomic import write_bytes_atomic
+from resilience.storage.database import session_scope
+from resilience.storage.tables import AlertRecord
 
 __all__ = ["IssuedMessage", "issue_alerts"]
 
@@ -283,7 +284,7 @@ def issue_alerts(
     decisions : list of AlertDecision
         Episodes from :func:`~resilience.early_warning.engine.evaluate_rules`.
     engine : sqlalchemy.engine.Engine
-        Database holding ``AlertRecord`` (see :func:`resilience.database.make_engine`).
+        Database holding ``AlertRecord`` (see :func:`resilience.storage.database.make_engine`).
     out_dir : Path
         Directory for ``{identifier}.xml`` files (created if missing).
     sender : str

@@ -22,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from resilience.early_warning.impact import AssetTargets, to_return_period
-from resilience.early_warning.rules import LEVELS, Criterion
+from resilience.early_warning.rule_models import LEVELS, Criterion
 
 __all__ = ["BEIJING", "asset_metric", "criterion_levels", "criterion_metric", "hour_ends"]
 

@@ -7,7 +7,7 @@ A crash between evaluation and delivery then loses nothing (the row is committed
 alert) and a crash during delivery repeats only the deliveries whose results were not yet
 recorded (at most a batch), each with the same ``Idempotency-Key`` so the receiver can drop it.
 
-Three tables on :class:`resilience.database.Base`:
+Three tables (defined in :mod:`resilience.storage.tables`):
 
 * ``outbox_messages`` (:class:`OutboxMessage`): one row per CAP message and addressee
   agency, unique on (identifier, agency). ``due_at`` is the message's ``sent`` (the lifecycle
@@ -31,28 +31,24 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
     exists,
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from resilience.database import AlertRecord, Base, session_scope
 from resilience.early_warning.metric import BEIJING
+from resilience.storage.database import session_scope
+from resilience.storage.tables import (
+    AlertRecord,
+    Base,
+    DeliveryAttempt,
+    DeliveryRecord,
+    OutboxMessage,
+)
 
 __all__ = [
     "Channel",
-    "DeliveryAttempt",
-    "DeliveryRecord",
-    "OutboxMessage",
     "Outcome",
     "addressee_map",
     "addressees",
@@ -84,57 +80,6 @@ def utc(value: datetime) -> datetime:
 def alert_time(value: datetime) -> datetime:
     """Return an ``AlertRecord`` time as aware; SQLite returns Beijing wall-clock, naive."""
     return value.replace(tzinfo=BEIJING) if value.tzinfo is None else value
-
-
-class OutboxMessage(Base):
-    """One CAP message to deliver to one agency."""
-
-    __tablename__ = "outbox_messages"
-    __table_args__ = (UniqueConstraint("identifier", "agency", name="uq_outbox_message"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
-    identifier: Mapped[str] = mapped_column(String(64))
-    agency: Mapped[str] = mapped_column(String(60), index=True)
-    episode: Mapped[str] = mapped_column(String(200), index=True)
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    planned: Mapped[bool] = mapped_column(Boolean, default=False)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class DeliveryRecord(Base):
-    """The delivery of one outbox message over one channel, and its state."""
-
-    __tablename__ = "outbox_deliveries"
-    __table_args__ = (UniqueConstraint("outbox_id", "channel", name="uq_outbox_delivery"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(10))
-    target: Mapped[str] = mapped_column(String(1000))
-    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    lease_owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-class DeliveryAttempt(Base):
-    """One attempt at a delivery (kept for audit; ``in_flight`` until its result is known)."""
-
-    __tablename__ = "outbox_attempts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("outbox_deliveries.id"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    worker: Mapped[str] = mapped_column(String(40))
-    started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    outcome: Mapped[str] = mapped_column(String(10), default="in_flight")
-    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error: Mapped[str] = mapped_column(Text, default="")
-    duration_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 _TABLES = [OutboxMessage.__table__, DeliveryRecord.__table__, DeliveryAttempt.__table__]

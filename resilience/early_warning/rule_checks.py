@@ -15,13 +15,7 @@ What is checked (every message names the file, the rule or agency id and the fie
 
 from __future__ import annotations
 
-from resilience.early_warning.rules import (
-    LEVELS,
-    Criterion,
-    HazardRule,
-    RuleError,
-    RuleSet,
-)
+from resilience.early_warning.rule_models import LEVELS, Criterion, HazardRule, RuleError, RuleSet
 
 __all__ = ["PLAUSIBLE_MAX", "check_rule_set"]
 

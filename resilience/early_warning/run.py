@@ -17,12 +17,13 @@ import pandas as pd
 import xarray as xr
 from pydantic import BaseModel
 
-from resilience.database import make_engine
 from resilience.early_warning.availability import rule_inputs, runnable_rules
 from resilience.early_warning.cap import Status
 from resilience.early_warning.engine import evaluate_rules, rule_scopes
 from resilience.early_warning.lifecycle import IssuedMessage, issue_alerts
-from resilience.early_warning.rules import RuleSet, load_rules
+from resilience.early_warning.rule_models import RuleSet
+from resilience.early_warning.rules import load_rules
+from resilience.storage.database import make_engine
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -73,11 +74,11 @@ def load_inputs(
     -------
     WarningInputs
     """
-    from resilience.layer_store import LayerStore
+    from resilience.storage.layer_store import LayerStore
 
     assets = None
     if assets_path is not None:
-        from resilience.inventory_io import read_inventory
+        from resilience.geodata.inventory_io import read_inventory
 
         assets = read_inventory(Path(assets_path))
     wanted = {n[6:] for r in rules.rules for n in rule_inputs(r) if n.startswith("layer:")}

@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from resilience.database import AlertRecord
 from resilience.early_warning.cap import MsgType
 from resilience.early_warning.decision import AlertDecision, LevelStep, RuleScope
 from resilience.early_warning.metric import BEIJING
 from resilience.early_warning.outbox import alert_time
-from resilience.early_warning.rules import LEVELS
+from resilience.early_warning.rule_models import LEVELS
 from resilience.early_warning.supersede import OpenEpisode
+from resilience.storage.tables import AlertRecord
 
 __all__ = ["MessagePlan", "alert_key", "cancel_now_plan", "episode_plans", "episode_prefix"]
 

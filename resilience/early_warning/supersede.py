@@ -29,14 +29,14 @@ from sqlalchemy import DateTime, Integer, String, Text, delete, exists, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from resilience.database import AlertRecord, Base
 from resilience.early_warning.metric import BEIJING
-from resilience.early_warning.outbox import (
+from resilience.early_warning.outbox import alert_time, episode_of
+from resilience.storage.tables import (
+    AlertRecord,
+    Base,
     DeliveryAttempt,
     DeliveryRecord,
     OutboxMessage,
-    alert_time,
-    episode_of,
 )
 
 __all__ = [

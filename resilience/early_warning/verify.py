@@ -37,7 +37,7 @@ import pandas as pd
 
 from hazard_models.layer import SchemaError
 from resilience.early_warning.decision import AlertDecision
-from resilience.early_warning.rules import LEVELS
+from resilience.early_warning.rule_models import LEVELS
 from resilience.early_warning.verify_inputs import AlertMessage, Span
 
 __all__ = [

@@ -27,10 +27,11 @@ from pathlib import Path
 from lxml import etree
 
 from hazard_models.layer import SchemaError
-from resilience.database import AlertRecord
 from resilience.early_warning.cap import CAP_NS
 from resilience.early_warning.outbox import alert_time
-from resilience.early_warning.rules import LEVELS, RuleSet, load_rules
+from resilience.early_warning.rule_models import LEVELS, RuleSet
+from resilience.early_warning.rules import load_rules
+from resilience.storage.tables import AlertRecord
 
 __all__ = [
     "OBSERVED_COLUMNS",

@@ -1,7 +1,8 @@
 """Run a climate feasibility check of one site against published hazard layers.
 
 The check is the RiskTable of a single asset: the site is overlaid on each layer with
-``assets.overlay.sample_layer`` and scored with ``assets.risk`` (no duplicate maths here).
+``assets.overlay.sample_layer`` and scored with ``assets.risk`` and ``assets.metrics`` (no
+duplicate maths here).
 Verdict rule (a project choice, documented in ``docs/feasibility.md``):
 
 - ``not_feasible`` when any checked hazard reaches the "very high" class (score >= 17) in any
@@ -23,15 +24,10 @@ import pandas as pd
 import xarray as xr
 
 from assets.catalogue import ASSET_TYPES
+from assets.metrics import design_value_for_target, risk_class
 from assets.overlay import sample_layer
-from assets.risk import (
-    HAZARDS,
-    build_risk_table,
-    design_value_for_target,
-    horizon_mid_years,
-    risk_class,
-)
-from hazard_models.extremes import exceedance_probability
+from assets.risk import HAZARDS, build_risk_table, horizon_mid_years
+from hazard_models.extremes.gev import exceedance_probability
 from hazard_models.layer import validate_hazard_layer
 from resilience.feasibility.models import Advice, CheckResult, HazardName, HazardRow, Submission
 

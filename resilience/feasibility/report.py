@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from resilience.atomic import write_text_atomic
 from resilience.feasibility.models import CheckResult
+from resilience.storage.atomic import write_text_atomic
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -1,11 +1,12 @@
-"""Store feasibility checks in the database (``resilience.database``)."""
+"""Store feasibility checks in the database (``resilience.storage.database``)."""
 
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from resilience.database import CheckRecord, SubmissionRecord, session_scope
 from resilience.feasibility.models import CheckResult, Submission
+from resilience.storage.database import session_scope
+from resilience.storage.tables import CheckRecord, SubmissionRecord
 
 __all__ = ["load_check", "save_check"]
 
@@ -16,7 +17,7 @@ def save_check(engine: Engine, submission: Submission, result: CheckResult) -> i
     Parameters
     ----------
     engine : sqlalchemy.engine.Engine
-        From ``resilience.database.make_engine`` (tables exist).
+        From ``resilience.storage.database.make_engine`` (tables exist).
     submission : Submission
         As received.
     result : CheckResult

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from resilience.atomic import write_text_atomic
+from resilience.storage.atomic import write_text_atomic
 
 __all__ = ["EXAMPLE_SUBMISSION", "SamplePaths", "write_sample"]
 
@@ -74,9 +74,9 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
     progress : callable, optional
         Called with a short message before each part is written.
     """
-    from resilience.catalog import write_sample_catalog
-    from resilience.geography import data_path
-    from resilience.inventory_io import write_inventory
+    from resilience.climate.catalog import write_sample_catalog
+    from resilience.geodata.geography import data_path
+    from resilience.geodata.inventory_io import write_inventory
     from resilience.sample.forecast import write_sample_forecast
     from resilience.sample.inventory import build_inventory
     from resilience.sample.projections import write_sample_projections

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from resilience.atomic import atomic_path
+from resilience.storage.atomic import atomic_path
 
 __all__ = ["SAMPLE_LAT", "SAMPLE_LON", "STATIONS", "write_sample_forecast"]
 

@@ -28,7 +28,7 @@ import pandas as pd
 from assets.catalogue import ASSET_TYPES
 from assets.inventory import INVENTORY_COLUMNS, validate_inventory
 from hazard_models.layer import SchemaError
-from resilience.geography import EARTH_RADIUS_KM, data_path, nearest_valid_cells
+from resilience.geodata.geography import EARTH_RADIUS_KM, data_path, nearest_valid_cells
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -402,7 +402,7 @@ def build_inventory(
     """
     import geopandas as gpd
 
-    from resilience.geography import open_dem, open_districts
+    from resilience.geodata.geography import open_dem, open_districts
 
     dem = open_dem() if dem is None else dem
     districts = open_districts() if districts is None else districts

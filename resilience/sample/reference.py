@@ -2,7 +2,7 @@
 
 No real daily gridded observations of Shanghai for 1995-2014 ship with the project, so the
 sample's reference is drawn by the same weather generator as the sample projections
-(``resilience.sample.projections.generate_year``, model ``SYNTH-ESM-A``, historical) with its
+(``resilience.sample.weather.generate_year``, model ``SYNTH-ESM-A``, historical) with its
 own random stream and deliberate differences, so that the adjustment has work to do:
 
 * Tmax 1.0 degC cooler (``REFERENCE_TASMAX_OFFSET_DEGC``),
@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from resilience.atomic import atomic_path
-from resilience.sample.projections import LAT, LON, TIME_UNITS, generate_year
+from resilience.sample.projections import TIME_UNITS
+from resilience.sample.weather import LAT, LON, generate_year
+from resilience.storage.atomic import atomic_path
 
 __all__ = [
     "REFERENCE_FILE_NAME",

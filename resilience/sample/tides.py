@@ -37,8 +37,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from hazard_models.extremes import gev_cdf, return_level
-from resilience.atomic import write_bytes_atomic
+from hazard_models.extremes.gev import gev_cdf, return_level
+from resilience.storage.atomic import write_bytes_atomic
 
 __all__ = [
     "ANNUAL_MAXIMA_FILE",

@@ -4,8 +4,7 @@ import pytest
 import xarray as xr
 from shapely.geometry import Point
 
-from assets.risk import (
-    build_risk_table,
+from assets.metrics import (
     consequence_level,
     design_life_probability,
     design_value_for_target,
@@ -13,6 +12,7 @@ from assets.risk import (
     likelihood_level,
     risk_class,
 )
+from assets.risk import build_risk_table
 from assets.vulnerability import damage_fraction
 from hazard_models.layer import SchemaError, horizon_coords
 
@@ -81,7 +81,7 @@ def test_design_value_meets_target():
     loc = np.array([[30.0, 31.0, 32.0, 34.0]])
     params = (loc, np.full_like(loc, 1.5), np.full_like(loc, -0.1))
     x = design_value_for_target(params, MIDS, start_year=2025, design_life_years=50, target=0.1)
-    from hazard_models.extremes import exceedance_probability
+    from hazard_models.extremes.gev import exceedance_probability
 
     p = exceedance_probability(x[:, None], *params)
     prob = design_life_probability(p, MIDS, start_year=2025, design_life_years=50)

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from resilience.cli import app
+from resilience.cli.main import app
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -41,7 +41,7 @@ def test_demo_prints_summary_and_every_output_path(demo_out):
 
 
 def test_demo_layers_validate_and_show_warming(demo_out):
-    from resilience.layer_store import LayerStore
+    from resilience.storage.layer_store import LayerStore
 
     out, _ = demo_out
     store = LayerStore(out / "data" / "layers")
@@ -169,7 +169,7 @@ def test_sample_command_is_deterministic(demo_out, tmp_path):
 
 def test_refresh_without_prefect_publishes_new_versions(demo_out, config, tmp_path):
     """`use_prefect = false` runs the same steps as plain calls; the store moves to v0002."""
-    from resilience.layer_store import LayerStore
+    from resilience.storage.layer_store import LayerStore
 
     out, _ = demo_out
     result = runner.invoke(

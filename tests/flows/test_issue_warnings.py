@@ -13,8 +13,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from resilience.database import AlertRecord, make_engine, session_scope
 from resilience.sample.forecast import write_sample_forecast
+from resilience.storage.database import make_engine, session_scope
+from resilience.storage.tables import AlertRecord
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@
 import pytest
 import xarray as xr
 
-from resilience.catalog import write_sample_catalog
+from resilience.climate.catalog import write_sample_catalog
 from resilience.sample.projections import write_sample_projections
 
 pytestmark = pytest.mark.slow

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hazard_models._horizon_stats import HorizonRequest, reduce_by_year
 from hazard_models.ensemble_stats import Indicator, summarise_indicators
 from hazard_models.horizon import AR6_HORIZONS, Horizon
+from hazard_models.horizon_stats import HorizonRequest, reduce_by_year
 
 BASELINE, FAR = AR6_HORIZONS[0], AR6_HORIZONS[3]
 #: Per-model constant values: baseline (historical) and far (ssp585).

@@ -2,7 +2,8 @@
 
 The module fixture writes a small part of the bundled synthetic sample (one model, the
 historical experiment, 5 years, 14 x 14 cells, float32 NetCDF in K and kg m-2 s-1) with
-``resilience.sample.projections`` and opens it with ``resilience.climate.open_projections``,
+``resilience.sample.projections`` and opens it with
+``resilience.climate.projections.open_projections``,
 so both libraries see exactly what the layers see: float32 degC and mm/day, noleap calendar,
 dask chunks of one year. Counts and maxima must agree exactly. Sums differ only by xclim's
 float32 summation (ours sums float32 days exactly in float64): a sequential float32 sum of n
@@ -18,9 +19,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hazard_models import heat_indices as hi
-from hazard_models import rain_indices as ri
-from resilience.climate import open_projections
+from hazard_models.heat import indices as hi
+from hazard_models.heat.humid_heat import heat_index, heat_index_max
+from hazard_models.rain import indices as ri
+from resilience.climate.projections import open_projections
 from resilience.sample.projections import write_sample_projections
 
 xi = pytest.importorskip("xclim.indices")
@@ -163,7 +165,7 @@ def test_heat_index_max_agrees_where_the_regressions_coincide(sample: xr.Dataset
         coords=tasmax.coords,
         attrs={"units": "%"},
     )
-    ours = hi.heat_index_max(tasmax, hurs)
+    ours = heat_index_max(tasmax, hurs)
     theirs = xi.heat_index(tasmax, hurs).resample(time="YS").max()
     # Every yearly maximum lies on a day above 27 degC with RH in 40-80 %, where the NWS
     # index is the Rothfusz regression without adjustments, i.e. xclim's formula. The
@@ -179,7 +181,7 @@ def test_heat_index_definitions_differ_below_80_degf_and_in_dry_heat() -> None:
     # (RH < 13 %, 80-112 degF): NWS subtracts an adjustment that xclim does not.
     tas = xr.DataArray([15.0, 40.0], dims="site", attrs={"units": "degC"})
     hurs = xr.DataArray([50.0, 10.0], dims="site", attrs={"units": "%"})
-    ours = hi.heat_index(tas, hurs).values
+    ours = heat_index(tas, hurs).values
     theirs = xi.heat_index(tas, hurs).values
     simple_f = 0.5 * (59.0 + 61.0 + (59.0 - 68.0) * 1.2 + 50.0 * 0.094)  # 15 degC = 59 degF
     np.testing.assert_allclose(ours[0], ((simple_f + 59.0) / 2 - 32) * 5 / 9, rtol=1e-12)

@@ -13,13 +13,14 @@ import pytest
 import xarray as xr
 
 from resilience.early_warning.availability import runnable_rules
-from resilience.early_warning.rules import RuleSet, load_rules
+from resilience.early_warning.rule_models import RuleSet
+from resilience.early_warning.rules import load_rules
 from resilience.sample.forecast import SAMPLE_LAT, SAMPLE_LON, STATIONS, write_sample_forecast
 
 
 @pytest.fixture(scope="session")
 def districts() -> gpd.GeoDataFrame:
-    from resilience.geography import open_districts
+    from resilience.geodata.geography import open_districts
 
     return open_districts()  # the shipped copy: district_code, name_zh, name_en, geometry
 
@@ -52,8 +53,8 @@ def idf_layer() -> xr.Dataset:
     The uplift comes from a stand-in heat layer (+1 K near, +2 K far; Clausius-Clapeyron), so
     only the future horizons differ from the formula.
     """
-    from hazard_models.idf_layer import build_idf_layer
     from hazard_models.layer import horizon_coords
+    from hazard_models.rain.idf_layer import build_idf_layer
 
     warming = np.array([0.0, 1.0, 1.5, 2.0])[None, :, None, None, None] * np.ones(
         (3, 4, 3, SAMPLE_LAT.size, SAMPLE_LON.size)

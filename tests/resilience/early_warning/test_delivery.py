@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from resilience.database import AlertRecord, make_engine, session_scope
 from resilience.early_warning.delivery import deliver_due, idempotency_key, run_delivery
 from resilience.early_warning.delivery_config import (
     DeliveryConfig,
@@ -30,13 +29,10 @@ from resilience.early_warning.delivery_config import (
 from resilience.early_warning.dispatch import outbox_counts, requeue_failed
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.lifecycle import issue_alerts
-from resilience.early_warning.outbox import (
-    DeliveryAttempt,
-    DeliveryRecord,
-    OutboxMessage,
-    ensure_outbox_tables,
-)
+from resilience.early_warning.outbox import ensure_outbox_tables
 from resilience.early_warning.run import run_warnings
+from resilience.storage.database import make_engine, session_scope
+from resilience.storage.tables import AlertRecord, DeliveryAttempt, DeliveryRecord, OutboxMessage
 
 ISSUED = datetime.fromisoformat("2026-07-20T08:00:00+08:00")
 

@@ -7,8 +7,8 @@ import warnings
 import pytest
 from typer.testing import CliRunner
 
-from resilience.api import load_api_keys
-from resilience.cli import app
+from resilience.api.app import load_api_keys
+from resilience.cli.main import app
 
 runner = CliRunner(env={"COLUMNS": "200"})  # wide enough that rich does not fold the tables
 
@@ -148,8 +148,8 @@ def test_serve_runs_uvicorn_on_the_api(issued, monkeypatch, tmp_path):
 def test_warn_with_inventory_and_layer_store_runs_every_rule(
     sample_forecast_path, inventory, idf_layer, tmp_path
 ):
-    from resilience.inventory_io import write_inventory
-    from resilience.layer_store import LayerStore
+    from resilience.geodata.inventory_io import write_inventory
+    from resilience.storage.layer_store import LayerStore
 
     assets = write_inventory(inventory, tmp_path / "assets.gpkg")
     LayerStore(tmp_path / "layers").publish("idf", idf_layer)

@@ -74,8 +74,8 @@ def test_each_member_takes_its_own_highest_level(make_forecast, rules, districts
 def test_certainty_reaches_the_cap_message(make_forecast, rules, districts, tmp_path):
     from datetime import datetime
 
-    from resilience.database import make_engine
     from resilience.early_warning.lifecycle import issue_alerts
+    from resilience.storage.database import make_engine
 
     ds = make_forecast(members=10)
     _windy(ds, 4)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from resilience.database import make_engine
 from resilience.early_warning.cap import CapValidationError, validate_cap
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.impact import layer_return_levels, to_return_period
 from resilience.early_warning.lifecycle import issue_alerts
-from resilience.early_warning.rules import LEVELS, LayerLevel
+from resilience.early_warning.rule_models import LEVELS, LayerLevel
+from resilience.storage.database import make_engine
 
 HUANGPU, JINGAN, PUDONG = "310101", "310106", "310115"
 

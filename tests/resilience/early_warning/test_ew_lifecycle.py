@@ -10,7 +10,6 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from resilience.database import AlertRecord, make_engine, session_scope
 from resilience.early_warning.cap import (
     CAP_NS,
     IDENTIFIER_PATTERN,
@@ -20,6 +19,8 @@ from resilience.early_warning.cap import (
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.episode import Episode, StepSpan, collapse_episodes
 from resilience.early_warning.lifecycle import issue_alerts
+from resilience.storage.database import make_engine, session_scope
+from resilience.storage.tables import AlertRecord
 
 ISSUED = datetime.fromisoformat("2026-07-20T08:00:00+08:00")
 NS = {"cap": CAP_NS}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resilience.early_warning.rules import RuleError, default_rules_path, load_rules
+from resilience.early_warning.rule_models import RuleError
+from resilience.early_warning.rules import default_rules_path, load_rules
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from rich.console import Console
 from resilience.early_warning.bulletin import bulletin_lines, format_bulletins
 from resilience.early_warning.cap import validate_cap
 from resilience.early_warning.engine import evaluate_rules
-from resilience.early_warning.rules import LEVELS
+from resilience.early_warning.rule_models import LEVELS
 from resilience.early_warning.run import run_warnings
 from resilience.sample.forecast import write_sample_forecast
 

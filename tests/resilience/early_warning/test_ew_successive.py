@@ -13,14 +13,15 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from resilience.database import AlertRecord, make_engine, session_scope
 from resilience.early_warning.engine import evaluate_rules, rule_scopes
 from resilience.early_warning.feed import active_alerts
 from resilience.early_warning.lifecycle import issue_alerts
-from resilience.early_warning.outbox import OutboxMessage, episode_of
+from resilience.early_warning.outbox import episode_of
 from resilience.early_warning.supersede import WithdrawnAlert
 from resilience.early_warning.verify import warned_spans
 from resilience.early_warning.verify_inputs import alerts_from_records
+from resilience.storage.database import make_engine, session_scope
+from resilience.storage.tables import AlertRecord, OutboxMessage
 
 HUANGPU = "310101"
 

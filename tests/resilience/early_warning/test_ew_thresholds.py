@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from resilience.early_warning.engine import evaluate_rules
-from resilience.early_warning.rules import LEVELS
+from resilience.early_warning.rule_models import LEVELS
 
 
 def _max_level(decisions, hazard: str) -> str | None:

@@ -10,7 +10,6 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from resilience.database import AlertRecord, make_engine, session_scope
 from resilience.early_warning.cap import validate_cap
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.feed import (
@@ -23,6 +22,8 @@ from resilience.early_warning.feed import (
     validate_feed,
 )
 from resilience.early_warning.lifecycle import issue_alerts
+from resilience.storage.database import make_engine, session_scope
+from resilience.storage.tables import AlertRecord
 
 ISSUED = datetime.fromisoformat("2026-07-20T08:00:00+08:00")
 A = {"a": ATOM_NS}

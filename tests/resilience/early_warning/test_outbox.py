@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from resilience.atomic import write_bytes_atomic
-from resilience.database import AlertRecord, make_engine, session_scope
 from resilience.early_warning.dispatch import (
     AttemptResult,
     claim_due,
@@ -22,14 +20,14 @@ from resilience.early_warning.dispatch import (
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.lifecycle import issue_alerts
 from resilience.early_warning.outbox import (
-    DeliveryAttempt,
-    DeliveryRecord,
-    OutboxMessage,
     enqueue_alert,
     enqueue_pending,
     ensure_outbox_tables,
     plan_deliveries,
 )
+from resilience.storage.atomic import write_bytes_atomic
+from resilience.storage.database import make_engine, session_scope
+from resilience.storage.tables import AlertRecord, DeliveryAttempt, DeliveryRecord, OutboxMessage
 
 ISSUED = datetime.fromisoformat("2026-07-20T08:00:00+08:00")
 HUANGPU = "310101"

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from hazard_models.layer import SchemaError
-from resilience.database import AlertRecord, make_engine, session_scope
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.lifecycle import issue_alerts
 from resilience.early_warning.verify import observed_from_decisions, verify_alerts, warned_spans
@@ -21,6 +20,8 @@ from resilience.early_warning.verify_inputs import (
     read_cap_alerts,
     read_observed,
 )
+from resilience.storage.database import make_engine, session_scope
+from resilience.storage.tables import AlertRecord
 
 ISSUED = datetime.fromisoformat("2026-07-20T08:00:00+08:00")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hazard_models.extremes import return_level
+from hazard_models.extremes.gev import return_level
 from hazard_models.layer import horizon_coords, validate_hazard_layer
 from resilience.feasibility.models import Submission
 

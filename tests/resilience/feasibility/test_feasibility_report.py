@@ -2,11 +2,11 @@ import json
 
 import pytest
 
-from resilience.database import make_engine
 from resilience.feasibility.check import run_check
 from resilience.feasibility.models import CheckResult
 from resilience.feasibility.report import format_table, render_html, write_report
 from resilience.feasibility.store import load_check, save_check
+from resilience.storage.database import make_engine
 
 
 @pytest.fixture

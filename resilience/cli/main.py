@@ -1,0 +1,391 @@
+"""Command line of resilience: one typer app, every command listed in ``resilience --help``.
+
+Start-up stays light (style.md rule 4): only typer and rich are imported here; each command
+imports what it needs. The CLI is the composition root, so ``demo`` and ``refresh`` import
+``flows`` inside the command (docs/decisions.md D3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="resilience",
+    help="Climate risk and urban resilience engine for Shanghai.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+error_console = Console(stderr=True, soft_wrap=True)
+
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Settings TOML file (default: resilience.toml).")
+]
+
+
+def _settings(config: Path | None, **overrides: Any):  # noqa: ANN202 - pydantic model
+    from resilience.settings import get_settings
+
+    return get_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _fail(message: str) -> None:
+    error_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _quiet_prefect_defaults() -> None:
+    """Local, private Prefect defaults for one-shot CLI runs (see DEVELOPERS.md)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the sample into.")],
+) -> None:
+    """Write the deterministic Shanghai sample (projections, assets, tides, forecast)."""
+    from resilience.sample.bundle import write_sample
+
+    start = time.perf_counter()
+    paths = write_sample(out, progress=lambda m: console.print(f"  writing {m} ..."))
+    table = Table(title=f"Sample written in {time.perf_counter() - start:.1f} s")
+    table.add_column("part")
+    table.add_column("path")
+    for name, path in paths.model_dump().items():
+        table.add_row(name, str(path))
+    console.print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Directory for every demo output.")] = Path(
+        "demo-output"
+    ),
+    config: ConfigOption = None,
+) -> None:
+    """Run the three user paths end to end on the bundled sample and summarise them."""
+    _quiet_prefect_defaults()
+    out = out.resolve()
+    settings = _settings(config, data_dir=out / "data")
+    from flows.demo import run_demo
+    from resilience.cli.summary import print_demo_summary
+    from resilience.compute import dask_scheduler
+
+    start = time.perf_counter()
+    console.print(f"[bold]resilience demo[/] -> {out}")
+    with dask_scheduler(settings.dask_address):
+        result = run_demo(
+            out,
+            database_url=settings.resolved_database_url,
+            target_probability=settings.design_life_target_probability,
+            use_prefect=settings.use_prefect,
+        )
+    print_demo_summary(console, result, elapsed_s=time.perf_counter() - start)
+
+
+@app.command()
+def refresh(
+    sample_dir: Annotated[Path, typer.Option("--sample", help="Sample or input directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Where the risk table is written.")] = Path(
+        "refresh-output"
+    ),
+    config: ConfigOption = None,
+) -> None:
+    """Rebuild hazard layers into the layer store and recompute the risk table."""
+    _quiet_prefect_defaults()
+    settings = _settings(config)
+    from flows.refresh import run_refresh
+    from resilience.compute import dask_scheduler
+
+    if not (sample_dir / "projections").is_dir():
+        _fail(f"{sample_dir}: expected a 'projections' folder (see `resilience sample`)")
+    with dask_scheduler(settings.dask_address):
+        result = run_refresh(
+            sample_dir.resolve(),
+            settings.layer_store_dir.resolve(),
+            out.resolve(),
+            use_prefect=settings.use_prefect,
+            idf_method=settings.rain_uplift_method,
+        )
+    for name, path in result.layers.items():
+        console.print(f"layer {name:<6} {path}")
+    console.print(f"risk table {result.risk.gpkg}\n           {result.risk.csv}")
+
+
+@app.command()
+def check(
+    submission: Annotated[Path, typer.Argument(help="Submission JSON file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    report_dir: Annotated[
+        Path | None, typer.Option("--report", help="Also write HTML and JSON reports here.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check a project's climate feasibility against the published hazard layers."""
+    settings = _settings(config)
+    from pydantic import ValidationError
+
+    from resilience.feasibility.check import run_check
+    from resilience.feasibility.models import Submission
+    from resilience.feasibility.report import format_table, write_report
+    from resilience.feasibility.store import save_check
+    from resilience.storage.database import make_engine
+    from resilience.storage.layer_store import LayerStore
+
+    if not submission.is_file():
+        _fail(f"{submission}: no such file")
+    try:
+        request = Submission.model_validate_json(submission.read_text(encoding="utf-8"))
+    except ValidationError as error:
+        _fail(f"{submission}: {error}")
+    store = LayerStore(settings.layer_store_dir)
+    if not store.names():
+        _fail(f"no published layers in {store.root}; run `resilience refresh` or `resilience demo`")
+    layers = {name: store.open(name) for name in store.names()}
+    result = run_check(request, layers, target_probability=settings.design_life_target_probability)
+    check_id = save_check(make_engine(settings.resolved_database_url), request, result)
+    if not as_json:
+        console.print(f"stored as check #{check_id} in {settings.resolved_database_url}")
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        console.print(format_table(result))
+        for advice in result.advice:
+            console.print(
+                f"  advice ({advice.hazard}, worst {advice.worst_scenario}): {advice.message}"
+            )
+        for hazard, why in result.not_checked.items():
+            console.print(f"  not checked ({hazard}): {why}")
+    if report_dir is not None:
+        files = write_report(result, report_dir)
+        console.print(f"report {files['html']}\n       {files['json']}")
+
+
+@app.command()
+def fit(
+    csv_file: Annotated[Path, typer.Argument(help="CSV with one value per row.")],
+    column: Annotated[str, typer.Option("--column", help="Column to fit.")],
+    dist: Annotated[str, typer.Option("--dist", help="gev, gpd or gumbel.")] = "gev",
+    method: Annotated[str, typer.Option("--method", help="mle, lmoments or pmle.")] = "mle",
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="GPD threshold, data units.")
+    ] = None,
+    per_year: Annotated[
+        float, typer.Option("--per-year", help="Observations per year (GPD).")
+    ] = 365.0,
+    covariate: Annotated[
+        str | None, typer.Option("--covariate", help="Column for a GEV location trend.")
+    ] = None,
+    return_periods: Annotated[
+        str, typer.Option("--return-periods", help="Comma-separated years.")
+    ] = "2,10,50,100",
+    ci: Annotated[str, typer.Option("--ci", help="delta or bootstrap intervals.")] = "delta",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Return-level plot (PNG).")] = None,
+    threshold_plot: Annotated[
+        Path | None,
+        typer.Option("--threshold-plot", help="Mean-residual-life and stability plots (PNG)."),
+    ] = None,
+) -> None:
+    """Fit a GEV, Gumbel or GPD to a station record, with return levels and 95 % CIs."""
+    from hazard_models.layer import SchemaError
+    from resilience.fitting.display import plot_fit
+    from resilience.fitting.record import read_station_record
+    from resilience.fitting.station_fit import fit_station
+
+    choices = {
+        "dist": (dist, ("gev", "gpd", "gumbel")),
+        "method": (method, ("mle", "lmoments", "pmle")),
+        "ci": (ci, ("delta", "bootstrap")),
+    }
+    for option, (value, allowed) in choices.items():
+        if value not in allowed:
+            _fail(f"--{option} {value!r}: expected one of {', '.join(allowed)}")
+    try:
+        periods = [float(p) for p in return_periods.split(",") if p.strip()]
+    except ValueError:
+        _fail(f"--return-periods {return_periods!r}: expected comma-separated numbers")
+    try:
+        record = read_station_record(csv_file, column=column, covariate=covariate)
+        report = fit_station(
+            record,
+            dist=dist,  # type: ignore[arg-type]  # checked against the choices above
+            method=method,  # type: ignore[arg-type]
+            threshold=threshold,
+            per_year=per_year,
+            return_periods=periods,
+            ci=ci,  # type: ignore[arg-type]
+        )
+    except (FileNotFoundError, SchemaError, ValueError) as error:
+        _fail(str(error))
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        from resilience.fitting.display import format_fit
+
+        for table in format_fit(report):
+            console.print(table)
+    if plot is not None:
+        path = plot_fit(report, record, plot)
+        if not as_json:
+            console.print(f"plot {path}")
+    if threshold_plot is not None:
+        from resilience.fitting.display import plot_threshold_diagnostics
+
+        path = plot_threshold_diagnostics(record, threshold_plot)
+        if not as_json:
+            console.print(f"threshold diagnostics {path}")
+
+
+@app.command()
+def pull(
+    catalog: Annotated[Path | None, typer.Argument(help="Catalogue YAML of sources.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Local glob of NEX-named files, or an HTTP URL template."),
+    ] = None,
+    models: Annotated[str, typer.Option("--models", help="For a URL template.")] = "",
+    experiments: Annotated[str, typer.Option("--experiments", help="For a URL template.")] = "",
+    region: Annotated[
+        str | None, typer.Option("--region", help="shanghai or lon0,lat0,lon1,lat1.")
+    ] = "shanghai",
+    horizons: Annotated[str, typer.Option("--horizons")] = "baseline,mid,far",
+    variables: Annotated[str, typer.Option("--variables")] = "tasmax,pr",
+    out: Annotated[Path | None, typer.Option("--out", help="Write projections here.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="netcdf or zarr.")] = "netcdf",
+    reference: Annotated[
+        Path | None, typer.Option("--reference", help="Observed reference (NetCDF) for QDM.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Pull projections from a catalogue or a glob, normalise them and report what is there."""
+    settings = _settings(config)
+    from resilience.climate.catalog import CatalogError, load_catalog
+    from resilience.climate.projection_file import ClimateDataError
+    from resilience.climate.pull import (
+        catalog_from_source,
+        pull_projections,
+        resolve_region,
+        write_projections,
+    )
+
+    if (catalog is None) == (source is None):
+        _fail("give a CATALOG file or --source PATH_GLOB (one of them)")
+    if fmt not in ("netcdf", "zarr"):
+        _fail(f"--format {fmt!r}: expected netcdf or zarr")
+    try:
+        wanted = [v.strip() for v in variables.split(",") if v.strip()]
+        sources = (
+            load_catalog(catalog)
+            if catalog
+            else catalog_from_source(
+                str(source),
+                variables=wanted,
+                models=_split(models),
+                experiments=_split(experiments),
+            )
+        )
+        ds = pull_projections(
+            sources,
+            variables=wanted,
+            horizons=[h.strip() for h in horizons.split(",") if h.strip()],
+            cache_dir=settings.data_dir / "cache",
+            region=resolve_region(region),
+        )
+        if reference is not None:
+            from resilience.climate.bias import adjust_qdm
+
+            names = [str(v) for v in ds.data_vars]
+            ds = adjust_qdm(ds, _open_reference(reference), variables=names)
+    except (CatalogError, ClimateDataError, FileNotFoundError, ValueError, RuntimeError) as error:
+        _fail(str(error))
+    table = Table(title="Projections pulled")
+    for column in ("variable", "units", "models", "scenarios", "years", "lat x lon"):
+        table.add_column(column)
+    years = ds["time"].dt.year
+    for name, var in ds.data_vars.items():
+        table.add_row(
+            str(name),
+            var.attrs.get("units", ""),
+            str(ds.sizes["model"]),
+            " ".join(str(s) for s in ds["scenario"].values),
+            f"{int(years.min())}-{int(years.max())}",
+            f"{ds.sizes['lat']} x {ds.sizes['lon']}",
+        )
+    console.print(table)
+    missing = ds.attrs.get("missing_combinations", "")
+    console.print(f"missing combinations: {missing or 'none'}", highlight=False)
+    if out is not None:
+        console.print(f"projections {write_projections(ds, out, fmt=fmt)}")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _open_reference(path: Path):  # noqa: ANN202 - xarray Dataset
+    import xarray as xr
+
+    return xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+
+
+@app.command()
+def layers(config: ConfigOption = None) -> None:
+    """List the published hazard layers and their versions."""
+    settings = _settings(config)
+    from resilience.storage.layer_store import LayerStore
+
+    store = LayerStore(settings.layer_store_dir)
+    table = Table(title=f"Layer store {store.root}")
+    for column in ("layer", "current", "versions", "created", "file"):
+        table.add_column(column)
+    for name in store.names():
+        entry = store.current(name)
+        table.add_row(
+            name,
+            entry.version,
+            str(len(store.versions(name))),
+            entry.manifest.get("created", ""),
+            str(entry.path),
+        )
+    console.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from resilience import __version__
+
+    typer.echo(json.dumps({"resilience": __version__}))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
+
+
+# Command groups that live in their own modules (typer and rich only at import time).
+from resilience.cli.compound import compound_command  # noqa: E402
+from resilience.cli.flood import flood_command  # noqa: E402
+from resilience.cli.hazards import app as _hazards_app  # noqa: E402
+from resilience.cli.surge import surge_command  # noqa: E402
+from resilience.cli.warn import keys_app, serve_command, warn_app  # noqa: E402
+
+app.add_typer(_hazards_app, name="hazards")
+app.command("surge")(surge_command)
+app.command("flood")(flood_command)
+app.command("compound")(compound_command)
+app.add_typer(warn_app, name="warn")
+app.command("serve")(serve_command)
+app.add_typer(keys_app, name="keys")

@@ -1,0 +1,285 @@
+"""``resilience warn [verify|deliver]``, ``resilience serve`` and ``resilience keys add``.
+
+``resilience warn --forecast FILE --out DIR`` evaluates the warning rules on a forecast and
+writes its CAP 1.2 messages (the callback of the ``warn`` group runs when no subcommand is
+given); ``warn verify`` scores CAP files against observed events; ``warn deliver`` runs the
+outbox worker. ``serve`` runs the REST API under uvicorn; ``keys add`` issues an agency key.
+Registered on the main app by ``resilience.cli.main``. Imports stay inside the commands so that
+``resilience --help`` stays fast (style.md rule 4).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["keys_app", "serve_command", "warn_app"]
+
+warn_app = typer.Typer(
+    help="Warnings: evaluate the rules on a forecast (no subcommand), deliver, verify.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+keys_app = typer.Typer(help="Per-agency API keys of the warnings REST API.", no_args_is_help=True)
+console = Console()
+error_console = Console(stderr=True, soft_wrap=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Settings TOML file (default: resilience.toml).")
+]
+RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rule set YAML.")]
+
+
+def _fail(message: str) -> NoReturn:
+    error_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _settings(config: Path | None, **overrides: Any):  # noqa: ANN202 - pydantic model
+    from resilience.settings import get_settings
+
+    try:
+        return get_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    except FileNotFoundError as error:
+        _fail(str(error))
+
+
+def _rules(path: Path | None):  # noqa: ANN202 - RuleSet
+    from resilience.early_warning.rule_models import RuleError
+    from resilience.early_warning.rules import load_rules
+
+    try:
+        return load_rules(path)
+    except RuleError as error:
+        _fail(str(error))
+
+
+def _issue(options: dict[str, Any]) -> None:
+    """Run the rules on one forecast and print its bulletin sequence."""
+    from hazard_models.layer import SchemaError
+    from resilience.early_warning import format_bulletins, run_warnings
+    from resilience.early_warning.run import load_inputs
+    from resilience.geodata.geography import open_districts
+
+    settings = _settings(options["config"])
+    rules = _rules(options["rules"])
+    try:
+        inputs = load_inputs(
+            rules,
+            assets_path=options["assets"],
+            layer_store=options["layers"],
+        )
+        run = run_warnings(
+            options["forecast"],
+            rules_path=options["rules"],
+            districts=open_districts(options["districts"]),
+            database_url=settings.resolved_database_url,
+            out_dir=options["out"],
+            assets=inputs.assets,  # type: ignore[arg-type]  # a GeoDataFrame or None
+            layers=inputs.layers,
+        )
+    except (SchemaError, ValueError, OSError) as error:
+        _fail(str(error))
+    console.print(format_bulletins(run))
+    hint = {"assets": "give --assets FILE", "layer": "give --layers DIR"}
+    for rule_id, why in sorted(run.skipped_rules.items()):
+        how = hint["assets"] if "inventory" in why else hint["layer"]
+        console.print(f"  rule {rule_id} skipped: {why}; {how}", highlight=False)
+
+
+@warn_app.callback(invoke_without_command=True)
+def warn(
+    ctx: typer.Context,
+    forecast: Annotated[
+        Path | None, typer.Option("--forecast", help="Forecast NetCDF file.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for the CAP files.")] = None,
+    rules: RulesOption = None,
+    districts: Annotated[
+        Path | None, typer.Option("--districts", help="District boundaries (GeoJSON).")
+    ] = None,
+    assets: Annotated[
+        Path | None, typer.Option("--assets", help="Asset inventory for the impact rules.")
+    ] = None,
+    layers: Annotated[
+        Path | None,
+        typer.Option("--layers", help="Layer store for hazard-layer thresholds (e.g. idf)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Evaluate the warning rules on a forecast and write CAP 1.2 bulletins."""
+    if ctx.invoked_subcommand is not None:
+        if forecast is not None or out is not None:
+            _fail("--forecast and --out go with `resilience warn` alone, not with a subcommand")
+        return
+    if forecast is None or out is None:
+        _fail("give --forecast FILE and --out DIR, or a subcommand (verify, deliver); see --help")
+    if not forecast.is_file():
+        _fail(f"{forecast}: no such file")
+    _issue(
+        {
+            "forecast": forecast,
+            "out": out,
+            "rules": rules,
+            "districts": districts,
+            "assets": assets,
+            "layers": layers,
+            "config": config,
+        }
+    )
+
+
+def _fmt(value: float, pattern: str = "{:.2f}") -> str:
+    return "-" if value != value else pattern.format(value)  # NaN: no events or no warnings
+
+
+@warn_app.command("verify")
+def verify(
+    alerts: Annotated[
+        list[Path], typer.Option("--alerts", help="CAP files or directories (repeatable).")
+    ],
+    observed: Annotated[Path, typer.Option("--observed", help="Observed events CSV.")],
+    tolerance_h: Annotated[
+        float, typer.Option("--tolerance-h", help="Widen warned intervals by H hours.")
+    ] = 0.0,
+    rules: RulesOption = None,
+) -> None:
+    """Score past alerts against observed events: POD, FAR, CSI and lead time."""
+    from hazard_models.layer import SchemaError
+    from resilience.early_warning.verify import verify_alerts
+    from resilience.early_warning.verify_inputs import read_cap_alerts, read_observed
+
+    rule_set = _rules(rules)
+    try:
+        messages = read_cap_alerts(alerts, rules=rule_set)
+        events = read_observed(observed, hazards=rule_set.hazards)
+        result = verify_alerts(messages, events, tolerance_h=tolerance_h)
+    except (SchemaError, ValueError) as error:
+        _fail(str(error))
+    table = Table(title=f"Verification of {len(messages)} messages ({tolerance_h:g} h tolerance)")
+    columns = ("hazard", "level", "events", "hits", "misses", "warnings", "false alarms")
+    for column in (*columns, "POD", "FAR", "CSI", "lead mean h", "lead median h"):
+        table.add_column(column)
+    for row in result.scores.itertuples(index=False):
+        table.add_row(
+            row.hazard,
+            row.level,
+            *(str(v) for v in (row.events, row.hits, row.misses, row.warnings, row.false_alarms)),
+            _fmt(row.pod),
+            _fmt(row.far),
+            _fmt(row.csi),
+            _fmt(row.lead_time_mean_h, "{:.1f}"),
+            _fmt(row.lead_time_median_h, "{:.1f}"),
+        )
+    console.print(table)
+
+
+@warn_app.command("deliver")
+def deliver(
+    delivery: Annotated[Path, typer.Option("--config", help="Delivery configuration YAML.")],
+    once: Annotated[
+        bool, typer.Option("--once", help="One worker pass, then exit (else run until Ctrl-C).")
+    ] = False,
+    replay_from: Annotated[
+        str | None,
+        typer.Option("--replay-from", help="Start the clock at this ISO time (exercises)."),
+    ] = None,
+    rules: RulesOption = None,
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="Settings TOML file.")
+    ] = None,
+) -> None:
+    """Deliver queued CAP messages: webhooks with retries, file drops."""
+    import threading
+
+    from resilience.early_warning.delivery import deliver_due, replay_clock, run_delivery
+    from resilience.early_warning.delivery_config import (
+        DeliveryConfigError,
+        load_delivery_config,
+        missing_targets,
+    )
+    from resilience.early_warning.dispatch import outbox_counts
+    from resilience.storage.database import make_engine
+
+    rule_set = _rules(rules)
+    try:
+        config = load_delivery_config(delivery, rules=rule_set)
+    except DeliveryConfigError as error:
+        _fail(str(error))
+    for agency, channels in sorted(missing_targets(config, rule_set).items()):
+        console.print(f"  note: {agency} takes {', '.join(channels)} but has no target here")
+    engine = make_engine(_settings(settings_file).resolved_database_url)
+    try:
+        clock = replay_clock(replay_from)
+    except ValueError as error:
+        _fail(f"--replay-from: {error}")
+    if once:
+        report = deliver_due(engine, config, clock=clock)
+    else:
+        stop = threading.Event()
+        try:
+            report = run_delivery(engine, config, until_idle=False, stop=stop, clock=clock)
+        except KeyboardInterrupt:
+            stop.set()
+            raise typer.Exit(code=130) from None
+    console.print(
+        f"queued {report.queued}, planned {report.planned}, attempted {report.attempted}: "
+        f"delivered {report.delivered}, retry {report.retried}, failed {report.failed} "
+        f"in {report.seconds:.2f} s"
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(outbox_counts(engine).items()))
+    console.print(f"outbox: {counts}")
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Public root for links (default: the request's).")
+    ] = "",
+    keys: Annotated[
+        Path | None, typer.Option("--keys", help="Keys file (default: <data_dir>/api_keys.toml).")
+    ] = None,
+    rules: RulesOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the warnings REST API (alerts, CAP messages, Atom feeds) with uvicorn."""
+    import uvicorn
+
+    from resilience.api.app import create_app
+
+    settings = _settings(config)
+    _rules(rules)  # a bad rule file fails here, not on the first request
+    app = create_app(settings, rules_path=rules, keys_path=keys, base_url=base_url)
+    console.print(f"serving warnings API on http://{host}:{port}/v1/ (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@keys_app.command("add")
+def add_key(
+    agency: Annotated[str, typer.Argument(help="Agency id from the rule set.")],
+    label: Annotated[str, typer.Option("--label", help="Who holds the key.")] = "",
+    keys: Annotated[
+        Path | None, typer.Option("--keys", help="Keys file (default: <data_dir>/api_keys.toml).")
+    ] = None,
+    rules: RulesOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Issue an API key for an agency; the key is shown once, only its hash is stored."""
+    from resilience.api.app import ApiKeyError, issue_api_key
+
+    known = sorted(a.id for a in _rules(rules).agencies)
+    if agency not in known:
+        _fail(f"unknown agency {agency!r}; expected one of {', '.join(known)}")
+    path = keys or _settings(config).data_dir / "api_keys.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        key = issue_api_key(path, agency, label=label)
+    except ApiKeyError as error:
+        _fail(str(error))
+    console.print(f"key for {agency} (stored as SHA-256 in {path}; shown only now):")
+    typer.echo(key)

@@ -1,0 +1,55 @@
+"""Write the RiskTable as a GeoPackage (for maps) and a CSV (for spreadsheets), atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from resilience.storage.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["write_risk_table"]
+
+
+def write_risk_table(
+    table: pd.DataFrame, assets: gpd.GeoDataFrame, out_dir: Path, *, stem: str = "risk_table"
+) -> tuple[Path, Path]:
+    """Write ``table`` to ``out_dir/{stem}.gpkg`` and ``out_dir/{stem}.csv``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        RiskTable (one row per asset x hazard x scenario x horizon, with ``asset_id``).
+    assets : geopandas.GeoDataFrame
+        The inventory, whose geometry is joined on ``asset_id`` for the GeoPackage.
+    out_dir : Path
+        Output directory, created if needed.
+
+    Returns
+    -------
+    tuple of Path
+        The GeoPackage and the CSV.
+    """
+    import geopandas as gpd
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    geometry = assets.set_index("asset_id").geometry
+    missing = sorted(set(table["asset_id"]) - set(geometry.index))
+    if missing:
+        raise ValueError(f"risk table names asset_ids not in the inventory: {missing[:5]}")
+    frame = gpd.GeoDataFrame(
+        table.reset_index(drop=True),
+        geometry=geometry.loc[table["asset_id"]].to_numpy(),
+        crs=assets.crs,
+    )
+    gpkg, csv = out_dir / f"{stem}.gpkg", out_dir / f"{stem}.csv"
+    with atomic_path(gpkg) as temporary:
+        frame.to_file(temporary, layer="risk", driver="GPKG")
+    with atomic_path(csv) as temporary:
+        table.to_csv(temporary, index=False, float_format="%.6g")
+    return gpkg, csv

@@ -1,0 +1,141 @@
+"""Every table of the engine's database, on one declarative ``Base``.
+
+Feasibility submissions and check results, issued CAP alerts, and the delivery outbox of the
+early warnings (messages, deliveries, attempts: the transactional-outbox pattern of
+:mod:`resilience.early_warning.outbox`). They are defined together so that
+:func:`resilience.storage.database.make_engine` creates the whole schema without importing
+the packages that use it (decisions.md D24). Times are timezone-aware; SQLite returns them
+naive (see :func:`resilience.early_warning.outbox.utc`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AlertRecord",
+    "Base",
+    "CheckRecord",
+    "DeliveryAttempt",
+    "DeliveryRecord",
+    "OutboxMessage",
+    "SubmissionRecord",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class SubmissionRecord(Base):
+    """A feasibility submission as received (JSON of ``Submission``)."""
+
+    __tablename__ = "submissions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_name: Mapped[str] = mapped_column(String(200))
+    asset_type: Mapped[str] = mapped_column(String(50))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class CheckRecord(Base):
+    """The result of one feasibility check (JSON of ``CheckResult``)."""
+
+    __tablename__ = "check_results"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    verdict: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float] = mapped_column(Float)
+    layer_versions: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class AlertRecord(Base):
+    """One CAP message issued for an alert transition (Alert, Update or Cancel)."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(64), unique=True)
+    alert_key: Mapped[str] = mapped_column(String(200), index=True)
+    hazard: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(10))
+    msg_type: Mapped[str] = mapped_column(String(10))
+    area: Mapped[str] = mapped_column(String(200))
+    sent: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    onset: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    references: Mapped[str] = mapped_column(Text, default="")
+    agencies: Mapped[list] = mapped_column(JSON, default=list)
+    cap_xml: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class OutboxMessage(Base):
+    """One CAP message to deliver to one agency."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (UniqueConstraint("identifier", "agency", name="uq_outbox_message"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    identifier: Mapped[str] = mapped_column(String(64))
+    agency: Mapped[str] = mapped_column(String(60), index=True)
+    episode: Mapped[str] = mapped_column(String(200), index=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    planned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class DeliveryRecord(Base):
+    """The delivery of one outbox message over one channel, and its state."""
+
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (UniqueConstraint("outbox_id", "channel", name="uq_outbox_delivery"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(1000))
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DeliveryAttempt(Base):
+    """One attempt at a delivery (kept for audit; ``in_flight`` until its result is known)."""
+
+    __tablename__ = "outbox_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("outbox_deliveries.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str] = mapped_column(String(40))
+    started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(10), default="in_flight")
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,0 +1,193 @@
+"""`resilience pull`: catalogue or glob -> verified files -> normalised projections."""
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from resilience.cli.main import app
+from resilience.climate.catalog import write_sample_catalog
+from resilience.sample.projections import sample_file_name, write_sample_projections
+
+
+def _http_server():
+    """Load tests/resilience/http_server.py once (tests are not a package; see test_fetch)."""
+    name = "resilience_test_http_server"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).with_name("http_server.py")
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+Route, serve = _http_server().Route, _http_server().serve
+
+runner = CliRunner()
+YEARS = {"historical": range(1995, 2015), "ssp585": range(2081, 2101)}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pull-sample")
+    write_sample_projections(
+        root, models=("SYNTH-ESM-A",), experiments=YEARS, variables=("tasmax", "pr")
+    )
+    write_sample_catalog(root)
+    return root
+
+
+def invoke(*args, data_dir):
+    return runner.invoke(app, ["pull", *map(str, args)], env={"RESILIENCE_DATA_DIR": str(data_dir)})
+
+
+def test_catalogue_pull_writes_normalised_projections(sample, tmp_path):
+    result = invoke(
+        sample / "catalog.yaml",
+        "--horizons",
+        "baseline,far",
+        "--out",
+        tmp_path / "out",
+        data_dir=tmp_path / "data",
+    )
+    assert result.exit_code == 0, result.output
+    assert "missing combinations: none" in result.output
+    ds = xr.open_dataset(tmp_path / "out" / "projections.nc", use_cftime=True)
+    assert ds["tasmax"].attrs["units"] == "degC" and ds["pr"].attrs["units"] == "mm/day"
+    assert ds["tasmax"].attrs["original_units"] == "K"
+    assert set(ds["scenario"].values) == {"historical", "ssp585"}
+    assert 5 < float(ds["tasmax"].sel(scenario="historical").mean()) < 25  # degC, not K
+    assert bool(ds["region_mask"].any()) and not bool(ds["region_mask"].all())  # polygon
+
+
+def test_source_glob_and_bbox_region(sample, tmp_path):
+    result = invoke(
+        "--source",
+        f"{sample}/tasmax_*.nc",
+        "--variables",
+        "tasmax",
+        "--horizons",
+        "baseline",
+        "--region",
+        "121.3,31.1,121.6,31.4",
+        data_dir=tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    assert "tasmax" in result.output and "1995-2014" in result.output
+
+
+def test_pull_over_http_then_nothing_new(sample, tmp_path):
+    files = {
+        f"/nex/{p.name}": Route(body=p.read_bytes()) for p in sample.glob("tasmax_*historical*.nc")
+    }
+    with serve(files) as server:
+        catalog = tmp_path / "http.yaml"
+        catalog.write_text(
+            "sources:\n  - name: mirror\n    driver: http\n"
+            f"    url_template: {server.base_url}/nex/"
+            "{variable}_day_{model}_{experiment}_{variant}_{grid}_{year}.nc\n"
+            "    variables: [tasmax]\n    models: [SYNTH-ESM-A]\n    experiments: [historical]\n"
+            "    years: ['1995-2014']\n"
+        )
+        first = invoke(
+            catalog, "--variables", "tasmax", "--horizons", "baseline", data_dir=tmp_path
+        )
+        assert first.exit_code == 0, first.output
+        sent = sum(r.bytes_sent for r in server.routes.values())
+        assert sent == sum(len(r.body) for r in server.routes.values())
+        again = invoke(
+            catalog, "--variables", "tasmax", "--horizons", "baseline", data_dir=tmp_path
+        )
+        assert again.exit_code == 0, again.output
+        assert sum(r.bytes_sent for r in server.routes.values()) == sent  # 304s: no new bytes
+    cached = sorted((tmp_path / "cache" / "mirror").glob("*.nc"))
+    assert len(cached) == 20
+
+
+def test_bad_inputs_are_clear_and_cache_nothing(sample, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(sample, broken)
+    bad_file = broken / sample_file_name("tasmax", "SYNTH-ESM-A", "historical", 1995)
+    bad_file.write_bytes(b"this is not netcdf")
+    result = invoke(
+        "--source",
+        f"{broken}/tasmax_*.nc",
+        "--variables",
+        "tasmax",
+        "--horizons",
+        "baseline",
+        data_dir=tmp_path / "d1",
+    )
+    assert result.exit_code == 2 and "not" in result.output and bad_file.name in result.output
+    outside = invoke(
+        sample / "catalog.yaml",
+        "--variables",
+        "tasmax",
+        "--horizons",
+        "baseline",
+        "--region",
+        "100,10,101,11",
+        data_dir=tmp_path / "d2",
+    )
+    assert outside.exit_code == 2 and "outside" in outside.output
+    missing = invoke(
+        sample / "catalog.yaml",
+        "--variables",
+        "hurs",
+        "--horizons",
+        "baseline",
+        data_dir=tmp_path / "d3",
+    )
+    assert missing.exit_code == 2 and "hurs" in missing.output
+    # a catalogue checksum that no longer matches the file is refused
+    tampered = broken / "catalog.yaml"
+    result = invoke(
+        tampered, "--variables", "tasmax", "--horizons", "baseline", data_dir=tmp_path / "d4"
+    )
+    assert result.exit_code == 2 and "sha256" in result.output.lower()
+    assert not (tmp_path / "d1" / "cache").exists() or not any(
+        (tmp_path / "d1" / "cache").rglob("*.nc")
+    )
+
+
+def test_url_template_source_and_a_bad_download_is_not_cached(sample, tmp_path):
+    routes = {
+        f"/nex/{p.name}": Route(body=p.read_bytes()) for p in sample.glob("tasmax_*historical*.nc")
+    }
+    template = "{variable}_day_{model}_{experiment}_{variant}_{grid}_{year}.nc"
+    with serve(routes) as server:
+        args = [
+            "--source",
+            f"{server.base_url}/nex/{template}",
+            "--variables",
+            "tasmax",
+            "--models",
+            "SYNTH-ESM-A",
+            "--experiments",
+            "historical",
+            "--horizons",
+            "baseline",
+        ]
+        result = invoke(*args, data_dir=tmp_path / "ok")
+        assert result.exit_code == 0, result.output
+        assert "1995-2014" in result.output
+        # the server now serves garbage for one year: a clear error, and it is not kept
+        bad = "/nex/tasmax_day_SYNTH-ESM-A_historical_r1i1p1f1_gn_2003.nc"
+        routes[bad] = Route(body=b"<html>maintenance</html>")
+        result = invoke(*args, data_dir=tmp_path / "bad")
+        assert result.exit_code == 2 and "2003" in result.output
+        assert not (tmp_path / "bad" / "cache" / "source" / bad.rsplit("/", 1)[1]).exists()
+    missing = invoke(
+        "--source",
+        "https://example.invalid/{year}.nc",
+        "--horizons",
+        "baseline",
+        data_dir=tmp_path / "m",
+    )
+    assert missing.exit_code == 2 and "needs --variables, --models and" in missing.output

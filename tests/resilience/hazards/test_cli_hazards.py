@@ -1,0 +1,155 @@
+"""``resilience hazards heat|rain|drainage`` on real sample NetCDF files, through the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from hazard_models.layer import validate_hazard_layer
+from hazard_models.rain.idf import SHANGHAI_DB31_T1043, effective_return_period
+from resilience.cli.main import app
+from resilience.sample.projections import write_sample_projections
+
+RUNNER = CliRunner()
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def projections_dir(tmp_path_factory):
+    """Two synthetic models, historical 1995-2014 and ssp585 2081-2100 (240 real files)."""
+    out = tmp_path_factory.mktemp("projections")
+    experiments = {"historical": range(1995, 2015), "ssp585": range(2081, 2101)}
+    write_sample_projections(out, experiments=experiments)
+    return out
+
+
+def _invoke(*args: str, env: dict | None = None):
+    result = RUNNER.invoke(app, ["hazards", *args], env=env)
+    return result
+
+
+def test_heat_writes_a_valid_layer_and_maps(projections_dir, tmp_path):
+    out = tmp_path / "heat.nc"
+    result = _invoke(
+        "heat", "--projections", str(projections_dir), "--horizons", "far", "--out", str(out),
+        "--plot",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    layer = validate_hazard_layer(xr.load_dataset(out))
+    assert layer["horizon"].values.tolist() == ["baseline", "far"]
+    assert {"tropical_nights", "cooling_degree_days", "tnx", "tg_mean"} <= set(layer.data_vars)
+    # The sample warms ssp585 by about 4 degC by the far horizon (docs/sample.md).
+    warming = float(layer["tg_mean_change"].sel(horizon="far", quantile=0.5).mean())
+    assert 3.0 < warming < 5.5
+    for name in ("heat_txx_map.png", "heat_txx_change.png"):
+        assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
+    assert "txx 20-yr" in result.output and "ssp585" in result.output
+
+
+def test_rain_writes_rain_and_idf_layers_and_the_idf_chart(projections_dir, tmp_path):
+    out = tmp_path / "rain.nc"
+    result = _invoke(
+        "rain", "--projections", str(projections_dir), "--scenarios", "ssp585", "--out",
+        str(out), "--plot", "--horizons", "far",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rain = validate_hazard_layer(xr.load_dataset(out))
+    idf = validate_hazard_layer(xr.load_dataset(tmp_path / "rain_idf.nc"))
+    assert idf.attrs["hazard"] == "idf" and (tmp_path / "rain_idf.png").is_file()
+    # The IDF uplift at 100 yr is the rain layer's relative Rx1day change at 100 yr.
+    change = rain["rx1day_change"].sel(return_period=100, horizon="far", quantile=0.5)
+    uplift = idf["idf_uplift"].sel(return_period=100, horizon="far", quantile=0.5)
+    np.testing.assert_allclose(uplift.values, 1 + change.values / 100, rtol=1e-6)
+
+    drained = _invoke(
+        "drainage", "--idf", str(tmp_path / "rain_idf.nc"), "--lat", "31.23", "--lon",
+        "121.47", "--design-return-period", "5", "--duration", "60", "--peak-ratio", "0.405",
+    )  # fmt: skip
+    assert drained.exit_code == 0, drained.output
+    assert "baseline" in drained.output and "5.00 yr" in drained.output
+    assert "r = 0.405" in drained.output and "pipe class, at least 3 yr" in drained.output
+    # The verdict column follows the median effective period against the 3-yr minimum.
+    far = float(
+        xr.load_dataset(tmp_path / "rain_idf.nc")["idf_uplift"]
+        .sel(return_period=5, horizon="far", quantile=0.5)
+        .sel(lat=31.23, lon=121.47, method="nearest")
+        .isel(scenario=0)
+    )
+    assert ("BELOW" in drained.output) == (effective_return_period(5.0, far) < 3.0)
+
+
+def test_clausius_clapeyron_setting_needs_the_heat_layer(projections_dir, tmp_path):
+    env = {"RESILIENCE_RAIN_UPLIFT_METHOD": "clausius_clapeyron"}
+    args = ["rain", "--projections", str(projections_dir), "--out", str(tmp_path / "r.nc")]
+    failed = _invoke(*args, "--horizons", "far", env=env)
+    assert failed.exit_code == 2 and "--heat-layer" in failed.output
+    heat = tmp_path / "h.nc"
+    made = _invoke("heat", "--projections", str(projections_dir), "--out", str(heat))
+    assert made.exit_code == 2 and "expected years 2021-2040 for horizon 'near'" in made.output
+    made = _invoke(
+        "heat", "--projections", str(projections_dir), "--out", str(heat), "--horizons", "far"
+    )
+    assert made.exit_code == 0, made.output
+    ok = _invoke(*args, "--horizons", "far", "--heat-layer", str(heat), env=env)
+    assert ok.exit_code == 0, ok.output
+    idf = xr.load_dataset(tmp_path / "r_idf.nc")
+    warming = xr.load_dataset(heat)["tg_mean_change"]
+    expected = 1.07 ** warming.sel(horizon="far", quantile=0.5)
+    got = idf["idf_uplift"].sel(horizon="far", quantile=0.5, return_period=5)
+    np.testing.assert_allclose(got.values, expected.values, rtol=1e-9)
+    # Uniform uplift: the drainage check is the closed form of hazard_models.rain.idf.
+    site = got.sel(lat=31.23, lon=121.47, method="nearest").isel(scenario=0)
+    closed = effective_return_period(5.0, float(site), SHANGHAI_DB31_T1043)
+    drained = _invoke(
+        "drainage", "--idf", str(tmp_path / "r_idf.nc"), "--lat", "31.23", "--lon", "121.47",
+        "--design-return-period", "5",
+    )  # fmt: skip
+    assert f"{closed:.2f} yr" in drained.output
+
+
+def test_errors_name_the_option(projections_dir, tmp_path):
+    bad = _invoke("heat", "--projections", str(projections_dir), "--horizons", "later")
+    assert bad.exit_code == 2 and "--horizons: expected names from" in bad.output
+    missing = _invoke("rain", "--projections", str(tmp_path / "nowhere"))
+    assert missing.exit_code == 2 and "nowhere" in missing.output
+    ratio = _invoke(
+        "drainage", "--lat", "31", "--lon", "121", "--design-return-period", "5",
+        "--peak-ratio", "1.5", "--idf", str(tmp_path / "x.nc"),
+    )  # fmt: skip
+    assert ratio.exit_code == 2 and "peak_ratio" in ratio.output
+
+
+def test_change_map_dots_cells_where_models_disagree(tmp_path):
+    """Stippling follows {variable}_robustness < 0.8 (IPCC AR6 model agreement)."""
+    import matplotlib
+
+    from resilience.hazards.plots import plot_change_map
+
+    matplotlib.use("Agg")
+    coords = {"scenario": ["ssp585"], "horizon": ["far"], "quantile": [0.5]}
+    coords |= {"lat": [31.0, 31.1], "lon": [121.0, 121.1, 121.2]}
+    change = xr.DataArray(np.ones((1, 1, 1, 2, 3)), dims=tuple(coords), coords=coords)
+    robust = xr.DataArray(
+        [[[[1.0, 0.5, 1.0], [0.5, 0.5, 1.0]]]],
+        dims=("scenario", "horizon", "lat", "lon"),
+        coords={k: v for k, v in coords.items() if k != "quantile"},
+    )
+    layer = xr.Dataset({"x_change": change.assign_attrs(units="K"), "x_robustness": robust})
+    drawn = []
+    import matplotlib.axes
+
+    original = matplotlib.axes.Axes.scatter
+
+    def spy(self, x, y, *args, **kwargs):
+        drawn.append(sorted(zip(np.asarray(x).tolist(), np.asarray(y).tolist(), strict=True)))
+        return original(self, x, y, *args, **kwargs)
+
+    matplotlib.axes.Axes.scatter = spy
+    try:
+        path = plot_change_map(layer, "x", tmp_path / "c.png", scenario="ssp585", horizon="far")
+    finally:
+        matplotlib.axes.Axes.scatter = original
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    assert drawn == [[(121.0, 31.1), (121.1, 31.0), (121.1, 31.1)]]

@@ -1,0 +1,33 @@
+import stat
+
+import pytest
+
+from resilience.storage.atomic import atomic_path, write_text_atomic
+
+
+def test_write_replaces_whole_file_with_readable_permissions(tmp_path):
+    target = tmp_path / "sub" / "report.html"
+    write_text_atomic(target, "first")
+    write_text_atomic(target, "second")
+    assert target.read_text() == "second"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
+def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "table.csv"
+    write_text_atomic(target, "good")
+    with pytest.raises(RuntimeError, match="crash"):
+        with atomic_path(target) as temporary:
+            temporary.write_text("half-writ")
+            raise RuntimeError("crash mid-write")
+    assert target.read_text() == "good"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+def test_temporary_path_does_not_exist_unless_asked(tmp_path):
+    with atomic_path(tmp_path / "a.gpkg") as temporary:
+        assert not temporary.exists() and temporary.suffix == ".gpkg"
+        temporary.write_text("x")
+    with atomic_path(tmp_path / "b.csv", create=True) as temporary:
+        assert temporary.exists()
