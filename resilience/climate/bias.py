@@ -8,7 +8,7 @@ scenario and year in windows of ``window_years`` (the projection period over whi
 quantile is taken).
 
 The kernel is our own vectorised numpy (no numba): ``xsdba.QuantileDeltaMapping`` gives the
-same answer (``tests/resilience/test_bias.py`` compares them) but costs about 8 s to import
+same answer (``tests/resilience/climate/test_bias.py`` compares them) but costs about 8 s to import
 plus 8-16 s of numba compilation per process, more than the whole adjustment of the sample.
 See ``docs/bias_adjustment.md``.
 

@@ -7,7 +7,7 @@ seeded draw from a GEV whose parameters are chosen against the targets below; al
 metres on the Wusong datum. ``docs/sea_level.md`` explains the choices and the measured
 results.
 
-Targets (pinned by ``tests/resilience/test_sample_tides.py``)
+Targets (pinned by ``tests/resilience/sample/test_sample_tides.py``)
 --------------------------------------------------------------
 1. The GEV of the baseline year (2005) puts each station's 1000-year design level of the 1984
    standard (Huangpu Park 5.86 m, Wusongkou 6.27 m; domain.md 2.1) at its 1000-year return

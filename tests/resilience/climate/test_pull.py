@@ -15,7 +15,7 @@ from resilience.sample.projections import sample_file_name, write_sample_project
 
 
 def _http_server():
-    """Load tests/resilience/http_server.py once (tests are not a package; see test_fetch)."""
+    """Load http_server.py beside this file once (tests are not a package; see test_fetch)."""
     name = "resilience_test_http_server"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(

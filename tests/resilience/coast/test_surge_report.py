@@ -117,7 +117,7 @@ def test_gauge_csv_reproduces_the_published_fit(app):
     report = json.loads(result.output)
     published = pd.read_csv(DATA / "wong_published_gev_fits.csv").set_index("station")
     nyc = published.loc["NewYorkNY"]
-    # Same likelihood maximum (tests/hazard_models/test_surge.py): 1e-6 relative.
+    # Same likelihood maximum (tests/hazard_models/coast/test_surge.py): 1e-6 relative.
     assert report["fit"]["loc_m"] == pytest.approx(nyc["loc_mm"] / 1000, rel=1e-6)
     assert report["fit"]["scale_m"] == pytest.approx(nyc["scale_mm"] / 1000, rel=1e-5)
     assert report["fit"]["shape"] == pytest.approx(nyc["shape"], abs=1e-5)
