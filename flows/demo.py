@@ -1,7 +1,8 @@
 """The demo: the three user paths end to end on the bundled Shanghai sample.
 
-1. write the sample; 2. refresh (layers and risk); 3. one feasibility check of the example
-submission; 4. warnings from the 72-hour sample forecast, as CAP 1.2 files.
+1. write the sample and its city profile; 2. refresh from the profile (layers and risk), as
+any city's refresh runs; 3. one feasibility check of the example submission; 4. warnings
+from the 72-hour sample forecast, as CAP 1.2 files, with the profile's rules and districts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flows import steps
 from flows.refresh import PLAIN as REFRESH_PLAIN
 from flows.refresh import TASKS as REFRESH_TASKS
 from flows.refresh import RefreshResult, refresh_sequence
+from resilience.profile import find_profile, load_profile
 
 TASKS = SimpleNamespace(
     write_sample=task(name="write-sample", retries=1)(steps.write_sample),
@@ -45,8 +47,9 @@ def demo_sequence(
     """Sequence the demo steps with ``run`` (Prefect tasks or plain functions)."""
     out_dir = Path(out_dir)
     sample = Path(run.write_sample(out_dir / "sample"))
+    profile = load_profile(find_profile(sample))
     store_root = out_dir / "data" / "layers"
-    refreshed = refresh_sequence(refresh_run, sample, store_root, out_dir=out_dir, start_year=2025)
+    refreshed = refresh_sequence(refresh_run, profile, store_root, out_dir=out_dir)
     check = run.check_feasibility(
         sample / "submissions" / "bund_metro_station.json",
         store_root,
@@ -56,9 +59,10 @@ def demo_sequence(
     )
     alerts = run.issue_warnings(
         sample / "forecast" / "forecast_72h.nc",
-        sample / "geography" / "shanghai_districts.geojson",
+        profile.districts,
         out_dir / "cap",
         database_url,
+        profile.warning_rules,
     )
     return DemoResult(sample_dir=sample, refresh=refreshed, check=check, warnings=alerts)
 

@@ -47,13 +47,13 @@ def serve_warnings(forecast_dir: Path, out_dir: Path, database_url: str) -> None
     )
 
 
-def serve_refresh(sample_dir: Path, store_root: Path, out_dir: Path) -> None:
-    """Serve the refresh flow on its schedule (blocks until interrupted)."""
+def serve_refresh(profile_path: Path, store_root: Path, out_dir: Path) -> None:
+    """Serve the refresh of one city profile on its schedule (blocks until interrupted)."""
     refresh_flow.serve(
         name="monthly-refresh",
         schedule=refresh_schedule(),
         parameters={
-            "sample_dir": str(sample_dir),
+            "profile_path": str(profile_path),
             "store_root": str(store_root),
             "out_dir": str(out_dir),
         },

@@ -1,7 +1,9 @@
-"""Scheduled risk refresh: projections -> hazard layers -> layer store -> risk table.
+"""Scheduled risk refresh of one city: profile -> projections -> hazard layers -> risk table.
 
-Reads like a table of contents; every step is a function in ``flows.steps``. Run it as a
-Prefect flow (``refresh_flow``) or, with settings ``use_prefect = false``, as plain calls
+Reads like a table of contents; every step is a function in ``flows.steps``. The city is a
+profile file (``resilience.profile``, docs/profile.md): the bundled sample is one instance,
+``resilience sample`` writes its ``profile.yaml``. Run it as a Prefect flow
+(``refresh_flow``) or, with settings ``use_prefect = false``, as plain calls
 (``run_refresh``): the sequence is written once, in ``refresh_sequence``.
 """
 
@@ -15,7 +17,7 @@ from pydantic import BaseModel
 
 from flows import steps
 from flows.pull import fetch_sources
-from hazard_models.horizon import AR6_HORIZONS
+from resilience.profile import CityProfile, load_profile
 
 # Retries go on the steps that touch the disk or the network (style.md).
 TASKS = SimpleNamespace(
@@ -39,6 +41,7 @@ PLAIN = SimpleNamespace(
 class RefreshResult(BaseModel):
     """Paths of the published layers and of the risk table."""
 
+    profile: Path
     layers: dict[str, Path]
     risk: steps.RiskOutputs
     projections: steps.ProjectionsRef
@@ -46,67 +49,65 @@ class RefreshResult(BaseModel):
 
 def refresh_sequence(
     run: SimpleNamespace,
-    sample_dir: Path,
+    profile: CityProfile,
     store_root: Path,
     *,
     out_dir: Path,
-    start_year: int,
+    cache_dir: Path | None = None,
     idf_method: str = "daily_change",
 ) -> RefreshResult:
-    """Sequence the refresh steps with ``run`` (Prefect tasks or plain functions).
+    """Sequence the refresh steps of ``profile`` with ``run`` (Prefect tasks or plain calls).
 
+    ``cache_dir`` holds verified downloads (default: ``cache`` beside ``store_root``);
     ``idf_method`` is the uplift of sub-daily design rainfall (``Settings.rain_uplift_method``).
     """
-    sample_dir = Path(sample_dir)
-    catalog = sample_dir / "projections" / "catalog.yaml"
-    if catalog.is_file():  # verify every file against its catalogue checksum (flows/pull.py)
-        horizons = [h.name for h in AR6_HORIZONS]
-        variables = list(steps.PROJECTION_VARIABLES)
-        run.fetch_sources(catalog, variables, horizons, sample_dir / ".cache", 4)
-    ref = run.pull_projections(sample_dir / "projections")
+    cache_dir = Path(cache_dir) if cache_dir is not None else Path(store_root).parent / "cache"
+    spec = profile.projections
+    if spec.catalog is not None:  # verify every file against its catalogue checksum
+        run.fetch_sources(spec.catalog, list(spec.variables), list(profile.horizons), cache_dir, 4)
+    ref = run.pull_projections(profile)
     layers = {
-        "heat": run.build_heat(ref, store_root),
-        "rain": run.build_rain(ref, store_root),
+        "heat": run.build_heat(ref, store_root, profile),
+        "rain": run.build_rain(ref, store_root, profile),
     }
     layers["idf"] = run.build_idf(store_root, idf_method)  # built from heat and rain
-    tide_maxima = sample_dir / "tide_gauges" / "tide_gauge_annual_maxima.csv"
-    layers["surge"] = run.build_surge(tide_maxima, store_root)
-    layers["coastal_flood"] = run.build_coastal_flood(store_root)  # from surge and the DEM
-    risk = run.assess_risk(
-        store_root,
-        sample_dir / "assets" / "shanghai_assets.gpkg",
-        Path(out_dir) / "risk",
-        start_year,
+    layers["surge"] = run.build_surge(profile, store_root)
+    layers["coastal_flood"] = run.build_coastal_flood(profile, store_root)  # surge and the DEM
+    risk = run.assess_risk(store_root, profile.assets, Path(out_dir) / "risk", profile.start_year)
+    return RefreshResult(
+        profile=profile.source or Path(), layers=layers, risk=risk, projections=ref
     )
-    return RefreshResult(layers=layers, risk=risk, projections=ref)
 
 
 @flow(name="refresh", log_prints=True)
 def refresh_flow(
-    sample_dir: Path,
+    profile_path: Path,
     store_root: Path,
     out_dir: Path,
-    start_year: int = 2025,
     idf_method: str = "daily_change",
 ) -> RefreshResult:
-    """Refresh hazard layers and risk from the inputs in ``sample_dir``."""
+    """Refresh hazard layers and risk of the city described by the profile file."""
     return refresh_sequence(
-        TASKS, sample_dir, store_root, out_dir=out_dir, start_year=start_year, idf_method=idf_method
+        TASKS, load_profile(profile_path), store_root, out_dir=out_dir, idf_method=idf_method
     )
 
 
 def run_refresh(
-    sample_dir: Path,
+    profile_path: Path,
     store_root: Path,
     out_dir: Path,
     *,
-    start_year: int = 2025,
     use_prefect: bool = True,
     idf_method: str = "daily_change",
 ) -> RefreshResult:
-    """Run the refresh under Prefect, or as plain function calls."""
+    """Run the refresh of a profile under Prefect, or as plain function calls.
+
+    Raises
+    ------
+    resilience.profile.ProfileError
+        Before any work, if the profile is malformed or names a missing file.
+    """
+    profile = load_profile(profile_path)  # fail fast, outside Prefect, with a clear message
     if use_prefect:
-        return refresh_flow(sample_dir, store_root, out_dir, start_year, idf_method)
-    return refresh_sequence(
-        PLAIN, sample_dir, store_root, out_dir=out_dir, start_year=start_year, idf_method=idf_method
-    )
+        return refresh_flow(Path(profile_path), store_root, out_dir, idf_method)
+    return refresh_sequence(PLAIN, profile, store_root, out_dir=out_dir, idf_method=idf_method)

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 import resilience
+from resilience.profile import CityProfile
 from resilience.storage.layer_store import LayerStore
 
 CODE_VERSION = f"resilience {resilience.__version__}"
@@ -64,11 +65,18 @@ def write_sample(out_dir: Path) -> Path:
     return write(out_dir).root
 
 
-def pull_projections(directory: Path) -> ProjectionsRef:
-    """Open local projection files, check the contract and return a reference to them."""
+def pull_projections(profile: CityProfile) -> ProjectionsRef:
+    """Open the profile's projections, check the contract and return a reference to them."""
     from resilience.climate.projections import open_projections
 
-    ds = open_projections(directory, variables=PROJECTION_VARIABLES)
+    spec = profile.projections
+    if spec.directory is not None:
+        directory = spec.directory
+    elif spec.catalog is not None:  # a catalogue of local files (verified by fetch_sources)
+        directory = spec.catalog.parent
+    else:
+        raise NotImplementedError(f"projections.{spec.kind} is not supported yet")
+    ds = open_projections(directory, variables=spec.variables)
     return ProjectionsRef(
         directory=Path(directory),
         inputs_sha256=str(ds.attrs.get("inputs_sha256", "")),
@@ -78,13 +86,25 @@ def pull_projections(directory: Path) -> ProjectionsRef:
     )
 
 
-def build_heat(ref: ProjectionsRef, store_root: Path) -> Path:
+def _horizons(profile: CityProfile) -> list:  # noqa: ANN401 - list of Horizon
+    from hazard_models.horizon import horizon_by_name
+
+    return [horizon_by_name(name) for name in profile.horizons]
+
+
+def build_heat(ref: ProjectionsRef, store_root: Path, profile: CityProfile) -> Path:
     """Build the heat layer from the projections and publish it; return the layer file."""
     from hazard_models.heat.layer import build_heat_layer
     from resilience.climate.projections import open_projections
 
     ds = open_projections(ref.directory, variables=("tasmax", "tasmin"))
-    layer = build_heat_layer(ds, inputs_sha256=ref.inputs_sha256, code_version=CODE_VERSION)
+    layer = build_heat_layer(
+        ds,
+        horizons=_horizons(profile),
+        scenarios=list(profile.scenarios),
+        inputs_sha256=ref.inputs_sha256,
+        code_version=CODE_VERSION,
+    )
     return (
         LayerStore(store_root)
         .publish("heat", layer, inputs={"projections": str(ref.directory)})
@@ -92,13 +112,19 @@ def build_heat(ref: ProjectionsRef, store_root: Path) -> Path:
     )
 
 
-def build_rain(ref: ProjectionsRef, store_root: Path) -> Path:
+def build_rain(ref: ProjectionsRef, store_root: Path, profile: CityProfile) -> Path:
     """Build the rainstorm layer from the projections and publish it; return the layer file."""
     from hazard_models.rain.layer import build_rain_layer
     from resilience.climate.projections import open_projections
 
     ds = open_projections(ref.directory, variables=("pr",))
-    layer = build_rain_layer(ds, inputs_sha256=ref.inputs_sha256, code_version=CODE_VERSION)
+    layer = build_rain_layer(
+        ds,
+        horizons=_horizons(profile),
+        scenarios=list(profile.scenarios),
+        inputs_sha256=ref.inputs_sha256,
+        code_version=CODE_VERSION,
+    )
     return (
         LayerStore(store_root)
         .publish("rain", layer, inputs={"projections": str(ref.directory)})
@@ -128,28 +154,52 @@ def build_idf(store_root: Path, method: str = "daily_change") -> Path:
 NOTIONAL_SEAWALL_RETURN_PERIOD = 200.0
 
 
-def build_coastal_flood(store_root: Path, station: str = "wusongkou") -> Path:
+def build_coastal_flood(profile: CityProfile, store_root: Path) -> Path:
     """Build the bathtub inundation layer behind a notional seawall; publish it.
 
-    The still-water levels of ``station`` (surge layer) flood the shipped DEM from the sea
-    cells; a wall on the coastline ring has its crest at today's 200-year median level at
-    the station, so the maps show where that standard is overtopped in future horizons
-    (static method, docs/surge.md; DEM taken as Wusong datum, D10).
+    The still-water levels of the profile's ``tide_gauges.coastal_station`` (surge layer)
+    flood the profile's DEM from the sea cells; a wall on the coastline ring has its crest
+    at today's 200-year median level at the station, so the maps show where that standard
+    is overtopped in future horizons (static method, docs/surge.md; DEM taken as the
+    gauges' datum, D10).
     """
     import xarray as xr
 
     from hazard_models.coast.inundation import build_inundation_layer, coastal_ring, edge_water
     from resilience.geodata.geography import open_dem
 
+    station = profile.tide_gauges.coastal_station
     store = LayerStore(store_root)
     surge = store.open("surge")
+    if station not in surge["station"].values:
+        raise ValueError(
+            f"{profile.source}: field tide_gauges.coastal_station: {station!r} is not a station "
+            f"of the surge layer; expected one of {[str(s) for s in surge['station'].values]}"
+        )
     level = surge["still_water_level"].sel(station=station)
     crest_m = float(
         level.sel(
             horizon="baseline", return_period=NOTIONAL_SEAWALL_RETURN_PERIOD, quantile=0.5
         ).isel(scenario=0)
     )
-    dem = open_dem()
+    dem = open_dem(profile.dem)
+    if profile.defence_lines is not None:  # the city's own defence lines (resilience flood)
+        from resilience.coast.flood_map import FloodOptions, build_flood_layer, read_defence_lines
+
+        layer = build_flood_layer(
+            surge,
+            dem,
+            read_defence_lines(profile.defence_lines),
+            options=FloodOptions(station=station, defences="file"),
+            inputs_sha256=str(surge.attrs.get("inputs_sha256", "")),
+            code_version=CODE_VERSION,
+        )
+        inputs = {
+            "surge": str(store.current("surge").path),
+            "dem": str(profile.dem),
+            "defence_lines": str(profile.defence_lines),
+        }
+        return store.publish("coastal_flood", layer, inputs=inputs).path
     source = edge_water(dem.values)
     ring = coastal_ring(source)
     defences = xr.Dataset(
@@ -170,12 +220,12 @@ def build_coastal_flood(store_root: Path, station: str = "wusongkou") -> Path:
         inputs_sha256=str(surge.attrs.get("inputs_sha256", "")),
         code_version=CODE_VERSION,
     )
-    inputs = {"surge": str(store.current("surge").path), "dem": "resilience/data/gridded"}
+    inputs = {"surge": str(store.current("surge").path), "dem": str(profile.dem)}
     return store.publish("coastal_flood", layer, inputs=inputs).path
 
 
-def build_surge(tide_maxima: Path, store_root: Path) -> Path:
-    """Build the storm-surge layer from tide-gauge maxima and publish it; return the layer file."""
+def build_surge(profile: CityProfile, store_root: Path) -> Path:
+    """Build the storm-surge layer from the profile's tide gauges; return the layer file."""
     from hazard_models.coast.surge import build_surge_layer
     from resilience.coast.tide_io import (
         read_annual_maxima,
@@ -184,13 +234,15 @@ def build_surge(tide_maxima: Path, store_root: Path) -> Path:
     )
     from resilience.storage.provenance import sha256_files
 
-    stations_csv = Path(tide_maxima).parent / "shanghai_tide_stations.csv"
-    stations = read_tide_stations(stations_csv if stations_csv.is_file() else None)
+    gauges = profile.tide_gauges
+    tide_maxima = gauges.annual_maxima
     layer = build_surge_layer(
         read_annual_maxima(tide_maxima),
-        stations,
+        read_tide_stations(gauges.stations),
         read_sea_level_projections(),
-        inputs_sha256=sha256_files([tide_maxima]),
+        horizons=_horizons(profile),
+        scenarios=list(profile.scenarios),
+        inputs_sha256=sha256_files([tide_maxima, gauges.stations]),
         code_version=CODE_VERSION,
     )
     return (

@@ -11,7 +11,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -39,7 +39,7 @@ def _settings(config: Path | None, **overrides: Any):  # noqa: ANN202 - pydantic
     return get_settings(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     error_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code=2)
 
@@ -97,30 +97,44 @@ def demo(
 
 @app.command()
 def refresh(
-    sample_dir: Annotated[Path, typer.Option("--sample", help="Sample or input directory.")],
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", help="City profile (YAML or TOML, docs/profile.md)."),
+    ] = None,
+    sample_dir: Annotated[
+        Path | None,
+        typer.Option("--sample", help="A folder holding profile.yaml (e.g. `resilience sample`)."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Where the risk table is written.")] = Path(
         "refresh-output"
     ),
     config: ConfigOption = None,
 ) -> None:
-    """Rebuild hazard layers into the layer store and recompute the risk table."""
+    """Rebuild a city's hazard layers into the layer store and recompute its risk table."""
     _quiet_prefect_defaults()
     settings = _settings(config)
     from flows.refresh import run_refresh
     from resilience.compute import dask_scheduler
+    from resilience.profile import ProfileError, find_profile, load_profile
 
-    if not (sample_dir / "projections").is_dir():
-        _fail(f"{sample_dir}: expected a 'projections' folder (see `resilience sample`)")
+    if (profile is None) == (sample_dir is None):
+        _fail("give --profile FILE or --sample DIR (one of them)")
+    try:
+        path = profile if profile is not None else find_profile(Path(str(sample_dir)))
+        city = load_profile(path)
+    except ProfileError as error:
+        _fail(str(error))
+    console.print(f"refreshing {city.name} from {city.source}", highlight=False)
     with dask_scheduler(settings.dask_address):
         result = run_refresh(
-            sample_dir.resolve(),
+            path.resolve(),
             settings.layer_store_dir.resolve(),
             out.resolve(),
             use_prefect=settings.use_prefect,
             idf_method=settings.rain_uplift_method,
         )
-    for name, path in result.layers.items():
-        console.print(f"layer {name:<6} {path}")
+    for name, layer in result.layers.items():
+        console.print(f"layer {name:<6} {layer}")
     console.print(f"risk table {result.risk.gpkg}\n           {result.risk.csv}")
 
 

@@ -91,6 +91,7 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
         ("feasibility result (JSON)", check.json_path),
         ("CAP 1.2 messages", result.warnings.out_dir),
         ("sample inputs", result.sample_dir),
+        ("city profile", result.refresh.profile),
     ]
     console.print(f"\n[bold]Outputs[/] (demo finished in {elapsed_s:.0f} s):")
     for label, path in rows:

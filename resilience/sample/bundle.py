@@ -6,11 +6,16 @@ Layout written by :func:`write_sample` (all deterministic)::
     DIR/projections/catalog.yaml                                          local catalogue + sha256
     DIR/reference/                                                         synthetic "observations"
     DIR/assets/shanghai_assets.gpkg and .csv                              real positions
-    DIR/geography/shanghai_districts.geojson                              real boundaries
+    DIR/geography/shanghai_districts.geojson (+ municipality, DEM)        real boundaries, DEM
+    DIR/rules/shanghai.yaml                                               the warning rules
     DIR/tide_gauges/tide_gauge_annual_maxima.csv (+ stations)             synthetic, real anchors
     DIR/forecast/forecast_72h.nc                                          synthetic 72-h ensemble
     DIR/submissions/bund_metro_station.json                               example submission
     DIR/SAMPLE.json                                                        what is real, what is not
+    DIR/profile.yaml                                                      the city profile
+
+The profile (docs/profile.md) names every input a refresh needs, relative to ``DIR``: the
+sample is one city like any other (``resilience refresh --profile DIR/profile.yaml``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,12 @@ from pydantic import BaseModel
 
 from resilience.storage.atomic import write_text_atomic
 
-__all__ = ["EXAMPLE_SUBMISSION", "SamplePaths", "write_sample"]
+__all__ = ["COASTAL_STATION", "DEM_FILE", "EXAMPLE_SUBMISSION", "SamplePaths", "write_sample"]
+
+#: The shipped DEM (resilience/data/gridded/PROVENANCE.md), copied into the sample.
+DEM_FILE = "shanghai_dem_30arcsec_meteva_subset.nc"
+#: Station whose levels flood the coastal-flood layer: Wusongkou, at the Huangpu mouth.
+COASTAL_STATION = "wusongkou"
 
 #: A plausible engineer's submission: a new underground station on the Bund (Huangpu district),
 #: relying on the Huangpu floodwall's 1000-yr design level at Huangpu Park, 5.86 m Wusong
@@ -58,6 +68,9 @@ class SamplePaths(BaseModel):
     tide_stations: Path
     forecast: Path
     submission: Path
+    dem: Path
+    rules: Path
+    profile: Path
 
 
 def _write_json_atomic(path: Path, payload: dict) -> None:
@@ -84,8 +97,8 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
     from resilience.sample.tides import write_sample_tide_gauges
 
     say = progress or (lambda message: None)
-    root = Path(out_dir)
-    parts = ("projections", "reference", "assets", "geography", "tide_gauges", "forecast")
+    root = Path(out_dir).resolve()
+    parts = ("projections", "reference", "assets", "geography", "tide_gauges", "forecast", "rules")
     for part in (*parts, "submissions"):
         (root / part).mkdir(parents=True, exist_ok=True)
     say("synthetic daily projections (2 models x 4 experiments) and their catalogue")
@@ -99,6 +112,12 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
     csv = write_inventory(inventory, root / "assets" / "shanghai_assets.csv")
     districts = root / "geography" / "shanghai_districts.geojson"
     shutil.copyfile(data_path("geography", "shanghai_districts.geojson"), districts)
+    municipality = root / "geography" / "shanghai_municipality.geojson"
+    shutil.copyfile(data_path("geography", "shanghai_municipality.geojson"), municipality)
+    dem = root / "geography" / DEM_FILE
+    shutil.copyfile(data_path("gridded", DEM_FILE), dem)
+    rules = root / "rules" / "shanghai.yaml"
+    shutil.copyfile(data_path("rules", "shanghai.yaml"), rules)
     say("tide-gauge annual maxima")
     maxima = write_sample_tide_gauges(root / "tide_gauges")
     say("72-hour ensemble forecast")
@@ -117,9 +136,49 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
         tide_stations=maxima.parent / "shanghai_tide_stations.csv",
         forecast=forecast,
         submission=submission,
+        dem=dem,
+        rules=rules,
+        profile=root / "profile.yaml",
     )
+    say("city profile")
+    write_text_atomic(paths.profile, _profile_yaml(paths, municipality))
     _write_json_atomic(root / "SAMPLE.json", _describe(paths))
     return paths
+
+
+def _profile_yaml(paths: SamplePaths, municipality: Path) -> str:
+    """Return the sample's city profile as YAML, paths relative to the sample folder."""
+    from resilience.profile import (
+        CityProfile,
+        ProjectionsSpec,
+        RegionSpec,
+        TideGaugeSpec,
+        profile_text,
+    )
+
+    profile = CityProfile(
+        name="Shanghai (bundled sample)",
+        region=RegionSpec(name="shanghai", polygon=municipality),
+        projections=ProjectionsSpec(catalog=paths.catalog),
+        tide_gauges=TideGaugeSpec(
+            annual_maxima=paths.tide_maxima,
+            stations=paths.tide_stations,
+            coastal_station=COASTAL_STATION,
+        ),
+        assets=paths.inventory_gpkg,
+        districts=paths.districts,
+        dem=paths.dem,
+        warning_rules=paths.rules,
+        horizons=("baseline", "near", "mid", "far"),
+        scenarios=("ssp126", "ssp245", "ssp585"),
+        start_year=2025,
+    )
+    header = (
+        "# City profile of the bundled Shanghai sample (written by `resilience sample`).\n"
+        "# Paths are relative to this file; the format is documented in docs/profile.md.\n"
+        "# Projections, tide-gauge maxima and forecast are SYNTHETIC (SAMPLE.json).\n"
+    )
+    return profile_text(profile, relative_to=paths.root, header=header)
 
 
 def _describe(paths: SamplePaths) -> dict:

@@ -195,4 +195,4 @@ def test_refresh_without_prefect_publishes_new_versions(demo_out, config, tmp_pa
         )
     assert (tmp_path / "risk" / "risk_table.csv").is_file()
     bad = runner.invoke(app, ["refresh", "--sample", str(tmp_path), "--config", str(config)])
-    assert bad.exit_code == 2 and "expected a 'projections' folder" in bad.output
+    assert bad.exit_code == 2 and "expected a city profile" in bad.output
