@@ -37,6 +37,8 @@ class RiskOutputs(BaseModel):
     rows: int
     assets: int
     very_high: dict[str, dict[str, int]]
+    synthetic: str = "unknown"
+    provenance: Path | None = None
 
 
 class CheckOutputs(BaseModel):
@@ -166,6 +168,7 @@ def build_coastal_flood(profile: CityProfile, store_root: Path) -> Path:
     import xarray as xr
 
     from hazard_models.coast.inundation import build_inundation_layer, coastal_ring, edge_water
+    from hazard_models.layer import synthetic_flag
     from resilience.geodata.geography import open_dem
 
     station = profile.tide_gauges.coastal_station
@@ -219,6 +222,7 @@ def build_coastal_flood(profile: CityProfile, store_root: Path) -> Path:
         defences=defences,
         inputs_sha256=str(surge.attrs.get("inputs_sha256", "")),
         code_version=CODE_VERSION,
+        synthetic=synthetic_flag(surge.attrs),
     )
     inputs = {"surge": str(store.current("surge").path), "dem": str(profile.dem)}
     return store.publish("coastal_flood", layer, inputs=inputs).path
@@ -253,10 +257,16 @@ def build_surge(profile: CityProfile, store_root: Path) -> Path:
 
 
 def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: int) -> RiskOutputs:
-    """Overlay the current layers on the inventory and write the risk table (GPKG and CSV)."""
+    """Overlay the current layers on the inventory and write the risk table (GPKG and CSV).
+
+    Each row says whether its hazard layer had a synthetic input (``synthetic_input``) and
+    which layer version it came from (``layer_version``); ``risk_table.provenance.json``
+    beside the table lists the layers and the inventory with their hashes.
+    """
     from assets.overlay import sample_layer
     from assets.risk import HAZARDS, build_risk_table
     from resilience.geodata.inventory_io import read_inventory
+    from resilience.storage.provenance import sha256_files
     from resilience.storage.risk_io import write_risk_table
 
     assets = read_inventory(inventory)
@@ -264,13 +274,38 @@ def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: in
     hazards = [name for name in store.names() if name in HAZARDS]  # the IDF layer has no risk row
     exposures = {name: sample_layer(store.open(name), assets) for name in hazards}
     table = build_risk_table(exposures, assets, start_year=start_year)
-    gpkg, csv = write_risk_table(table, assets, Path(out_dir))
+    versions = {name: store.current(name) for name in hazards}
+    layers = {
+        name: {
+            "version": v.version,
+            "file": str(v.path),
+            "file_sha256": v.manifest.get("file_sha256"),
+            "inputs_sha256": v.manifest.get("inputs_sha256"),
+            "inputs": v.manifest.get("inputs", {}),
+            "synthetic": v.manifest.get("synthetic", "unknown"),
+        }
+        for name, v in versions.items()
+    }
+    table["synthetic_input"] = table["hazard"].map({n: p["synthetic"] for n, p in layers.items()})
+    table["layer_version"] = table["hazard"].map({n: p["version"] for n, p in layers.items()})
+    flags = {p["synthetic"] for p in layers.values()}
+    synthetic = "yes" if "yes" in flags else ("unknown" if "unknown" in flags else "no")
+    provenance = {
+        "synthetic": synthetic,
+        "layers": layers,
+        "inventory": {"path": str(inventory), "sha256": sha256_files([inventory])},
+        "start_year": start_year,
+        "code_version": CODE_VERSION,
+    }
+    gpkg, csv = write_risk_table(table, assets, Path(out_dir), provenance=provenance)
     return RiskOutputs(
         gpkg=gpkg,
         csv=csv,
         rows=len(table),
         assets=int(table["asset_id"].nunique()),
         very_high=very_high_counts(table),
+        synthetic=synthetic,
+        provenance=csv.with_name("risk_table.provenance.json"),
     )
 
 

@@ -17,6 +17,7 @@ import xarray as xr
 from hazard_models.horizon import FUTURE_SCENARIOS, Horizon
 from hazard_models.layer import (
     LAYER_VERSION,
+    SYNTHETIC_VALUES,
     SchemaError,
     append_history,
     validate_hazard_layer,
@@ -163,13 +164,23 @@ def with_attrs(stat: xr.DataArray, units: str, long_name: str, method: str) -> x
 
 
 def finish_layer(
-    layer: xr.Dataset, hazard: str, history: str, *, provenance: tuple[str, str]
+    layer: xr.Dataset,
+    hazard: str,
+    history: str,
+    *,
+    provenance: tuple[str, str],
+    synthetic: str,
 ) -> xr.Dataset:
     """Add the HazardLayer global attributes, append ``history`` and validate the layer.
 
-    ``provenance`` is ``(inputs_sha256, code_version)``. Returns the validated layer.
+    ``provenance`` is ``(inputs_sha256, code_version)``; ``synthetic`` is ``"yes"``, ``"no"``
+    or ``"unknown"`` (:func:`hazard_models.layer.synthetic_flag` of the inputs), so that
+    every layer says whether any input was synthetic. Returns the validated layer.
     """
+    if synthetic not in SYNTHETIC_VALUES:
+        raise ValueError(f"synthetic: expected one of {SYNTHETIC_VALUES}, found {synthetic!r}")
     layer.attrs.update(
+        synthetic=synthetic,
         hazard=hazard,
         layer_version=LAYER_VERSION,
         inputs_sha256=provenance[0],

@@ -9,7 +9,7 @@ it so that the contract is still read in one place (see ``docs/decisions.md``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -21,11 +21,16 @@ __all__ = [
     "LAYER_VERSION",
     "REQUIRED_GLOBAL_ATTRS",
     "REQUIRED_VAR_ATTRS",
+    "SYNTHETIC_VALUES",
     "SchemaError",
     "append_history",
     "horizon_coords",
+    "synthetic_flag",
     "validate_hazard_layer",
 ]
+
+#: Values of a layer's ``synthetic`` attribute: any synthetic input, none, or not recorded.
+SYNTHETIC_VALUES: tuple[str, ...] = ("yes", "no", "unknown")
 
 #: Version of the HazardLayer contract written into ``layer_version``.
 LAYER_VERSION = "1"
@@ -51,6 +56,42 @@ REQUIRED_GLOBAL_ATTRS: tuple[str, ...] = (
 
 class SchemaError(ValueError):
     """Data does not follow a documented contract; the message says expected vs found."""
+
+
+def synthetic_flag(*attrs: Mapping[str, object]) -> str:
+    """Return ``"yes"`` if any input says it is synthetic, ``"no"`` if all say not.
+
+    Parameters
+    ----------
+    *attrs : mapping
+        Global attributes of the inputs (``synthetic``: ``"yes"``/``"no"``, a boolean, or
+        ``"unknown"``).
+
+    Returns
+    -------
+    str
+        ``"yes"`` when any input is synthetic; ``"unknown"`` when none is but one does not
+        say; ``"no"`` only when every input says it is not synthetic.
+    """
+    flags = []
+    for mapping in attrs:
+        value = mapping.get("synthetic")
+        if isinstance(value, str):
+            text = value.strip().lower()
+            flags.append(
+                "yes"
+                if text in ("1", "true", "yes")
+                else "no"
+                if text in ("0", "false", "no")
+                else "unknown"
+            )
+        elif isinstance(value, (bool, np.bool_)):
+            flags.append("yes" if value else "no")
+        else:
+            flags.append("unknown")
+    if "yes" in flags:
+        return "yes"
+    return "unknown" if "unknown" in flags or not flags else "no"
 
 
 def append_history(attrs: dict, message: str) -> dict:

@@ -271,6 +271,7 @@ def build_inundation_layer(
     breached: Sequence[str] = (),
     inputs_sha256: str = "",
     code_version: str = "",
+    synthetic: str = "unknown",
 ) -> xr.Dataset:
     """Build the coastal-flood HazardLayer: depth maps for every still-water level.
 
@@ -293,6 +294,9 @@ def build_inundation_layer(
         Names of defence segments removed for this run.
     inputs_sha256, code_version : str
         Provenance, copied to the global attributes.
+    synthetic : {"yes", "no", "unknown"}
+        Whether any input (the still-water levels) is synthetic, e.g.
+        ``synthetic_flag(surge.attrs)``; written to the global attribute ``synthetic``.
 
     Returns
     -------
@@ -341,4 +345,10 @@ def build_inundation_layer(
         coords={**levels.coords, "lat": dem["lat"].values, "lon": dem["lon"].values},
     )
     history = f"build_inundation_layer: {int(np.prod(levels.shape))} levels, {method}"
-    return finish_layer(layer, "coastal_flood", history, provenance=(inputs_sha256, code_version))
+    return finish_layer(
+        layer,
+        "coastal_flood",
+        history,
+        provenance=(inputs_sha256, code_version),
+        synthetic=synthetic,
+    )

@@ -358,4 +358,15 @@ def build_surge_layer(
     )
     if left_out:
         history += f"; stations without annual maxima left out: {left_out}"
-    return finish_layer(layer, "surge", history, provenance=(inputs_sha256, code_version))
+    synthetic = (
+        ("yes" if bool(annual_maxima["synthetic"].any()) else "no")
+        if "synthetic" in annual_maxima.columns
+        else "unknown"
+    )
+    return finish_layer(
+        layer,
+        "surge",
+        history,
+        provenance=(inputs_sha256, code_version),
+        synthetic=synthetic,
+    )

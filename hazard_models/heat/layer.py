@@ -27,6 +27,7 @@ from hazard_models.horizon_stats import (
     reduce_by_year,
 )
 from hazard_models.horizon_stats import pooling_note as _pooling_note
+from hazard_models.layer import synthetic_flag
 
 __all__ = [
     "HOT_DAY_THRESHOLDS_DEGC",
@@ -304,4 +305,10 @@ def build_heat_layer(
         f"build_heat_layer: horizons {horizon_names}; variables {', '.join(names)}; "
         f"{len(indicators)} indicators; L-moment GEV fits"
     )
-    return finish_layer(layer, "heat", history, provenance=(inputs_sha256, code_version))
+    return finish_layer(
+        layer,
+        "heat",
+        history,
+        provenance=(inputs_sha256, code_version),
+        synthetic=synthetic_flag(projections.attrs),
+    )

@@ -31,7 +31,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from hazard_models.horizon_stats import finish_layer, with_attrs
-from hazard_models.layer import SchemaError
+from hazard_models.layer import SchemaError, synthetic_flag
 from hazard_models.rain.idf import SHANGHAI_DB31_T1043, StormFormula, storm_intensity
 
 __all__ = [
@@ -201,7 +201,13 @@ def build_idf_layer(
         }
     )
     history = f"build_idf_layer: {method} uplift; {durations.size} durations x {periods.size} RPs"
-    return finish_layer(layer, "idf", history, provenance=(inputs_sha256, code_version))
+    return finish_layer(
+        layer,
+        "idf",
+        history,
+        provenance=(inputs_sha256, code_version),
+        synthetic=_synthetic(rain_layer, heat_layer),
+    )
 
 
 def drainage_standard(design_return_period: float) -> tuple[str, float] | None:
@@ -276,3 +282,9 @@ def drainage_check(
         long_name=f"effective return period of today's {design_return_period:g}-year design storm",
         method="solve (1 + C lg P*) u(P*) = 1 + C lg P_d (hazard_models.rain.idf_layer)",
     )
+
+
+def _synthetic(*layers: xr.Dataset | None) -> str:
+    """Synthetic flag of the IDF layer: of the layers it uplifts from; "no" for the formula."""
+    given = [layer.attrs for layer in layers if layer is not None]
+    return synthetic_flag(*given) if given else "no"

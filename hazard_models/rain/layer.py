@@ -25,7 +25,7 @@ from hazard_models.horizon_stats import (
     reduce_by_year,
 )
 from hazard_models.horizon_stats import pooling_note as _pooling_note
-from hazard_models.layer import append_history
+from hazard_models.layer import append_history, synthetic_flag
 from hazard_models.rain import indices as ri
 from hazard_models.yearly import count_days
 
@@ -314,4 +314,10 @@ def build_rain_layer(
     layer = xr.Dataset(stats)
     names = ", ".join(h.name for h in request.horizons)
     history = f"build_rain_layer: horizons {names}; {len(indicators)} indicators; L-moment GEV fits"
-    return finish_layer(layer, "rain", history, provenance=(inputs_sha256, code_version))
+    return finish_layer(
+        layer,
+        "rain",
+        history,
+        provenance=(inputs_sha256, code_version),
+        synthetic=synthetic_flag(projections.attrs),
+    )

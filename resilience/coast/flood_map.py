@@ -247,7 +247,7 @@ def build_flood_layer(
         option and the known values are named), or a layer without the chosen levels.
     """
     from hazard_models.coast.inundation import build_inundation_layer
-    from hazard_models.layer import append_history
+    from hazard_models.layer import append_history, synthetic_flag
 
     levels = _station_levels(surge, options)
     datum = str(surge["datum"].sel(station=options.station).item())
@@ -265,6 +265,7 @@ def build_flood_layer(
         breached=options.breached,
         inputs_sha256=inputs_sha256,
         code_version=code_version,
+        synthetic=synthetic_flag(surge.attrs),
     )
     layer.attrs.update(
         station=options.station, level_variable=str(levels.name), defences=description

@@ -204,8 +204,9 @@ def _parameters(info: etree._Element, msg: CapMessage, d: AlertDecision, zh: boo
         "thresholdUnconfirmed": str(s.unconfirmed).lower(),
         "ruleId": d.rule_id,
     }
-    if d.synthetic:
-        values["synthetic"] = "true"
+    values["synthetic"] = str(d.synthetic).lower()
+    if d.inputs_sha256:
+        values["inputsSha256"] = d.inputs_sha256
     for name, value in values.items():
         param = _sub(info, "parameter")
         _sub(param, "valueName", name)

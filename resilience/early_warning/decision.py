@@ -79,6 +79,8 @@ class RuleScope(BaseModel):
     guidance: dict[Level, Guidance]
     forecast_issued: datetime | None = None
     synthetic: bool = False
+    #: sha256 over the inputs of the decision: forecast and rule files, hazard layers' inputs.
+    inputs_sha256: str = ""
     likely_above: float = 0.5
     expected_within_h: float = 1.0
 

@@ -17,12 +17,13 @@ import pandas as pd
 import xarray as xr
 from pydantic import BaseModel
 
+from hazard_models.layer import synthetic_flag
 from resilience.early_warning.availability import rule_inputs, runnable_rules
 from resilience.early_warning.cap import Status
 from resilience.early_warning.engine import evaluate_rules, rule_scopes
 from resilience.early_warning.lifecycle import IssuedMessage, issue_alerts
 from resilience.early_warning.rule_models import RuleSet
-from resilience.early_warning.rules import load_rules
+from resilience.early_warning.rules import default_rules_path, load_rules
 from resilience.storage.database import make_engine
 
 if TYPE_CHECKING:
@@ -145,6 +146,12 @@ def run_warnings(
     decisions = evaluate_rules(forecast, rules, districts, assets=assets, layers=layers)
     scopes = rule_scopes(forecast, rules, districts, assets=assets)
     synthetic = str(forecast.attrs.get("synthetic", "no")).lower() == "yes"
+    provenance = {
+        "synthetic": synthetic
+        or any(synthetic_flag(layer.attrs) == "yes" for layer in (layers or {}).values()),
+        "inputs_sha256": _inputs_sha256(forecast_path, rules_path, layers),
+    }
+    decisions = [d.model_copy(update=provenance) for d in decisions]
     status = status or ("Exercise" if synthetic else "Actual")
     when = now or _issue_time(forecast) or datetime.now().astimezone()
     engine = make_engine(database_url)
@@ -176,3 +183,18 @@ def run_warnings(
         by_type=by_type,
         skipped_rules=skipped,
     )
+
+
+def _inputs_sha256(
+    forecast_path: Path, rules_path: Path | None, layers: Mapping[str, xr.Dataset] | None
+) -> str:
+    """One sha256 over the forecast and rule files and the inputs of the layers used."""
+    import hashlib
+
+    from resilience.storage.provenance import sha256_files
+
+    files = sha256_files([Path(forecast_path), Path(rules_path or default_rules_path())])
+    digest = hashlib.sha256(files.encode())
+    for name, layer in sorted((layers or {}).items()):
+        digest.update(f"{name}:{layer.attrs.get('inputs_sha256', '')}".encode())
+    return digest.hexdigest()

@@ -28,8 +28,15 @@ from assets.metrics import design_value_for_target, risk_class
 from assets.overlay import sample_layer
 from assets.risk import HAZARDS, build_risk_table, horizon_mid_years
 from hazard_models.extremes.gev import exceedance_probability
-from hazard_models.layer import validate_hazard_layer
-from resilience.feasibility.models import Advice, CheckResult, HazardName, HazardRow, Submission
+from hazard_models.layer import synthetic_flag, validate_hazard_layer
+from resilience.feasibility.models import (
+    Advice,
+    CheckResult,
+    HazardName,
+    HazardRow,
+    LayerInput,
+    Submission,
+)
 
 __all__ = ["REQUIRED_VARIABLES", "VERDICT_RULE", "FeasibilityError", "run_check"]
 
@@ -255,14 +262,17 @@ def _verdict(table: pd.DataFrame, targets: Mapping[str, float], horizons: set[st
     return "feasible"
 
 
-def _is_synthetic(attrs: Mapping[str, Any]) -> bool:
-    flag = attrs.get("synthetic")
-    if isinstance(flag, str):
-        return flag.strip().lower() in ("1", "true", "yes")
-    if flag is not None and bool(flag):
-        return True
-    text = " ".join(str(attrs.get(k, "")) for k in ("source", "title", "comment"))
-    return "synthetic" in text.lower()
+def _layer_inputs(layers: Mapping[str, xr.Dataset]) -> dict[str, LayerInput]:
+    """Return the provenance of each hazard layer used (HazardLayer global attributes)."""
+    return {
+        h: LayerInput(
+            layer_version=str(layers[h].attrs.get("layer_version", "")),
+            inputs_sha256=str(layers[h].attrs.get("inputs_sha256", "")),
+            code_version=str(layers[h].attrs.get("code_version", "")),
+            synthetic=synthetic_flag(layers[h].attrs),  # type: ignore[arg-type]
+        )
+        for h in HAZARDS
+    }
 
 
 def run_check(
@@ -313,6 +323,7 @@ def run_check(
         )
     overall = table["score"].max()
     targets = hazard_targets(submission, target_probability)
+    inputs = _layer_inputs(layers)
     return CheckResult(
         submission=submission,
         rows=_rows(table),
@@ -328,7 +339,8 @@ def run_check(
             h: f"{layers[h].attrs['layer_version']}:{str(layers[h].attrs['inputs_sha256'])[:12]}"
             for h in HAZARDS
         },
-        synthetic_data=any(_is_synthetic(layers[h].attrs) for h in HAZARDS),
+        synthetic_data=any(i.synthetic == "yes" for i in inputs.values()),
+        layer_inputs=inputs,
         method=METHOD,
         sources=list(SOURCES),
     )

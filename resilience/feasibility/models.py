@@ -136,6 +136,15 @@ class Advice(BaseModel):
     message: str
 
 
+class LayerInput(BaseModel):
+    """Where one hazard layer used by a check came from."""
+
+    layer_version: str
+    inputs_sha256: str
+    code_version: str = ""
+    synthetic: Literal["yes", "no", "unknown"] = "unknown"
+
+
 class CheckResult(BaseModel):
     """The outcome of a feasibility check (stored as JSON, rendered as HTML)."""
 
@@ -157,6 +166,10 @@ class CheckResult(BaseModel):
     advice: list[Advice]
     layer_versions: dict[str, str]
     synthetic_data: bool = False
+    layer_inputs: dict[str, LayerInput] = Field(
+        default_factory=dict,
+        description="per hazard layer: its inputs' sha256 and whether any input was synthetic",
+    )
     method: str = ""
     sources: list[str] = Field(default_factory=list)
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -36,8 +36,15 @@ th{background:#eee}td.num{text-align:right}.verdict{font-size:1.4em;font-weight:
 </style></head><body>
 <h1>Climate feasibility check: {{ s.project_name }}</h1>
 {% if r.synthetic_data %}<p class="caveat"><strong>Synthetic data.</strong> The hazard layers
-used here are synthetic demonstration data, not climate projections: do not use these numbers
-for design.</p>{% endif %}
+used here ({% for h, i in r.layer_inputs.items() if i.synthetic == "yes" -%}
+{{ h }}{{ ", " if not loop.last }}{% endfor %})
+were built from synthetic demonstration data, not climate projections or observations: do not
+use these numbers for design.</p>{% endif %}
+{% set unknown = r.layer_inputs.values() | selectattr("synthetic", "equalto", "unknown") | list %}
+{% if unknown %}<p class="caveat"><strong>Provenance unknown.</strong> Some hazard layers
+({% for h, i in r.layer_inputs.items() if i.synthetic == "unknown" -%}
+{{ h }}{{ ", " if not loop.last }}{% endfor %})
+do not record whether their inputs were synthetic.</p>{% endif %}
 <p class="verdict {{ r.verdict }}">Verdict: {{ verdict_label }}</p>
 <p>Overall score {{ r.overall_score if r.overall_score is not none else "n/a" }} / 25
 ({{ r.overall_class }}); target: at most {{ pct(r.target_probability) }} chance of exceeding a
@@ -76,7 +83,13 @@ design standard over the design life.</p>
 <p>{{ r.method }}</p><p>Verdict rule: {{ r.verdict_rule }}.</p>
 <ul>{% for source in r.sources %}<li>{{ source }}</li>{% endfor %}</ul>
 <p>Layer versions: {% for h, v in r.layer_versions.items() %}{{ h }} {{ v }}
-{{- "; " if not loop.last }}{% endfor %}.
+{{- "; " if not loop.last }}{% endfor %}.</p>
+<table><tr><th>layer</th><th>inputs sha256</th><th>synthetic input</th><th>code</th></tr>
+{% for h, i in r.layer_inputs.items() %}<tr><td>{{ h }}</td>
+<td><code>{{ i.inputs_sha256 }}</code></td><td>{{ i.synthetic }}</td>
+<td>{{ i.code_version }}</td></tr>
+{% endfor %}</table>
+<p>
 Check {{ r.check_id }}, created {{ r.created.isoformat() }}.</p>
 </body></html>
 """

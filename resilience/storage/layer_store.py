@@ -30,7 +30,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from hazard_models.layer import SchemaError, validate_hazard_layer
+from hazard_models.layer import SchemaError, synthetic_flag, validate_hazard_layer
 from resilience.storage.atomic import write_text_atomic
 
 __all__ = ["LayerStore", "LayerVersion"]
@@ -203,6 +203,7 @@ class LayerStore:
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "code_version": layer.attrs.get("code_version"),
             "inputs_sha256": layer.attrs.get("inputs_sha256"),
+            "synthetic": synthetic_flag(layer.attrs),
             "layer_version": layer.attrs.get("layer_version"),
             "inputs": dict(inputs),
             "variables": {

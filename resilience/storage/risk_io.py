@@ -1,13 +1,18 @@
-"""Write the RiskTable as a GeoPackage (for maps) and a CSV (for spreadsheets), atomically."""
+"""Write the RiskTable as a GeoPackage (for maps) and a CSV (for spreadsheets), atomically.
+
+A ``.provenance.json`` beside them says what the table came from (layers, inventory, hashes).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from resilience.storage.atomic import atomic_path
+from resilience.storage.atomic import atomic_path, write_text_atomic
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -16,9 +21,19 @@ __all__ = ["write_risk_table"]
 
 
 def write_risk_table(
-    table: pd.DataFrame, assets: gpd.GeoDataFrame, out_dir: Path, *, stem: str = "risk_table"
+    table: pd.DataFrame,
+    assets: gpd.GeoDataFrame,
+    out_dir: Path,
+    *,
+    stem: str = "risk_table",
+    provenance: Mapping[str, Any] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``table`` to ``out_dir/{stem}.gpkg`` and ``out_dir/{stem}.csv``.
+
+    With ``provenance`` (what the table was computed from: layers with versions and hashes,
+    the inventory and its hash, whether any input was synthetic), it is also written as
+    ``out_dir/{stem}.provenance.json`` beside them, before them, so a table is never
+    without its provenance.
 
     Parameters
     ----------
@@ -48,6 +63,9 @@ def write_risk_table(
         crs=assets.crs,
     )
     gpkg, csv = out_dir / f"{stem}.gpkg", out_dir / f"{stem}.csv"
+    if provenance is not None:
+        text = json.dumps(dict(provenance), indent=2, sort_keys=True, default=str)
+        write_text_atomic(out_dir / f"{stem}.provenance.json", text + "\n")
     with atomic_path(gpkg) as temporary:
         frame.to_file(temporary, layer="risk", driver="GPKG")
     with atomic_path(csv) as temporary:

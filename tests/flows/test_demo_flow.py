@@ -196,3 +196,27 @@ def test_refresh_without_prefect_publishes_new_versions(demo_out, config, tmp_pa
     assert (tmp_path / "risk" / "risk_table.csv").is_file()
     bad = runner.invoke(app, ["refresh", "--sample", str(tmp_path), "--config", str(config)])
     assert bad.exit_code == 2 and "expected a city profile" in bad.output
+
+
+def test_every_output_of_the_sample_says_it_came_from_synthetic_inputs(demo_out):
+    """Issue 12 part 5: layers, risk table, check result and CAP messages carry provenance."""
+    from resilience.storage.layer_store import LayerStore
+
+    out, _ = demo_out
+    store = LayerStore(out / "data" / "layers")
+    for name in ("heat", "rain", "idf", "surge", "coastal_flood"):
+        assert store.open(name).attrs["synthetic"] == "yes", name
+        assert store.current(name).manifest["synthetic"] == "yes", name
+    provenance = json.loads((out / "risk" / "risk_table.provenance.json").read_text())
+    assert provenance["synthetic"] == "yes"
+    assert set(provenance["layers"]) == {"heat", "rain", "surge"}
+    assert len(provenance["inventory"]["sha256"]) == 64
+    with (out / "risk" / "risk_table.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["synthetic_input"] for row in rows} == {"yes"}
+    check = json.loads(next((out / "reports").glob("*.json")).read_text())
+    assert check["synthetic_data"] is True
+    assert {i["synthetic"] for i in check["layer_inputs"].values()} == {"yes"}
+    assert "Synthetic data." in next((out / "reports").glob("*.html")).read_text()
+    xml = next((out / "cap").glob("*.xml")).read_text()
+    assert "<valueName>inputsSha256</valueName>" in xml

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 
 import numpy as np
@@ -15,8 +16,10 @@ from resilience.early_warning.bulletin import bulletin_lines, format_bulletins
 from resilience.early_warning.cap import validate_cap
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.rule_models import LEVELS
+from resilience.early_warning.rules import default_rules_path
 from resilience.early_warning.run import run_warnings
 from resilience.sample.forecast import write_sample_forecast
+from resilience.storage.provenance import sha256_files
 
 
 def test_file_layout(sample_forecast):
@@ -111,6 +114,12 @@ def test_run_warnings_end_to_end(sample_forecast_path, districts, tmp_path):
         xml = m.path.read_bytes()
         validate_cap(xml)
         assert b"<status>Exercise</status>" in xml  # synthetic forecast
+        # provenance in every message: synthetic input, and a hash of what it came from
+        assert _param(xml, "synthetic") == "true"
+    digest = hashlib.sha256(
+        sha256_files([sample_forecast_path, default_rules_path()]).encode()
+    ).hexdigest()
+    assert {_param(m.path.read_bytes(), "inputsSha256") for m in run.messages} == {digest}
     again = run_warnings(sample_forecast_path, **kwargs)
     assert again.new_messages == 0 and again.already_issued == len(run.messages)
     assert sorted(p.name for p in (tmp_path / "cap").iterdir()) == files
@@ -210,3 +219,12 @@ def test_replay_messages_are_valid_and_the_impact_alert_is_restricted(replay):
     assert circle == "31.23750,121.46050 0.3"  # the asset position and ASSET_RADIUS_KM
     public = [m for m in replay.messages if m.hazard == "rainstorm"][0]
     assert b"<scope>Public</scope>" in public.path.read_bytes()
+
+
+def _param(xml: bytes, name: str) -> str:
+    """Return the value of CAP parameter ``name`` in ``xml``."""
+    import re
+
+    found = re.search(rf"<valueName>{name}</valueName>\s*<value>([^<]*)</value>".encode(), xml)
+    assert found, f"no CAP parameter {name}"
+    return found.group(1).decode()

@@ -68,3 +68,25 @@ def test_save_check_writes_rows_to_sqlite(result, submission, tmp_path):
     assert load_check(engine, record_id) == result
     with pytest.raises(KeyError, match="no feasibility check"):
         load_check(engine, record_id + 1)
+
+
+def test_the_report_names_each_layers_inputs_and_which_were_synthetic(hot_layers, submission):
+    layers = dict(hot_layers)
+    layers["rain"] = layers["rain"].assign_attrs(synthetic="no", inputs_sha256="feedbeef" * 8)
+    layers["surge"] = layers["surge"].assign_attrs(synthetic="no")
+    result = run_check(submission, layers)
+    assert result.synthetic_data is True  # heat says "true"
+    assert result.layer_inputs["heat"].synthetic == "yes"
+    assert result.layer_inputs["rain"].synthetic == "no"
+    assert result.layer_inputs["rain"].inputs_sha256 == "feedbeef" * 8
+    html = render_html(result)
+    assert "Synthetic data." in html and "used here (heat)" in html
+    assert "feedbeef" * 8 in html
+    assert "Provenance unknown" not in html
+    real = {h: layer.assign_attrs(synthetic="no") for h, layer in layers.items()}
+    clean = render_html(run_check(submission, real))
+    assert "Synthetic data." not in clean and "Provenance unknown" not in clean
+    unsaid = dict(real)
+    unsaid["surge"] = real["surge"].assign_attrs(synthetic="")
+    html = render_html(run_check(submission, unsaid))
+    assert "Provenance unknown" in html and "(surge)" in html
