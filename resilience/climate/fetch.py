@@ -14,9 +14,15 @@ One call, :func:`download`, takes a URL to a file in a cache directory and guara
   ``expected_size``; the sha256 must equal ``expected_sha256`` if given. A checksum mismatch
   deletes the bytes: nothing is cached;
 * **incremental**: ``.manifest.json`` in the cache directory records each file's URL, ETag,
-  Last-Modified, size and sha256. A second pull skips a file whose size and sha256 already
-  match, and otherwise sends ``If-None-Match`` / ``If-Modified-Since``; a ``304`` transfers
-  no bytes.
+  Last-Modified, size, modification time and sha256. A second pull skips a file whose size and
+  sha256 already match, and otherwise sends ``If-None-Match`` / ``If-Modified-Since``; a
+  ``304`` transfers no bytes.
+
+A recorded sha256 is trusted without reading the file only while
+:func:`is_unchanged_since_verified` holds: same size, same modification time, and that time
+at least :data:`RACY_WINDOW_NS` before the hash was taken. Any other file is hashed again, so a
+cached file changed on disk is fetched again, never served. The same rule guards the manifest
+of local files in :mod:`resilience.climate.verified_cache`.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +45,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MANIFEST_NAME",
+    "RACY_WINDOW_NS",
     "DownloadError",
     "DownloadResult",
     "download",
+    "is_unchanged_since_verified",
     "read_manifest",
     "sha256_file",
 ]
@@ -49,6 +57,11 @@ __all__ = [
 MANIFEST_NAME = ".manifest.json"
 _CHUNK_BYTES = 1 << 20
 _MAX_RETRY_AFTER_S = 60.0
+#: A file modified less than this before it was hashed could be rewritten within the same
+#: timestamp tick (Linux stamps files at kernel-tick resolution, FAT at 2 s) with its size and
+#: modification time unchanged; such a "racily clean" entry (git, Documentation/technical/
+#: racy-git.txt) is hashed again instead of trusted.
+RACY_WINDOW_NS = 2_000_000_000
 #: Serialises read-modify-write of manifests when several downloads run in threads.
 _MANIFEST_LOCK = threading.Lock()
 
@@ -116,6 +129,26 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_unchanged_since_verified(entry: Mapping[str, Any], stat: os.stat_result) -> bool:
+    """Return True if a file may be trusted by its size and modification time alone.
+
+    ``entry`` holds ``size_bytes``, ``mtime_ns`` (from a stat taken before hashing) and
+    ``verified_ns`` (the clock when hashing started). True if ``stat`` has that size and
+    mtime and the file had been unmodified for :data:`RACY_WINDOW_NS` when it was hashed; False
+    otherwise, or for a missing or malformed field. An edit that keeps the size and restores
+    the mtime (``os.utime``) is not seen; only hashing again finds it.
+    """
+    fields = [entry.get(k) for k in ("size_bytes", "mtime_ns", "verified_ns")]
+    if not all(isinstance(v, int) for v in fields):
+        return False
+    size, mtime_ns, verified_ns = fields
+    return (
+        stat.st_size == size
+        and stat.st_mtime_ns == mtime_ns
+        and verified_ns - mtime_ns >= RACY_WINDOW_NS
+    )
+
+
 def read_manifest(directory: Path) -> dict[str, dict[str, Any]]:
     """Return the cache manifest of ``directory`` (file name -> entry), empty if none.
 
@@ -151,10 +184,10 @@ def _update_manifest(directory: Path, name: str, entry: dict[str, Any] | None) -
 def _cached_entry(
     target: Path, url: str, expected_sha256: str | None, expected_size: int | None
 ) -> dict[str, Any] | None:
-    """Return the manifest entry if ``target`` is on disk with the recorded size, else None.
+    """Return the manifest entry if ``target`` is on disk with the recorded content, else None.
 
-    The stored sha256 is trusted only while the file's size and modification time are the
-    ones recorded; otherwise the file is hashed again.
+    The stored sha256 is trusted only while :func:`is_unchanged_since_verified` holds;
+    otherwise the file is hashed again and, if it still matches, its entry is refreshed.
     """
     entry = read_manifest(target.parent).get(target.name)
     if entry is None or entry.get("url") != url or not target.is_file():
@@ -162,13 +195,23 @@ def _cached_entry(
     stat = target.stat()
     if stat.st_size != entry.get("size_bytes"):
         return None
-    if stat.st_mtime_ns != entry.get("mtime_ns") and sha256_file(target) != entry.get("sha256"):
-        return None  # changed on disk since it was verified: fetch it again
+    if not is_unchanged_since_verified(entry, stat):
+        started = time.time_ns()
+        if sha256_file(target) != entry.get("sha256") or _stat_key(target) != _stat_key(stat):
+            return None  # changed on disk since it was verified: fetch it again
+        entry = {**entry, "mtime_ns": stat.st_mtime_ns, "verified_ns": started}
+        _update_manifest(target.parent, target.name, entry)
     if expected_sha256 is not None and entry["sha256"] != expected_sha256.lower():
         return None
     if expected_size is not None and entry["size_bytes"] != expected_size:
         return None
     return entry
+
+
+def _stat_key(item: Path | os.stat_result) -> tuple[int, int]:
+    """Return (size, mtime_ns) of a path or of a stat result."""
+    stat = item.stat() if isinstance(item, Path) else item
+    return stat.st_size, stat.st_mtime_ns
 
 
 @dataclass
@@ -389,6 +432,7 @@ def download(
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time_ns()  # before any byte is hashed (is_unchanged_since_verified)
     cached = _cached_entry(target, url, expected_sha256, expected_size)
     if cached is not None and (expected_sha256 is not None or expected_size is not None):
         return _result(url, target, cached, "cached", progress=_Progress())
@@ -420,6 +464,7 @@ def download(
         "size_bytes": size,
         "sha256": digest,
         "mtime_ns": target.stat().st_mtime_ns,
+        "verified_ns": started,
     }
     _update_manifest(target.parent, target.name, entry)
     status: Status = "resumed" if progress.resumed else "downloaded"

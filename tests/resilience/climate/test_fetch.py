@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
+from resilience.climate import fetch
 from resilience.climate.fetch import (
     MANIFEST_NAME,
     DownloadError,
@@ -160,3 +163,50 @@ def test_404_names_the_url(tmp_path):
         with pytest.raises(DownloadError, match=rf"^{url}: HTTP 404 Not Found"):
             download(url, tmp_path / "tasmax.nc", **FAST)
     assert list(tmp_path.iterdir()) == []
+
+
+def flip_last_byte(path: Path, *, mtime_ns: int | None = None) -> None:
+    """Corrupt one byte in place (size kept); optionally set the mtime back to ``mtime_ns``."""
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    if mtime_ns is not None:
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def test_a_cached_file_changed_on_disk_is_fetched_again_not_served(tmp_path, body):
+    with serve({"/a.nc": Route(body)}) as server:
+        download(server.url("/a.nc"), tmp_path / "a.nc", expected_sha256=sha(body), **FAST)
+        flip_last_byte(tmp_path / "a.nc")  # a real edit: same size, new mtime
+        again = download(server.url("/a.nc"), tmp_path / "a.nc", expected_sha256=sha(body))
+        assert server.routes["/a.nc"].requests == 2
+        assert "If-None-Match" not in server.routes["/a.nc"].headers_seen[1]  # no 304 allowed
+    assert again.status == "downloaded" and (tmp_path / "a.nc").read_bytes() == body
+
+
+def test_an_edit_in_the_same_timestamp_tick_as_the_download_is_seen(tmp_path, body):
+    """Size and mtime of a file written just before it was hashed are not trusted."""
+    target = tmp_path / "a.nc"
+    with serve({"/a.nc": Route(body)}) as server:
+        download(server.url("/a.nc"), target, expected_sha256=sha(body), **FAST)
+        flip_last_byte(target, mtime_ns=target.stat().st_mtime_ns)  # within one tick
+        again = download(server.url("/a.nc"), target, expected_sha256=sha(body), **FAST)
+    assert again.status == "downloaded" and target.read_bytes() == body
+
+
+def test_an_old_unchanged_file_is_hashed_once_then_trusted(tmp_path, body, monkeypatch):
+    target = tmp_path / "a.nc"
+    with serve({"/a.nc": Route(body)}) as server:
+        download(server.url("/a.nc"), target, expected_sha256=sha(body), **FAST)
+        old = time.time_ns() - 3600 * 10**9
+        os.utime(target, ns=(old, old))  # e.g. restored from a backup: mtime moved, bytes same
+        hashed: list[Path] = []
+        real = fetch.sha256_file
+        monkeypatch.setattr(fetch, "sha256_file", lambda p: hashed.append(p) or real(p))
+        first = download(server.url("/a.nc"), target, expected_sha256=sha(body), **FAST)
+        second = download(server.url("/a.nc"), target, expected_sha256=sha(body), **FAST)
+        assert server.routes["/a.nc"].requests == 1
+    assert first.status == second.status == "cached"
+    assert hashed == [target]  # the first check re-hashed and refreshed the entry
+    entry = read_manifest(tmp_path)["a.nc"]
+    assert entry["mtime_ns"] == old and entry["verified_ns"] - old >= fetch.RACY_WINDOW_NS
