@@ -75,6 +75,7 @@ UNIT_ALLOWED = {
         "resilience.sample",
     },
     "resilience.fitting": {"resilience", "resilience.storage"},
+    "resilience.observed": {"resilience", "resilience.storage", "resilience.geodata"},
     "resilience.feasibility": {"resilience", "resilience.storage", "resilience.geodata"},
     "resilience.early_warning": {"resilience", "resilience.storage", "resilience.geodata"},
     "resilience.api": {
