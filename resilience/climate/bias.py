@@ -21,16 +21,30 @@ J. Climate 28, 6938-6959, doi:10.1175/JCLI-D-14-00754.1 (eqs. 2-6).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 import xarray as xr
 
+from resilience.climate.qdm import quantile_delta_map, year_windows
 from resilience.schema import CANONICAL_UNITS, append_history, validate_projections
 
-__all__ = ["ADJUSTMENT_KIND", "BiasAdjustmentError", "adjust_qdm", "quantile_delta_map"]
+__all__ = [
+    "ADJUSTMENT_KIND",
+    "HISTORICAL_CONTINUATION",
+    "HISTORICAL_END_YEAR",
+    "BiasAdjustmentError",
+    "adjust_qdm",
+    "overlap_years",
+]
+
+#: Last year of the CMIP6 historical experiment (Eyring et al. 2016, GMD 9, 1937): scenarios
+#: start in 2015.
+HISTORICAL_END_YEAR = 2014
+#: Scenario whose years from 2015 continue the historical run when a training period reaches
+#: past 2014 and the row being adjusted is the historical one (configurable).
+HISTORICAL_CONTINUATION = "ssp245"
 
 #: Additive ("+") or multiplicative ("*") QDM per variable (Cannon et al. 2015, sect. 2c:
 #: ratios for bounded, positive variables such as precipitation; differences otherwise).
@@ -54,120 +68,6 @@ _GOLDEN = 0.6180339887498949  # fractional part of the golden ratio: a uniform, 
 
 class BiasAdjustmentError(ValueError):
     """Inputs cannot be bias-adjusted; the message names the variable or coordinate at fault."""
-
-
-def _month_quantiles(values: np.ndarray, months: np.ndarray, n_quantiles: int) -> np.ndarray:
-    """Return empirical quantiles per month, dims (..., month=12, quantile); NaN ignored.
-
-    Quantile nodes are ``(k + 0.5) / n`` (the nodes of ``xsdba.utils.equally_spaced_nodes``)
-    and use numpy's default linear interpolation between order statistics. An all-NaN cell
-    gives NaN (numpy's "All-NaN slice" warning is silenced).
-    """
-    nodes = (np.arange(n_quantiles) + 0.5) / n_quantiles
-    out = np.full((*values.shape[:-1], 12, n_quantiles), np.nan)
-    for month in range(12):
-        sel = values[..., months == month + 1]
-        if sel.shape[-1]:
-            with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
-                out[..., month, :] = np.moveaxis(np.nanquantile(sel, nodes, axis=-1), 0, -1)
-    return out
-
-
-def _ecdf(values: np.ndarray) -> np.ndarray:
-    """Return each value's plotting position ``(rank + 0.5) / n`` along the last axis; NaN kept."""
-    valid = ~np.isnan(values)
-    ranks = np.argsort(np.argsort(np.where(valid, values, np.inf), axis=-1), axis=-1)
-    count = valid.sum(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tau = (ranks + 0.5) / count
-    return np.where(valid, tau, np.nan)
-
-
-def _interp_nodes(table: np.ndarray, tau: np.ndarray) -> np.ndarray:
-    """Interpolate a quantile table (..., quantile) at ``tau`` (..., time) along the last axis.
-
-    Nodes are ``(k + 0.5) / n``; beyond the end nodes the end values are kept (constant
-    extrapolation, as xsdba's default).
-    """
-    n = table.shape[-1]
-    position = np.clip(np.nan_to_num(tau, nan=0.5) * n - 0.5, 0.0, n - 1.0)
-    lower = np.minimum(np.floor(position).astype(int), n - 2) if n > 1 else np.zeros_like(tau)
-    weight = position - lower
-    table = np.broadcast_to(table, (*tau.shape[:-1], n))
-    low = np.take_along_axis(table, lower.astype(int), axis=-1)
-    high = np.take_along_axis(table, np.minimum(lower.astype(int) + 1, n - 1), axis=-1)
-    return low + weight * (high - low)
-
-
-def quantile_delta_map(
-    reference: np.ndarray,
-    historical: np.ndarray,
-    simulated: np.ndarray,
-    *,
-    months: tuple[np.ndarray, np.ndarray, np.ndarray],
-    windows: np.ndarray,
-    kind: Literal["+", "*"],
-    n_quantiles: int = 50,
-) -> np.ndarray:
-    """Apply QDM per calendar month along the last axis of numpy arrays.
-
-    Parameters
-    ----------
-    reference, historical, simulated : numpy.ndarray
-        Observed baseline, modelled baseline and the series to adjust; time is the last axis,
-        leading axes broadcast against each other. NaN is ignored in training and kept.
-    months : tuple of numpy.ndarray
-        Calendar month (1-12) of each time step of the three arrays.
-    windows : numpy.ndarray
-        Window id of each time step of ``simulated``; a value's quantile is its rank among
-        the same month's values of its window.
-    kind : {"+", "*"}
-        Additive or multiplicative QDM.
-    n_quantiles : int
-        Number of quantile nodes ``(k + 0.5) / n`` per month.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``simulated`` adjusted, float64, broadcast shape.
-
-    Notes
-    -----
-    With tau = F_sim,window(x) (Cannon et al. 2015, eqs. 2-6): additive
-    ``x + F_ref^-1(tau) - F_hist^-1(tau)``; multiplicative
-    ``x * F_ref^-1(tau) / F_hist^-1(tau)``.
-    """
-    ref_q = _month_quantiles(reference, months[0], n_quantiles)
-    hist_q = _month_quantiles(historical, months[1], n_quantiles)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = ref_q - hist_q if kind == "+" else ref_q / hist_q
-    shape = np.broadcast_shapes(reference.shape[:-1], historical.shape[:-1], simulated.shape[:-1])
-    simulated = np.broadcast_to(simulated, (*shape, simulated.shape[-1]))
-    factor = np.broadcast_to(factor, (*shape, 12, n_quantiles))
-    out = np.full(simulated.shape, np.nan)
-    for window in np.unique(windows):
-        for month in range(12):
-            sel = np.flatnonzero((windows == window) & (months[2] == month + 1))
-            if not sel.size:
-                continue
-            values = simulated[..., sel]
-            step = _interp_nodes(factor[..., month, :], _ecdf(values))
-            out[..., sel] = values + step if kind == "+" else values * step
-    return out
-
-
-def _year_windows(years: np.ndarray, window_years: int) -> np.ndarray:
-    """Return a window id per time step: runs of consecutive years cut into blocks.
-
-    The sample's years 2021-2060 and 2081-2100 give windows 2021-2040, 2041-2060 and
-    2081-2100, the AR6 horizons, when ``window_years`` is 20.
-    """
-    unique = np.unique(years)
-    run = np.concatenate([[0], np.cumsum(np.diff(unique) != 1)])
-    run_start = {r: unique[run == r][0] for r in np.unique(run)}
-    block = {y: (r, (y - run_start[r]) // window_years) for y, r in zip(unique, run, strict=True)}
-    ids = {key: i for i, key in enumerate(sorted(set(block.values())))}
-    return np.array([ids[block[y]] for y in years.tolist()])
 
 
 def _jitter_dry(values: xr.DataArray, trace: float) -> xr.DataArray:
@@ -250,6 +150,32 @@ def _align_space(projections: xr.Dataset, reference: xr.Dataset) -> tuple[xr.Dat
     return projections, reference.assign_coords(lat=projections["lat"], lon=projections["lon"])
 
 
+def _training(
+    simulated: xr.DataArray, baseline: tuple[int, int], continuation: str
+) -> xr.DataArray:
+    """Return the modelled training series over ``baseline`` on a ``hist_time`` dim.
+
+    Within the historical experiment (baseline ending by 2014) it is the ``historical``
+    scenario, shared by every scenario. A baseline reaching past 2014 (an observed record
+    such as ERA5-Land 2010-2025 overlaps the model runs only if the scenarios continue the
+    historical run) takes historical years up to 2014 and each scenario's own years from
+    2015 (dims gain ``scenario``); the ``historical`` rows continue with ``continuation``
+    (ssp245 by default), as ISIMIP3b extends its historical period with a scenario
+    (Lange 2019, Geosci. Model Dev. 12, 3055-3070, sect. 3).
+    """
+    if baseline[1] <= HISTORICAL_END_YEAR:
+        return _baseline(simulated.sel(scenario="historical", drop=True), baseline, "hist_time")
+    early = (baseline[0], HISTORICAL_END_YEAR)
+    late = (HISTORICAL_END_YEAR + 1, baseline[1])
+    head = _baseline(simulated.sel(scenario="historical", drop=True), early, "hist_time")
+    parts = []
+    for scenario in simulated["scenario"].values.tolist():
+        source = continuation if scenario == "historical" else scenario
+        tail = _baseline(simulated.sel(scenario=source, drop=True), late, "hist_time")
+        parts.append(xr.concat([head, tail], dim="hist_time"))
+    return xr.concat(parts, dim=simulated["scenario"]).transpose("scenario", ...)
+
+
 def _baseline(values: xr.DataArray, baseline: tuple[int, int], name: str) -> xr.DataArray:
     """Return the baseline years of ``values`` with ``time`` renamed to ``name``."""
     years = values["time"].dt.year
@@ -266,9 +192,11 @@ def _adjust_variable(
     n_quantiles: int,
     window_years: int,
     trace: float | None,
+    window_periods: Sequence[tuple[int, int]] = (),
+    continuation: str = HISTORICAL_CONTINUATION,
 ) -> xr.DataArray:
     """Adjust one variable (model, scenario, time, space...) against its reference."""
-    historical = _baseline(simulated.sel(scenario="historical", drop=True), baseline, "hist_time")
+    historical = _training(simulated, baseline, continuation)
     observed = _baseline(reference, baseline, "ref_time")
     if trace is not None:
         simulated, historical, observed = (
@@ -280,7 +208,7 @@ def _adjust_variable(
             _baseline(simulated["time"].dt.month, baseline, "t").values,
             simulated["time"].dt.month.values,
         ),
-        "windows": _year_windows(simulated["time"].dt.year.values, window_years),
+        "windows": year_windows(simulated["time"].dt.year.values, window_years, window_periods),
         "kind": kind,
         "n_quantiles": n_quantiles,
     }
@@ -338,6 +266,8 @@ def adjust_qdm(
     n_quantiles: int = 50,
     window_years: int = 20,
     pr_trace_mm_per_day: float = 0.05,
+    window_periods: Sequence[tuple[int, int]] = (),
+    historical_continuation: str = HISTORICAL_CONTINUATION,
 ) -> xr.Dataset:
     """Bias-adjust Projections by quantile delta mapping per calendar month.
 
@@ -356,7 +286,10 @@ def adjust_qdm(
         Variables to adjust; additive for ``tasmax``, ``tasmin``, ``tas``, multiplicative
         for ``pr`` and ``sfcWind`` (``ADJUSTMENT_KIND``). Others are returned unchanged.
     baseline : tuple of int
-        First and last training year (AR6 baseline 1995-2014).
+        First and last training year (AR6 baseline 1995-2014). A period reaching past 2014
+        trains each scenario on historical years to 2014 and its own years from 2015 (the
+        ``historical`` rows on ``historical_continuation``'s), so that an observed record
+        such as ERA5-Land 2010-2025 can be used over all its years (docs/bias_adjustment.md).
     n_quantiles : int
         Quantile nodes ``(k + 0.5) / n`` per month (xsdba's default is 20).
     window_years : int
@@ -365,6 +298,11 @@ def adjust_qdm(
     pr_trace_mm_per_day : float
         Dry-day threshold: ``pr`` below it is jittered before and set to 0 after the
         adjustment (0.05 mm/day, UNCONFIRMED as Cannon et al.'s exact value; configurable).
+    window_periods : sequence of (int, int)
+        Year periods that are windows of their own (e.g. the AR6 horizons), whatever years
+        surround them; other years are cut into ``window_years`` blocks.
+    historical_continuation : str
+        Scenario continuing the historical run past 2014 in training (default ssp245).
 
     Returns
     -------
@@ -387,6 +325,8 @@ def adjust_qdm(
     multiplicative ``x * F_ref,m^-1(tau) / F_hist,m^-1(tau)``.
     """
     _check_inputs(projections, reference, variables, baseline)
+    if baseline[1] > HISTORICAL_END_YEAR:
+        _check_continuation(projections, variables, baseline, historical_continuation)
     projections, reference = _align_space(projections, reference)
     out = projections.copy()
     for variable in variables:
@@ -399,6 +339,8 @@ def adjust_qdm(
             n_quantiles=n_quantiles,
             window_years=window_years,
             trace=pr_trace_mm_per_day if variable == "pr" else None,
+            window_periods=window_periods,
+            continuation=historical_continuation,
         )
         note = _describe(kind, baseline, n_quantiles, window_years, reference)
         attrs = append_history(dict(projections[variable].attrs), f"adjust_qdm: {note}")
@@ -453,3 +395,63 @@ def _check_inputs(
     if "time" not in reference.dims:
         raise BiasAdjustmentError("reference: expected a 'time' dim")
     _check_years(reference["time"], baseline, "reference")
+
+
+def _check_continuation(
+    projections: xr.Dataset, variables: Sequence[str], baseline: tuple[int, int], continuation: str
+) -> None:
+    """Raise unless every scenario has data in every training year after 2014."""
+    scenarios = projections["scenario"].values.tolist()
+    if "historical" in scenarios and continuation not in scenarios:
+        raise BiasAdjustmentError(
+            f"historical_continuation: {continuation!r} is not a scenario of the projections "
+            f"({scenarios}); it continues the historical run over "
+            f"{HISTORICAL_END_YEAR + 1}-{baseline[1]} in training"
+        )
+    years = projections["time"].dt.year
+    late = (years > HISTORICAL_END_YEAR) & (years <= baseline[1])
+    for variable in variables:
+        values = projections[variable].isel(time=late.values)
+        present = values.notnull().any([d for d in values.dims if d not in ("scenario", "time")])
+        by_year = present.groupby(values["time"].dt.year.rename("year")).any().compute()
+        for scenario in (s for s in scenarios if s != "historical"):
+            row = by_year.sel(scenario=scenario)
+            missing = [
+                int(y) for y, ok in zip(row["year"].values, row.values, strict=True) if not ok
+            ]
+            if missing:
+                raise BiasAdjustmentError(
+                    f"projections: {variable} {scenario}: no data in training years {missing} "
+                    f"(training {baseline[0]}-{baseline[1]} needs each scenario from "
+                    f"{HISTORICAL_END_YEAR + 1})"
+                )
+
+
+def overlap_years(projections: xr.Dataset, reference: xr.Dataset) -> tuple[int, int]:
+    """Return the longest run of whole years that both the projections and reference cover.
+
+    A reference year counts when it has at least 365 days (a leap year may lack 29 Feb in a
+    noleap comparison); a projection year when it is on the time axis. The run may cross
+    2014, the end of the historical experiment (:func:`adjust_qdm` splices the scenarios).
+
+    Raises
+    ------
+    BiasAdjustmentError
+        If they share no whole year.
+    """
+    ref_years = reference["time"].dt.year.to_series().value_counts()
+    ref_full = {int(y) for y, n in ref_years.items() if n >= 365}
+    shared = sorted(ref_full & set(np.unique(projections["time"].dt.year.values).tolist()))
+    if not shared:
+        raise BiasAdjustmentError(
+            "reference: no whole year in common with the projections; "
+            f"reference years {sorted(ref_full)[:1]}..{sorted(ref_full)[-1:]}"
+        )
+    runs: list[list[int]] = [[shared[0]]]
+    for year in shared[1:]:
+        if year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    best = max(runs, key=len)
+    return best[0], best[-1]
