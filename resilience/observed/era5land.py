@@ -41,6 +41,7 @@ __all__ = [
     "era5land_at_points",
     "era5land_gaps",
     "era5land_on_grid",
+    "fill_sea_cells",
     "open_era5land",
 ]
 
@@ -241,6 +242,62 @@ def era5land_on_grid(ds: xr.Dataset, lat: Sequence[float], lon: Sequence[float])
     out.attrs = dict(ds.attrs)
     out.attrs["sea_cells"] = f"{int(sea.sum())} of {sea.size} cells have no value (sea)"
     append_history(out.attrs, f"era5land_on_grid: {len(lat)} x {len(lon)} cells")
+    return out
+
+
+def fill_sea_cells(ds: xr.Dataset, *, variable: str = "tasmax") -> xr.Dataset:
+    """Give each cell with no value (sea, for the land-only ERA5-Land) its nearest land cell.
+
+    A projection grid over a coastal city has sea cells that ERA5-Land leaves empty, and
+    QDM would leave them NaN. The nearest land cell's series stands in for them (distance in
+    degrees, longitude scaled by cos(lat); ties to the first in row-major order), the usual
+    "nearest land point" extension of a land-only reference; the cells filled are listed in
+    ``attrs["sea_cells_filled"]``, so no output hides where the reference came from.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A gridded reference, dims ``(time, lat, lon)`` (from :func:`era5land_on_grid`).
+    variable : str
+        The variable whose all-NaN cells count as sea.
+
+    Raises
+    ------
+    SchemaError
+        If no cell has a value.
+    """
+    sea = ds[variable].isnull().all("time").values
+    if sea.all():
+        raise SchemaError(f"fill_sea_cells: {variable}: no cell has a value")
+    if not sea.any():
+        return ds
+    lat2d, lon2d = np.meshgrid(ds["lat"].values, ds["lon"].values, indexing="ij")
+    scale = np.cos(np.deg2rad(lat2d))
+    land = np.flatnonzero(~sea.ravel())
+    source = np.arange(sea.size)
+    for cell in np.flatnonzero(sea.ravel()):
+        distance = (lat2d.ravel()[land] - lat2d.ravel()[cell]) ** 2 + (
+            (lon2d.ravel()[land] - lon2d.ravel()[cell]) * scale.ravel()[cell]
+        ) ** 2
+        source[cell] = land[int(np.argmin(distance))]
+    rows, cols = np.unravel_index(source, sea.shape)
+    out = ds.copy()
+    for name, values in ds.data_vars.items():
+        if {"lat", "lon"} <= set(values.dims):
+            flat = values.isel(
+                lat=xr.DataArray(rows, dims="cell"), lon=xr.DataArray(cols, dims="cell")
+            )
+            filled = flat.data.reshape(*flat.shape[:-1], *sea.shape)
+            out[name] = values.copy(data=filled)
+    filled_cells = [
+        f"({ds['lat'].values[i]:.2f}, {ds['lon'].values[j]:.2f})"
+        for i, j in zip(*np.nonzero(sea), strict=True)
+    ]
+    out.attrs["sea_cells_filled"] = (
+        f"{len(filled_cells)} cells with no {variable} take their nearest land cell's series: "
+        + ", ".join(filled_cells)
+    )
+    append_history(out.attrs, f"fill_sea_cells: {len(filled_cells)} sea cells from nearest land")
     return out
 
 

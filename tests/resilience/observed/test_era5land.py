@@ -14,6 +14,7 @@ from resilience.observed.era5land import (
     era5land_at_points,
     era5land_gaps,
     era5land_on_grid,
+    fill_sea_cells,
     open_era5land,
 )
 from resilience.observed.shipped import ERA5LAND_FILE, observed_file
@@ -187,3 +188,25 @@ def test_missing_file_is_named(tmp_path):
 def test_shipped_file_is_the_documented_copy():
     digest = hashlib.sha256(observed_file(ERA5LAND_FILE).read_bytes()).hexdigest()
     assert digest == "e63b9da58dc9628956751869dcee483f7706a437200d7180371c699dedd09660"
+
+
+def test_sea_cells_take_the_nearest_land_cell(era5land):
+    grid = era5land_on_grid(era5land, LAT, LON)
+    filled = fill_sea_cells(grid)
+    sea = grid["tasmax"].isnull().all("time").values
+    assert sea.sum() == 74 and not filled["tasmax"].isnull().all("time").any()
+    # land cells untouched, bit for bit
+    np.testing.assert_array_equal(filled["tasmax"].values[:, ~sea], grid["tasmax"].values[:, ~sea])
+    # each filled cell equals the land cell nearest to it, computed independently here
+    lat2d, lon2d = np.meshgrid(LAT, LON, indexing="ij")
+    land = np.argwhere(~sea)
+    for i, j in np.argwhere(sea)[::9]:
+        d = (lat2d[~sea] - LAT[i]) ** 2 + ((lon2d[~sea] - LON[j]) * np.cos(np.deg2rad(LAT[i]))) ** 2
+        k, m = land[int(np.argmin(d))]
+        np.testing.assert_array_equal(
+            filled["tasmax"].values[:, i, j], grid["tasmax"].values[:, k, m]
+        )
+    assert filled.attrs["sea_cells_filled"].startswith("74 cells with no tasmax")
+    assert fill_sea_cells(filled) is filled  # nothing left to fill
+    with pytest.raises(SchemaError, match="no cell has a value"):
+        fill_sea_cells(grid.where(grid["lat"] > 90))
