@@ -1,4 +1,7 @@
-"""``resilience hazards heat|rain|drainage``: hazard layers from projection files, and checks.
+"""``resilience hazards heat|rain|drainage``: hazard layers from projections, and checks.
+
+``--projections`` takes a projections store (``resilience pull --out``) or a directory of daily
+files; gaps the projections report (``missing_combinations``) are printed as warnings.
 
 Registered on the main app by ``resilience.cli.main``. Imports stay inside the commands so that
 ``resilience --help`` stays fast.
@@ -21,7 +24,11 @@ _MAIN = {"heat": ["txx", "tx_days_above_35", "tropical_nights", "hot_spell_frequ
 _MAIN["rain"] = ["rx1day", "rx5day", "rainstorm_days", "prcptot", "r95ptot"]
 
 ProjectionsOption = Annotated[
-    Path, typer.Option("--projections", help="Directory of daily projection files.")
+    Path,
+    typer.Option(
+        "--projections",
+        help="Projections store (resilience pull --out) or a directory of daily files.",
+    ),
 ]
 ScenariosOption = Annotated[
     str | None, typer.Option("--scenarios", help="Comma-separated SSPs (default: all found).")
@@ -120,7 +127,11 @@ def _run(kind: str, projections: Path, scenarios, horizons, out: Path, config) -
         _fail(str(error))
     import xarray as xr
 
-    return settings, xr.load_dataset(out)
+    layer = xr.load_dataset(out)
+    gaps = str(layer.attrs.get("projections_missing_combinations", ""))
+    for line in (g for g in gaps.split("\n") if g):
+        error_console.print(f"[yellow]warning: projections gap:[/] {line}", highlight=False)
+    return settings, layer
 
 
 @app.command()

@@ -268,39 +268,49 @@ def pull(
     catalog: Annotated[Path | None, typer.Argument(help="Catalogue YAML of sources.")] = None,
     source: Annotated[
         str | None,
-        typer.Option("--source", help="Local glob of NEX-named files, or an HTTP URL template."),
+        typer.Option(
+            "--source",
+            help="Local glob or folder of daily CMIP6 files (NEX-GDDP-CMIP6 or DRS names, or "
+            "any name with CMIP6 global attributes), or an HTTP URL template.",
+        ),
     ] = None,
     models: Annotated[str, typer.Option("--models", help="For a URL template.")] = "",
     experiments: Annotated[str, typer.Option("--experiments", help="For a URL template.")] = "",
     region: Annotated[
-        str | None, typer.Option("--region", help="shanghai or lon0,lat0,lon1,lat1.")
+        str | None,
+        typer.Option("--region", help="shanghai, global (whole grid) or lon0,lat0,lon1,lat1."),
     ] = "shanghai",
     horizons: Annotated[str, typer.Option("--horizons")] = "baseline,mid,far",
     variables: Annotated[str, typer.Option("--variables")] = "tasmax,pr",
-    out: Annotated[Path | None, typer.Option("--out", help="Write projections here.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="netcdf or zarr.")] = "netcdf",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Projections store to write (Zarr, docs/projections_store.md)."),
+    ] = None,
     reference: Annotated[
         Path | None, typer.Option("--reference", help="Observed reference (NetCDF) for QDM.")
     ] = None,
+    rehash: Annotated[
+        bool,
+        typer.Option("--rehash", help="With --out: hash every input, trusting no record."),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Pull projections from a catalogue or a glob, normalise them and report what is there."""
+    """Pull projections from a catalogue or a glob, normalise them and report what is there.
+
+    With --out, write them as a projections store; a store already holding the same inputs
+    and request is left as it is.
+    """
     settings = _settings(config)
     from resilience.climate.catalog import CatalogError, load_catalog
     from resilience.climate.projection_file import ClimateDataError
-    from resilience.climate.pull import (
-        catalog_from_source,
-        pull_projections,
-        resolve_region,
-        write_projections,
-    )
+    from resilience.climate.pull import catalog_from_source, pull_projections, resolve_region
+    from resilience.climate.store import open_projection_store, pull_to_store
+    from resilience.schema import SchemaError
 
     if (catalog is None) == (source is None):
         _fail("give a CATALOG file or --source PATH_GLOB (one of them)")
-    if fmt not in ("netcdf", "zarr"):
-        _fail(f"--format {fmt!r}: expected netcdf or zarr")
+    wanted, cache_dir = _split(variables), settings.data_dir / "cache"
     try:
-        wanted = [v.strip() for v in variables.split(",") if v.strip()]
         sources = (
             load_catalog(catalog)
             if catalog
@@ -311,20 +321,52 @@ def pull(
                 experiments=_split(experiments),
             )
         )
-        ds = pull_projections(
-            sources,
-            variables=wanted,
-            horizons=[h.strip() for h in horizons.split(",") if h.strip()],
-            cache_dir=settings.data_dir / "cache",
-            region=resolve_region(region),
-        )
-        if reference is not None:
-            from resilience.climate.bias import adjust_qdm
+        if out is not None:
+            written = pull_to_store(
+                sources,
+                out,
+                variables=wanted,
+                horizons=_split(horizons),
+                cache_dir=cache_dir,
+                region=resolve_region(region),
+                reference=reference,
+                rehash=rehash,
+            )
+            ds = open_projection_store(out)
+        else:
+            ds = pull_projections(
+                sources,
+                variables=wanted,
+                horizons=_split(horizons),
+                cache_dir=cache_dir,
+                region=resolve_region(region),
+            )
+            if reference is not None:
+                from resilience.climate.bias import adjust_qdm
 
-            names = [str(v) for v in ds.data_vars]
-            ds = adjust_qdm(ds, _open_reference(reference), variables=names)
-    except (CatalogError, ClimateDataError, FileNotFoundError, ValueError, RuntimeError) as error:
+                names = [str(v) for v in ds.data_vars]
+                ds = adjust_qdm(ds, _open_reference(reference), variables=names)
+    except (
+        CatalogError,
+        ClimateDataError,
+        SchemaError,
+        FileNotFoundError,
+        ValueError,
+        RuntimeError,
+    ) as error:
         _fail(str(error))
+    _print_pulled(ds)
+    if out is not None:
+        verb = "unchanged (same inputs and request)" if written.status == "unchanged" else "written"
+        console.print(
+            f"projections store {out}: {verb}; {written.files} input files, inputs sha256 "
+            f"{written.inputs_sha256[:12] or '(not hashed: remote addresses)'}",
+            highlight=False,
+        )
+
+
+def _print_pulled(ds) -> None:  # noqa: ANN001 - xarray Dataset
+    """Print a table of what was pulled, then every missing combination as a warning."""
     table = Table(title="Projections pulled")
     for column in ("variable", "units", "models", "scenarios", "years", "lat x lon"):
         table.add_column(column)
@@ -339,10 +381,10 @@ def pull(
             f"{ds.sizes['lat']} x {ds.sizes['lon']}",
         )
     console.print(table)
-    missing = ds.attrs.get("missing_combinations", "")
-    console.print(f"missing combinations: {missing or 'none'}", highlight=False)
-    if out is not None:
-        console.print(f"projections {write_projections(ds, out, fmt=fmt)}")
+    missing = [line for line in ds.attrs.get("missing_combinations", "").split("\n") if line]
+    console.print(f"missing combinations: {len(missing) or 'none'}", highlight=False)
+    for line in missing:
+        error_console.print(f"[yellow]warning:[/] {line}", highlight=False)
 
 
 def _split(text: str) -> list[str]:

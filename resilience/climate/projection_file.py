@@ -3,9 +3,10 @@
 Files are named ``{variable}_day_{model}_{experiment}_{variant}_{grid}_{year}[_v{version}].nc``
 (one year per file). This module holds the name pattern and its parser
 (:func:`parse_file_name`, also used by the catalogue and the pull), the choice of the files a
-request needs under a directory (:func:`find_projection_files`: highest ``_v`` version wins, one
-variant per model) and the one-off header scan of a file with netCDF4 (:func:`scan_file`: time
-axis, grid, units, conversion to canonical units; about 2.5 ms a file, no data read).
+request needs under a directory (:func:`find_projection_files`: the highest ``_v`` version
+wins; several variants of a model are kept apart) and the one-off header scan of a file with
+netCDF4 (:func:`scan_file`: time axis, grid, units, conversion to canonical units; about
+2.5 ms a file, no data read).
 :class:`ClimateDataError` is the error every climate reader raises. Read
 :mod:`resilience.climate.projections` next: it turns the scans into one lazy Dataset.
 """
@@ -20,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from resilience.climate.member import model_matches
 from resilience.schema import CANONICAL_UNITS, SCENARIOS
 
 __all__ = [
     "FILE_PATTERN",
     "TIME_UNITS",
+    "UNIT_CONVERSIONS",
     "ClimateDataError",
     "FileScan",
     "ProjectionFile",
@@ -43,7 +46,7 @@ FILE_PATTERN = re.compile(
 TIME_UNITS = "days since 1850-01-01"
 #: Accepted source units per canonical unit, as (factor, offset): canonical = raw * f + o.
 #: K -> degC: -273.15 (BIPM SI Brochure); kg m-2 s-1 -> mm/day: x 86400 (1 kg m-2 = 1 mm).
-_CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
+UNIT_CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
     "degC": {"K": (1.0, -273.15), "degC": (1.0, 0.0), "Celsius": (1.0, 0.0), "C": (1.0, 0.0)},
     "mm/day": {
         "kg m-2 s-1": (86400.0, 0.0),
@@ -94,17 +97,10 @@ def parse_file_name(path: Path) -> ProjectionFile | None:
 
 
 def _latest(files: list[ProjectionFile]) -> list[ProjectionFile]:
-    """Keep the highest version per (variable, model, experiment, year); refuse two variants."""
+    """Keep the highest version per (variable, model, variant, experiment, year)."""
     chosen: dict[tuple, ProjectionFile] = {}
     for f in sorted(files, key=lambda f: f.version):
-        key = (f.variable, f.model, f.experiment, f.year)
-        old = chosen.get(key)
-        if old is not None and old.variant != f.variant:
-            raise ClimateDataError(
-                f"two ensemble members for {key}: {old.path.name} and {f.path.name}; "
-                "expected one variant per model"
-            )
-        chosen[key] = f
+        chosen[(f.variable, f.model, f.variant, f.experiment, f.year)] = f
     return list(chosen.values())
 
 
@@ -134,22 +130,22 @@ def find_projection_files(
     variables : sequence of str
         Canonical CMIP6 names, e.g. ``("tasmax", "pr")``.
     models, scenarios : sequence of str or None
-        Subsets; None keeps all found.
+        Subsets; None keeps all found. A model may be named ``MODEL`` (every member) or
+        ``MODEL_r2i1p1f1`` (one member; :mod:`resilience.climate.member`).
     years : sequence of int or None
         Calendar years to keep; None keeps all found.
 
     Returns
     -------
     list of ProjectionFile
-        The highest ``_v`` version per (variable, model, experiment, year).
+        The highest ``_v`` version per (variable, model, variant, experiment, year); several
+        members (variants) of one model are all kept.
 
     Raises
     ------
     FileNotFoundError
         If ``directory`` is missing, or no file matches a requested variable, model or
         scenario (the message lists what was found).
-    ClimateDataError
-        If two ensemble members (variants) of one model are present.
     ValueError
         For a non-canonical variable or an unknown scenario.
     """
@@ -166,8 +162,9 @@ def find_projection_files(
     _check_requested("variable", variables, {f.variable for f in files}, directory)
     files = [f for f in files if f.variable in variables]
     if models is not None:
-        _check_requested("model", models, {f.model for f in files}, directory)
-        files = [f for f in files if f.model in models]
+        found = {f.model for f in files} | {f"{f.model}_{f.variant}" for f in files}
+        _check_requested("model", models, found, directory)
+        files = [f for f in files if model_matches(models, f.model, f.variant)]
     if years is not None:
         year_set = {int(y) for y in years}
         files = [f for f in files if f.year in year_set]
@@ -199,7 +196,7 @@ class FileScan:
 
 def _conversion(variable: str, units: str, path: Path) -> tuple[float, float]:
     """Return (factor, offset) taking ``units`` to the canonical units of ``variable``."""
-    table = _CONVERSIONS[CANONICAL_UNITS[variable]]
+    table = UNIT_CONVERSIONS[CANONICAL_UNITS[variable]]
     if units not in table:
         raise ClimateDataError(
             f"{path.name}: variable {variable!r} has units {units!r}; expected one of "

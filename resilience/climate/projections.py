@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from resilience.climate.member import member_coords, member_labels
 from resilience.climate.projection_file import (
     TIME_UNITS,
     ClimateDataError,
@@ -130,7 +131,7 @@ def _place(scans: list[FileScan], union: np.ndarray) -> list[tuple[int, int, Fil
 
 
 def _dask_variable(
-    placed: list[tuple[int, int, FileScan]], size: int, grid: _Grid, labels: tuple[list, list]
+    placed: list[tuple[int, int, FileScan]], size: int, grid: _Grid, labels: tuple[list, list, dict]
 ) -> object:
     """Build one variable as a dask array (model, scenario, time, lat, lon), NaN where no file.
 
@@ -139,14 +140,15 @@ def _dask_variable(
     """
     import dask.array as da
 
-    models, scenarios = labels
+    models, scenarios, label_of = labels
     edges = sorted({0, size, *(p[0] for p in placed), *(p[1] for p in placed)})
     token = hashlib.sha256(repr([(str(p[2].file.path), p[0]) for p in placed]).encode())
     token.update(grid.lat_index.tobytes() + grid.lon_index.tobytes())
     name = f"projections-{placed[0][2].file.variable}-{token.hexdigest()[:16]}"
     graph: dict = {}
     for start, stop, scan in placed:
-        m, s = models.index(scan.file.model), scenarios.index(scan.file.experiment)
+        m = models.index(label_of[(scan.file.model, scan.file.variant)])
+        s = scenarios.index(scan.file.experiment)
         for t in range(bisect.bisect_left(edges, start), bisect.bisect_left(edges, stop)):
             read = (_read, scan, grid, edges[t] - start, edges[t + 1] - start)
             graph[(name, m, s, t, 0, 0)] = read
@@ -172,12 +174,14 @@ def _year_ranges(years: Sequence[int]) -> str:
 
 
 def _missing(
-    scans: list[FileScan], variables: Sequence[str], models: list[str], scenarios: list[str]
+    scans: list[FileScan], variables: Sequence[str], labels: tuple[list[str], list[str], dict]
 ) -> list[str]:
     """List (model, scenario, variable) combinations with no file, or with years missing."""
+    models, scenarios, label_of = labels
     found: dict[tuple, set[int]] = {}
     for s in scans:
-        found.setdefault((s.file.model, s.file.experiment, s.file.variable), set()).add(s.file.year)
+        key = (label_of[(s.file.model, s.file.variant)], s.file.experiment, s.file.variable)
+        found.setdefault(key, set()).add(s.file.year)
     lines = []
     for scenario in scenarios:
         expected = {y for (_, e, _), ys in found.items() if e == scenario for y in ys}
@@ -239,6 +243,8 @@ def open_projections(
         Canonical CMIP6 names, e.g. ``("tasmax", "pr")``.
     models, scenarios : sequence of str, optional
         Subsets; default all found. ``historical`` and the SSPs share the ``scenario`` dim.
+        Several members of a model are kept apart as ``{model}_{variant}`` labels
+        (:mod:`resilience.climate.member`); a model may be named either way.
     years : sequence of int, optional
         Calendar years to keep; default all found.
     bbox : tuple of float, optional
@@ -272,18 +278,20 @@ def open_projections(
     scans = [scan_file(f) for f in files]
     grid = _grid(scans, bbox)
     union = np.unique(np.concatenate([s.time_days for s in scans]))
-    model_names = list(models) if models is not None else sorted({f.model for f in files})
+    label_of = member_labels({(f.model, f.variant) for f in files})
+    model_names = _model_order(models, label_of)
     present = {f.experiment for f in files}
     scenario_names = [s for s in (scenarios or SCENARIOS) if s in present]
-    labels = (model_names, scenario_names)
+    labels = (model_names, scenario_names, label_of)
     data_vars = {
         v: _variable(v, [s for s in scans if s.file.variable == v], union, grid, labels)
         for v in variables
     }
     calendar = scans[0].calendar
     ds = xr.Dataset(data_vars, coords=_coords(union, calendar, grid, model_names, scenario_names))
+    ds = ds.assign_coords(member_coords(model_names, label_of))
     ds["time"].encoding.update({"units": TIME_UNITS, "calendar": calendar})
-    missing = _missing(scans, variables, model_names, scenario_names)
+    missing = _missing(scans, variables, labels)
     ds.attrs.update(
         {
             "title": "Daily climate projections (Projections contract)",
@@ -294,6 +302,18 @@ def open_projections(
         }
     )
     return validate_projections(ds)
+
+
+def _model_order(models: Sequence[str] | None, label_of: dict[tuple[str, str], str]) -> list[str]:
+    """Return the model labels in the requested order (members sorted), or sorted."""
+    if models is None:
+        return sorted(set(label_of.values()))
+    rank = {name: i for i, name in enumerate(models)}
+    found = {
+        label: min(rank.get(model, len(rank)), rank.get(label, len(rank)))
+        for (model, _), label in label_of.items()
+    }
+    return sorted(found, key=lambda label: (found[label], label))
 
 
 def _variable(

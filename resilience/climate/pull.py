@@ -4,14 +4,17 @@
 ``pull_projections`` Prefect flow: select only the files the requested variables and horizons
 need, make them available (verified local files, resumable HTTP downloads, lazy OPeNDAP/Zarr
 addresses), open and normalise each (CF axes, units, region with a one-cell buffer), and
-assemble the ensemble, reporting missing combinations.
+assemble the ensemble, reporting missing combinations and partly covered horizons
+(:mod:`resilience.climate.assembly`). ``open_projection_files`` does the same for a folder
+of files without a catalogue or horizons. Writing the result as a projections store is
+:mod:`resilience.climate.store`; ``write_projections`` keeps the older single-file output.
 """
 
 from __future__ import annotations
 
 import glob
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +22,17 @@ import dask
 import numpy as np
 import xarray as xr
 
-from hazard_models.horizon import Horizon, horizon_by_name
-from resilience.climate.catalog import Catalog, Source
-from resilience.climate.ensemble import assemble_ensemble
-from resilience.climate.normalise import normalise, open_source
-from resilience.climate.projection_file import ClimateDataError, parse_file_name
-from resilience.climate.selection import FileSpec, pull, select
+from hazard_models.horizon import HISTORICAL, Horizon, horizon_by_name
+from resilience.climate.assembly import open_pulled
+from resilience.climate.catalog import Catalog, CatalogError, Source
+from resilience.climate.file_identity import identify_file
+from resilience.climate.selection import pull, select
 from resilience.storage.atomic import atomic_path
 
 __all__ = [
     "REGIONS",
     "catalog_from_source",
+    "open_projection_files",
     "pull_projections",
     "resolve_region",
     "write_projections",
@@ -43,12 +46,14 @@ REGIONS: dict[str, tuple[float, float, float, float]] = {"shanghai": (120.8, 30.
 def resolve_region(region: str | None) -> Any:
     """Return a bbox tuple or polygon for a region name or ``"lon0,lat0,lon1,lat1"``.
 
+    ``"global"`` (or None) returns None: the whole grid of the files is kept.
+
     Raises
     ------
     ValueError
         For an unknown name or a malformed bbox; the message lists the known names.
     """
-    if region is None:
+    if region is None or region == "global":
         return None
     if region == "shanghai":
         from resilience.geodata.geography import open_municipality
@@ -61,10 +66,21 @@ def resolve_region(region: str | None) -> Any:
         lon0, lat0, lon1, lat1 = (float(p) for p in parts)
     except ValueError:
         raise ValueError(
-            f"--region {region!r}: expected one of {sorted(REGIONS)} "
+            f"--region {region!r}: expected one of {sorted(REGIONS)}, 'global' "
             "or lon_min,lat_min,lon_max,lat_max"
         ) from None
     return (lon0, lat0, lon1, lat1)
+
+
+def _year_ranges(years: Iterable[int]) -> list[str]:
+    """Format years as inclusive ``START-END`` ranges, e.g. ``["1995-2014", "2081-2100"]``."""
+    runs: list[list[int]] = []
+    for year in sorted(set(years)):
+        if runs and year == runs[-1][1] + 1:
+            runs[-1][1] = year
+        else:
+            runs.append([year, year])
+    return [f"{a}-{b}" for a, b in runs]
 
 
 def catalog_from_source(
@@ -74,17 +90,24 @@ def catalog_from_source(
     models: Sequence[str] = (),
     experiments: Sequence[str] = (),
 ) -> Catalog:
-    """Build a one-source catalogue from a local glob or an HTTP(S) URL template.
+    """Build a one-source catalogue from a local glob or directory, or an HTTP(S) URL template.
 
-    A local glob must match NEX-GDDP-CMIP6-named files (what they hold is read from their
-    names). A URL template uses ``{variable} {model} {experiment} {year} {variant} {grid}``
+    A local glob (``**`` recurses) or a directory (read as ``DIR/**/*.nc``) may match any
+    daily CMIP6 files: NEX-GDDP-CMIP6 per-year names, CMIP6 DRS names with date ranges, or
+    files whose names say nothing, read through their global attributes
+    (:func:`resilience.climate.file_identity.identify_file`). Files of other variables than
+    ``variables`` (when given), of non-daily tables or of non-scenario experiments are
+    skipped. A URL template uses ``{variable} {model} {experiment} {year} {variant} {grid}``
     and needs ``variables``, ``models`` and ``experiments``; years come from the horizons
     requested at pull time (1950-2100 are allowed).
 
     Raises
     ------
     FileNotFoundError
-        If the glob matches no NEX-GDDP-CMIP6-named file; the message gives the pattern.
+        If the glob matches no usable file; the message gives the pattern and the number of
+        files looked at.
+    ClimateDataError
+        If a file's name says nothing and its header lacks the CMIP6 identifiers.
     ValueError
         If a URL template lacks ``models``, ``experiments`` or ``variables``.
     """
@@ -104,16 +127,23 @@ def catalog_from_source(
             years=["1950-2100"],  # type: ignore[arg-type]  # validated from "START-END"
         )
         return Catalog(sources=[url_source])
-    files = [f for f in (parse_file_name(Path(p)) for p in sorted(glob.glob(pattern))) if f]
+    if Path(pattern).is_dir():
+        pattern = str(Path(pattern) / "**" / "*.nc")
+    paths = [Path(p) for p in sorted(glob.glob(pattern, recursive=True)) if Path(p).is_file()]
+    files = [f for f in (identify_file(p) for p in paths) if f]
+    files = [f for f in files if not variables or f.variable in variables]
     if not files:
         raise FileNotFoundError(
-            f"--source {pattern!r}: no file named like "
-            "{var}_day_{model}_{experiment}_r1i1p1f1_gn_{year}.nc matched"
+            f"--source {pattern!r}: no daily file of a canonical variable and a CMIP6 scenario "
+            f"matched ({len(paths)} files looked at; expected names like "
+            "{var}_day_{model}_{experiment}_r1i1p1f1_gn_{year}.nc or "
+            "{var}_day_{model}_{experiment}_r1i1p1f1_gn_{start}-{end}.nc, or global "
+            "attributes source_id, experiment_id, variant_label)"
         )
-    spans: dict[str, list[int]] = defaultdict(list)
+    spans: dict[str, set[int]] = defaultdict(set)
     for f in files:
-        spans[f.experiment].append(f.year)
-    found = {e: [f"{min(y)}-{max(y)}"] for e, y in spans.items()}
+        spans[f.experiment].update(f.years)
+    found = {e: _year_ranges(y) for e, y in spans.items()}
     source = Source(
         name="source",
         driver="local",
@@ -124,70 +154,6 @@ def catalog_from_source(
         years=found,  # type: ignore[arg-type]  # validated from "START-END" strings
     )
     return Catalog(sources=[source])
-
-
-#: netCDF-C keeps a chunk cache per open variable (64 MiB by default in recent releases), and
-#: xarray keeps up to 128 files open: peak memory grew with the number of files pulled
-#: (bench/bench_pull.py). Each chunk is read once here, so a small cache costs nothing.
-NETCDF_CHUNK_CACHE_BYTES = 4 * 2**20
-
-
-def _limit_chunk_cache() -> None:
-    import netCDF4
-
-    netCDF4.set_chunk_cache(NETCDF_CHUNK_CACHE_BYTES)
-
-
-def _open_member(location: Path | str, spec: FileSpec, region: Any) -> xr.Dataset:
-    """Open and normalise one file; a downloaded file that fails is removed from the cache."""
-    try:
-        ds = open_source(location)
-        # check_missing=False: the per-file missing-value scan would read every file now;
-        # the assembled ensemble stays lazy and reports missing combinations instead.
-        return normalise(
-            ds,
-            source=str(location),
-            variables=list(spec.variables),
-            region=region,
-            check_missing=False,
-        )
-    except (ClimateDataError, ValueError):
-        if spec.driver == "http":
-            Path(location).unlink(missing_ok=True)  # nothing unusable stays in the cache
-        raise
-
-
-def _mask_outside(ds: xr.Dataset, polygon: Any) -> xr.Dataset:
-    """Set cells whose centre is outside ``polygon`` buffered by one cell to NaN (once)."""
-    import shapely
-
-    cell = float(max(np.median(np.diff(ds["lat"])), np.median(np.diff(ds["lon"]))))
-    lon2d, lat2d = np.meshgrid(ds["lon"].values, ds["lat"].values)
-    mask = xr.DataArray(
-        shapely.contains_xy(polygon.buffer(cell), lon2d, lat2d), dims=("lat", "lon")
-    )
-    attrs = dict(ds.attrs)
-    out = ds.where(mask).assign_coords(region_mask=mask)
-    out.attrs = attrs
-    return out
-
-
-def _merge_years(parts: list[xr.Dataset], variables: Sequence[str]) -> xr.Dataset:
-    """Concatenate one run's yearly files along time, variable by variable, then merge.
-
-    Files are ordered by their first time step before concatenating: ``sortby`` on the
-    result would index the dask array with a permutation and merge chunks (memory grew
-    with the input in bench/bench_pull.py).
-    """
-    ordered = sorted(parts, key=lambda d: d["time"].values[0])
-    per_variable = [
-        xr.concat(
-            [d[[v]] for d in ordered if v in d], dim="time", coords="minimal", compat="override"
-        )
-        for v in variables
-        if any(v in d for d in ordered)
-    ]
-    return xr.merge(per_variable, compat="override", join="outer")
 
 
 def pull_projections(
@@ -224,22 +190,79 @@ def pull_projections(
     """
     wanted = [h if isinstance(h, Horizon) else horizon_by_name(h) for h in horizons]
     specs = select(catalog, variables=variables, horizons=wanted)
-    _limit_chunk_cache()
     locations = pull(specs, Path(cache_dir), concurrency=concurrency)
-    polygon = None if region is None or isinstance(region, tuple | list) else region
-    bbox = tuple(polygon.bounds) if polygon is not None else region
-    runs: dict[tuple[str, str], list[xr.Dataset]] = defaultdict(list)
-    for spec, location in zip(specs, locations, strict=True):
-        member = _open_member(location, spec, bbox)  # polygon mask applied once, below
-        runs[(spec.models[0], spec.experiments[0])].append(member)
-    members = {key: _merge_years(parts, variables) for key, parts in runs.items()}
-    ds = assemble_ensemble(
-        members, variables=variables, models=sorted({m for s in specs for m in s.models})
-    )
-    if polygon is not None:
-        ds = _mask_outside(ds, polygon)
+    ds = open_pulled(specs, locations, variables=variables, horizons=wanted, region=region)
     ds.attrs["source_sha256"] = " ".join(sorted({s.sha256 for s in specs if s.sha256}))
     ds.attrs["sources"] = " ".join(sorted({s.source for s in specs}))
+    return ds
+
+
+def open_projection_files(
+    directory: Path,
+    *,
+    variables: Sequence[str],
+    models: Sequence[str] | None = None,
+    scenarios: Sequence[str] | None = None,
+    years: Sequence[int] | None = None,
+    region: Any = None,
+) -> xr.Dataset:
+    """Open a directory of daily CMIP6 files of any naming as lazy Projections.
+
+    Files are found under ``directory`` recursively (``**/*.nc``) and identified by
+    :func:`resilience.climate.file_identity.identify_file` (NEX-GDDP-CMIP6 names, CMIP6 DRS
+    names with date ranges, or global attributes). Unlike :func:`pull_projections` no
+    horizon is needed: every year found is kept, and a run lacking years that another run
+    of its experiment holds is reported in ``missing_combinations``.
+
+    Parameters
+    ----------
+    directory : Path
+        Folder of NetCDF files.
+    variables : sequence of str
+        Canonical variables.
+    models, scenarios : sequence of str, optional
+        Subsets (a model as ``MODEL`` or ``MODEL_{member}``); default all found.
+    years : sequence of int, optional
+        Calendar years to keep (whole files touching them are opened); default all.
+    region : bbox tuple or shapely geometry, optional
+        As for :func:`pull_projections`.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`resilience.climate.assembly.open_pulled`, with ``sources`` = the directory.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no usable file is found, or none for a requested variable, model or scenario.
+    ClimateDataError
+        Naming the file at fault (see :func:`resilience.climate.assembly.open_pulled`).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"projections directory {directory} does not exist")
+    catalog = catalog_from_source(str(directory / "**" / "*.nc"), variables=variables)
+    ends = [y for ranges in catalog.sources[0].years.values() for pair in ranges for y in pair]
+    first, last = (min(years), max(years)) if years else (min(ends), max(ends))
+    span = Horizon("files", first, last)
+    ssps = [s for s in scenarios or [] if s != HISTORICAL] or None
+    try:
+        specs = select(
+            catalog, variables=variables, horizons=[span], experiments=ssps, models=models
+        )
+    except CatalogError as err:
+        raise FileNotFoundError(f"{directory}: {err}") from err
+    if years is not None:
+        wanted = set(years)
+        specs = [s for s in specs if wanted & set(s.years)]
+    if scenarios is not None:
+        specs = [s for s in specs if s.experiments[0] in scenarios]
+    locations = [Path(s.location) for s in specs]
+    ds = open_pulled(specs, locations, variables=variables, region=region)
+    ds.attrs["sources"] = str(directory)
+    if years is not None:  # whole files were opened; keep only the years asked for
+        ds = ds.isel(time=np.isin(ds["time"].dt.year.values, list(years)))
     return ds
 
 

@@ -15,7 +15,8 @@ O'Neill et al. 2016, GMD 9, 3461).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,8 @@ from typing import Any
 from hazard_models.horizon import horizon_by_name
 from resilience.climate.catalog import Catalog, CatalogError, Driver, Source
 from resilience.climate.fetch import download, sha256_file
-from resilience.climate.projection_file import parse_file_name
+from resilience.climate.file_identity import FileIdentity, identify_file
+from resilience.climate.member import model_matches
 from resilience.schema import FUTURE_SCENARIOS, Horizon
 
 __all__ = [
@@ -59,6 +61,9 @@ class FileSpec:
         Calendar years needed from it.
     sha256 : str or None
         Expected checksum from the catalogue.
+    members : tuple of str
+        Ensemble members (``variant_label``) it holds: from the file for local files, the
+        source's ``variant`` for templates.
     """
 
     source: str
@@ -70,23 +75,46 @@ class FileSpec:
     experiments: tuple[str, ...]
     years: tuple[int, ...]
     sha256: str | None = None
+    members: tuple[str, ...] = ()
 
 
-_Key = tuple[str, str, str, int]  # (variable, model, experiment, year)
+_Key = tuple[str, str, str, str, int]  # (variable, model, member, experiment, year)
 
 
 def _needed_keys(
-    source: Source, variables: Sequence[str], years: Sequence[int], wanted: tuple
+    source: Source,
+    variables: Sequence[str],
+    years: Sequence[int],
+    wanted: tuple,
+    index: dict[_Key, list[str]] | None,
 ) -> list[_Key]:
-    """Return the (variable, model, experiment, year) keys this source declares and we need."""
+    """Return the keys this source holds (its files, or what it declares) that we need."""
     experiments, models = wanted
+    if index is not None:
+        candidates: Iterable[_Key] = sorted(index)
+    else:
+        candidates = (
+            (variable, model, source.variant, experiment, year)
+            for variable in source.variables
+            for model in source.models
+            for year in years
+            for experiment in source.experiments
+        )
+    year_set = set(years)
     keys = []
-    for variable in (v for v in variables if v in source.variables):
-        for model in (m for m in source.models if models is None or m in models):
-            for year in years:
-                for experiment in _experiments_for(year, experiments):
-                    if experiment in source.experiments and source.holds(experiment, year):
-                        keys.append((variable, model, experiment, year))
+    for key in candidates:
+        variable, model, member, experiment, year = key
+        if (
+            variable in variables
+            and variable in source.variables
+            and model_matches(source.models, model, member)
+            and model_matches(models, model, member)
+            and year in year_set
+            and experiment in _experiments_for(year, experiments)
+            and experiment in source.experiments
+            and source.holds(experiment, year)
+        ):
+            keys.append(key)
     return keys
 
 
@@ -95,48 +123,65 @@ def _experiments_for(year: int, ssps: Sequence[str]) -> Sequence[str]:
     return ("historical",) if year <= HISTORICAL_END_YEAR else ssps
 
 
-def _local_files(source: Source, base_dir: Path) -> dict[_Key, Path]:
-    """Glob a local source and index its NEX-GDDP-CMIP6-named files by key."""
+def _local_files(source: Source, base_dir: Path) -> dict[_Key, list[str]]:
+    """Glob a local source and index its files by key, read from names or headers.
+
+    Files are identified by :func:`resilience.climate.file_identity.identify_file`
+    (NEX-GDDP-CMIP6 or CMIP6 DRS names, else global attributes). A multi-year file is
+    indexed under each of its years; per key only the files of the highest version are kept
+    (several when one year is split across files).
+    """
     parts = Path(source.path or "").parts
     split = next((i for i, p in enumerate(parts) if set(p) & set("*?[")), len(parts) - 1)
     root, glob = Path(*parts[:split]), str(Path(*parts[split:]))
     root = root if root.is_absolute() else base_dir / root
-    found: dict[_Key, Path] = {}
+    found: dict[_Key, list[str]] = {}
     versions: dict[_Key, tuple[int, ...]] = {}
     for path in sorted(root.glob(glob)):
-        parsed = parse_file_name(path)
-        if parsed is None:
+        identity = identify_file(path) if path.is_file() else None
+        if identity is None:
             continue
-        key = (parsed.variable, parsed.model, parsed.experiment, parsed.year)
-        if parsed.version >= versions.get(key, ()):  # the highest _v version wins
-            found[key], versions[key] = path, parsed.version
+        for year in identity.years:
+            key = _key(identity, year)
+            if identity.version > versions.get(key, ()):  # the highest version wins
+                found[key], versions[key] = [], identity.version
+            if identity.version == versions[key]:
+                found[key].append(str(path))
     return found
 
 
-def _listed_urls(source: Source) -> dict[_Key, str]:
-    """Index an HTTP source's ``urls`` by the key in each file name."""
-    found: dict[_Key, str] = {}
+def _key(identity: FileIdentity, year: int) -> _Key:
+    i = identity
+    return (i.variable, i.model, i.member, i.experiment, year)
+
+
+def _listed_urls(source: Source) -> dict[_Key, list[str]]:
+    """Index an HTTP source's ``urls`` by the key in each file name (NEX or CMIP6 DRS)."""
+    found: dict[_Key, list[str]] = {}
     for url in source.urls or []:
-        parsed = parse_file_name(Path(url.split("?")[0].rsplit("/", 1)[-1]))
-        if parsed is None:
+        name = Path(url.split("?")[0].rsplit("/", 1)[-1])
+        identity = identify_file(name, read_header=False)
+        if identity is None:
             raise CatalogError(
                 f"source {source.name!r}: urls: {url!r} is not named like a NEX-GDDP-CMIP6 file "
-                "({variable}_day_{model}_{experiment}_{variant}_{grid}_{year}.nc)"
+                "({variable}_day_{model}_{experiment}_{variant}_{grid}_{year}.nc) or a daily "
+                "CMIP6 DRS file ({variable}_day_{model}_{experiment}_{variant}_{grid}_"
+                "{start}-{end}.nc)"
             )
-        found[(parsed.variable, parsed.model, parsed.experiment, parsed.year)] = url
+        for year in identity.years:
+            found.setdefault(_key(identity, year), []).append(url)
     return found
 
 
-def _locate(source: Source, key: _Key, index: dict[_Key, Any] | None) -> str | None:
-    """Return where ``key`` lives in ``source``, or None if it does not hold it."""
+def _locate(source: Source, key: _Key, index: dict[_Key, list[str]] | None) -> list[str]:
+    """Return where ``key`` lives in ``source`` (empty if it does not hold it)."""
     if index is not None:
-        found = index.get(key)
-        return None if found is None else str(found)
+        return index.get(key, [])
     if source.url_template is None:
-        return source.url  # one address holds everything (a Zarr store, an aggregation)
-    variable, model, experiment, year = key
+        return [str(source.url)]  # one address holds everything (a Zarr store, an aggregation)
+    variable, model, member, experiment, year = key
     fields = {"variable": variable, "model": model, "experiment": experiment, "year": year}
-    return source.url_template.format(**fields, variant=source.variant, grid=source.grid)
+    return [source.url_template.format(**fields, variant=member, grid=source.grid)]
 
 
 def select(
@@ -177,27 +222,27 @@ def select(
     resolved = [h if isinstance(h, Horizon) else horizon_by_name(h) for h in horizons]
     years = sorted({y for h in resolved for y in range(h.start, h.end + 1)})
     ssps = [e for e in (experiments or FUTURE_SCENARIOS) if e != "historical"]
-    chosen: dict[_Key, tuple[Source, str]] = {}
+    chosen: dict[_Key, tuple[Source, list[str]]] = {}
     for source in catalog.sources:
         index = _source_index(source, catalog.base_dir)
-        for key in _needed_keys(source, variables, years, (ssps, models)):
-            location = _locate(source, key, index)
-            if location is not None and key not in chosen:
-                chosen[key] = (source, location)
+        for key in _needed_keys(source, variables, years, (ssps, models), index):
+            locations = _locate(source, key, index)
+            if locations and key not in chosen:
+                chosen[key] = (source, locations)
     _check_coverage(chosen, variables, years, (experiments, models))
     return _group(chosen)
 
 
-def _source_index(source: Source, base_dir: Path) -> dict[_Key, Any] | None:
+def _source_index(source: Source, base_dir: Path) -> dict[_Key, list[str]] | None:
     if source.driver == "local":
-        return dict(_local_files(source, base_dir))
+        return _local_files(source, base_dir)
     if source.urls is not None:
-        return dict(_listed_urls(source))
+        return _listed_urls(source)
     return None
 
 
 def _check_coverage(
-    chosen: dict[_Key, tuple[Source, str]],
+    chosen: dict[_Key, tuple[Source, list[str]]],
     variables: Sequence[str],
     years: list[int],
     wanted: tuple,
@@ -213,8 +258,10 @@ def _check_coverage(
             f"no source holds variables {list(variables)}, experiments {experiments or 'any'}, "
             f"models {list(models) if models else 'any'} for years {years[0]}-{years[-1]}"
         )
-    for position, kind in enumerate(("variable", "model", "experiment")):
+    for position, kind in ((0, "variable"), (1, "model"), (3, "experiment")):
         found = {key[position] for key in chosen}
+        if kind == "model":
+            found |= {f"{key[1]}_{key[2]}" for key in chosen}
         missing = [n for n in needed[kind] if n not in found]
         if missing:
             raise CatalogError(
@@ -223,12 +270,13 @@ def _check_coverage(
             )
 
 
-def _group(chosen: dict[_Key, tuple[Source, str]]) -> list[FileSpec]:
+def _group(chosen: dict[_Key, tuple[Source, list[str]]]) -> list[FileSpec]:
     """Merge keys that share one location into one FileSpec, in a stable order."""
     groups: dict[tuple[str, str], list[_Key]] = {}
     sources: dict[str, Source] = {}
-    for key, (source, location) in sorted(chosen.items()):
-        groups.setdefault((source.name, location), []).append(key)
+    for key, (source, locations) in sorted(chosen.items()):
+        for location in locations:
+            groups.setdefault((source.name, location), []).append(key)
         sources[source.name] = source
     specs = []
     for (name, location), keys in groups.items():
@@ -242,9 +290,10 @@ def _group(chosen: dict[_Key, tuple[Source, str]]) -> list[FileSpec]:
                 file_name=file_name,
                 variables=tuple(sorted({k[0] for k in keys})),
                 models=tuple(sorted({k[1] for k in keys})),
-                experiments=tuple(sorted({k[2] for k in keys})),
-                years=tuple(sorted({k[3] for k in keys})),
+                experiments=tuple(sorted({k[3] for k in keys})),
+                years=tuple(sorted({k[4] for k in keys})),
                 sha256=source.checksums.get(file_name),
+                members=tuple(sorted({k[2] for k in keys})),
             )
         )
     return specs
@@ -280,6 +329,15 @@ def _pull_one(spec: FileSpec, cache_dir: Path, client: Any) -> Path | str:
     return path
 
 
+def _http_client(needed: bool) -> contextlib.AbstractContextManager[Any]:
+    """Return an ``httpx.Client`` (shared by the download threads) only if a spec needs one."""
+    if not needed:
+        return contextlib.nullcontext(None)
+    import httpx
+
+    return httpx.Client(timeout=30.0, follow_redirects=True)
+
+
 def pull(specs: Sequence[FileSpec], cache_dir: Path, *, concurrency: int = 4) -> list[Path | str]:
     """Make every selected file available, ``concurrency`` at a time.
 
@@ -304,13 +362,11 @@ def pull(specs: Sequence[FileSpec], cache_dir: Path, *, concurrency: int = 4) ->
         After every spec has been tried, if any failed; it lists each location and error.
         Files that succeeded stay cached; failed ones leave nothing behind.
     """
-    import httpx
-
     if concurrency < 1:
         raise ValueError(f"concurrency: expected >= 1, found {concurrency}")
     cache_dir = Path(cache_dir)
     with (
-        httpx.Client(timeout=30.0, follow_redirects=True) as client,
+        _http_client(any(spec.driver == "http" for spec in specs)) as client,
         ThreadPoolExecutor(max_workers=concurrency) as pool,
     ):
         futures = [pool.submit(_pull_one, spec, cache_dir, client) for spec in specs]

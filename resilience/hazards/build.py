@@ -1,7 +1,8 @@
-"""Build heat, rain and IDF layers from a directory of projection files (the CLI's engine).
+"""Build heat, rain and IDF layers from a projections store or a folder of files (the CLI's engine).
 
 I/O edge of :mod:`hazard_models.heat.layer`, :mod:`hazard_models.rain.layer` and
-:mod:`hazard_models.rain.idf_layer`: open NEX-GDDP-CMIP6-style files, pick horizons and scenarios
+:mod:`hazard_models.rain.idf_layer`: open a projections store or a folder of daily CMIP6 files
+(:func:`resilience.climate.store.open_projections_source`), pick horizons and scenarios
 by name, build the layers lazily under the configured dask scheduler and write each one
 atomically as NetCDF. ``resilience hazards heat|rain`` call these functions.
 """
@@ -17,10 +18,17 @@ import xarray as xr
 from resilience.schema import SchemaError
 from resilience.storage.atomic import atomic_path
 
-__all__ = ["HazardKind", "build_hazard", "pick_horizons", "summary_rows", "write_layer"]
+__all__ = [
+    "HazardKind",
+    "build_hazard",
+    "open_hazard_projections",
+    "pick_horizons",
+    "summary_rows",
+    "write_layer",
+]
 
 HazardKind = Literal["heat", "rain"]
-#: Daily variables each hazard reads; the optional ones are used when their files exist.
+#: Daily variables each hazard reads; the optional ones are used when the source holds them.
 _VARIABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "heat": (("tasmax",), ("tasmin", "hurs")),
     "rain": (("pr",), ()),
@@ -47,17 +55,32 @@ def pick_horizons(names: Sequence[str] | None) -> tuple:
     return tuple(h for h in AR6_HORIZONS if h.name in wanted)
 
 
-def _available(directory: Path, variable: str) -> bool:
-    return any(directory.rglob(f"{variable}_day_*.nc"))
+def open_hazard_projections(
+    source: Path, kind: HazardKind, scenarios: Sequence[str] | None = None
+) -> xr.Dataset:
+    """Open the daily variables a hazard reads from a projections store or a folder of files.
 
+    Parameters
+    ----------
+    source : Path
+        A projections store (``resilience pull --out``) or a directory of daily files.
+    kind : {"heat", "rain"}
+        Heat reads ``tasmax`` and, when present, ``tasmin`` and ``hurs``; rain reads ``pr``.
+    scenarios : sequence of str, optional
+        SSPs; ``historical`` is always added for the baseline. Default all found.
 
-def _open(directory: Path, kind: HazardKind, scenarios: Sequence[str] | None) -> xr.Dataset:
-    from resilience.climate.projections import open_projections
+    Returns
+    -------
+    xarray.Dataset
+        Lazy Projections (see :func:`resilience.climate.store.open_projections_source`).
+    """
+    from resilience.climate.store import open_projections_source
 
     required, optional = _VARIABLES[kind]
-    variables = [*required, *(v for v in optional if _available(directory, v))]
     wanted = None if scenarios is None else ["historical", *scenarios]
-    return open_projections(directory, variables=variables, scenarios=wanted)
+    return open_projections_source(
+        Path(source), variables=required, optional_variables=optional, scenarios=wanted
+    )
 
 
 def build_hazard(
@@ -75,7 +98,7 @@ def build_hazard(
     kind : {"heat", "rain"}
         Which layer.
     directory : Path
-        Projection files (searched recursively).
+        A projections store, or a directory of projection files (searched recursively).
     scenarios : sequence of str, optional
         SSPs; default all found. ``historical`` is always read for the baseline.
     horizons : sequence of str, optional
@@ -91,15 +114,19 @@ def build_hazard(
     from hazard_models.heat.layer import build_heat_layer
     from hazard_models.rain.layer import build_rain_layer
 
-    projections = _open(Path(directory), kind, scenarios)
+    projections = open_hazard_projections(Path(directory), kind, scenarios)
     builder = build_heat_layer if kind == "heat" else build_rain_layer
-    return builder(
+    layer = builder(
         projections,
         horizons=pick_horizons(horizons),
         scenarios=scenarios,
         inputs_sha256=str(projections.attrs.get("inputs_sha256", "")),
         code_version=code_version,
     )
+    gaps = str(projections.attrs.get("missing_combinations", ""))
+    if gaps:  # kept with the layer, so that a gap in the inputs is never lost
+        layer.attrs["projections_missing_combinations"] = gaps
+    return layer
 
 
 def write_layer(layer: xr.Dataset, path: Path) -> Path:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from resilience.cli.main import app
 from resilience.climate.catalog import write_sample_catalog
+from resilience.climate.store import open_projection_store
 from resilience.sample.projections import sample_file_name, write_sample_projections
 
 
@@ -53,12 +54,14 @@ def test_catalogue_pull_writes_normalised_projections(sample, tmp_path):
         "--horizons",
         "baseline,far",
         "--out",
-        tmp_path / "out",
+        tmp_path / "out.zarr",
         data_dir=tmp_path / "data",
     )
     assert result.exit_code == 0, result.output
     assert "missing combinations: none" in result.output
-    ds = xr.open_dataset(tmp_path / "out" / "projections.nc", use_cftime=True)
+    assert "projections store" in result.output and "written" in result.output
+    ds = open_projection_store(tmp_path / "out.zarr")
+    assert ds.attrs["synthetic"] == "yes"  # the sample says so, and the store keeps it
     assert ds["tasmax"].attrs["units"] == "degC" and ds["pr"].attrs["units"] == "mm/day"
     assert ds["tasmax"].attrs["original_units"] == "K"
     assert set(ds["scenario"].values) == {"historical", "ssp585"}
@@ -191,3 +194,60 @@ def test_url_template_source_and_a_bad_download_is_not_cached(sample, tmp_path):
         data_dir=tmp_path / "m",
     )
     assert missing.exit_code == 2 and "needs --variables, --models and" in missing.output
+
+
+def test_pull_a_global_glob_into_a_store_then_build_the_heat_layer_from_it(tmp_path, cmip6_file):
+    """The whole user path: any CMIP6 files -> `pull --out STORE` -> `hazards heat`."""
+    folder = tmp_path / "cmip6"
+    for experiment, span, year, years in (
+        ("historical", "19950101-20141231", 1995, 20),
+        ("ssp585", "208101-209012", 2081, 10),
+        ("ssp585", "209101-210012", 2091, 10),
+    ):
+        cmip6_file(
+            folder / f"tasmax_day_GLOBAL-1_{experiment}_r1i1p1f1_gn_{span}.nc",
+            model="GLOBAL-1",
+            experiment=experiment,
+            start=(year, 1, 1),
+            days=365 * years,
+            offset_k=4.0 if experiment == "ssp585" else 0.0,
+            seed=year,
+        )
+    store = tmp_path / "projections.zarr"
+    args = ["--source", f"{folder}/*.nc", "--variables", "tasmax", "--horizons", "baseline,far"]
+    pulled = invoke(*args, "--region", "global", "--out", store, data_dir=tmp_path / "d")
+    assert pulled.exit_code == 0, pulled.output
+    assert "6 x 12" in pulled.output and "1995-2100" in pulled.output
+    again = invoke(*args, "--region", "global", "--out", store, data_dir=tmp_path / "d")
+    assert again.exit_code == 0 and "unchanged (same inputs and request)" in again.output
+    heat = tmp_path / "heat.nc"
+    built = runner.invoke(
+        app,
+        ["hazards", "heat", "--projections", str(store), "--horizons", "far", "--out", str(heat)],
+    )
+    assert built.exit_code == 0, built.output
+    assert "txx 20-yr" in built.output and "ssp585" in built.output
+    layer = xr.load_dataset(heat)
+    assert layer.attrs["inputs_sha256"] == open_projection_store(store).attrs["inputs_sha256"]
+
+
+def test_a_partial_horizon_is_printed_as_a_warning_naming_the_file(tmp_path, cmip6_file):
+    folder = tmp_path / "cmip6"
+    cmip6_file(folder / "tasmax_day_M_historical_r1i1p1f1_gn_19950101-20141231.nc",
+               model="M", days=365 * 20)  # fmt: skip
+    short = "tasmax_day_M_ssp245_r1i1p1f1_gn_20810101-20951231.nc"
+    cmip6_file(folder / short, model="M", experiment="ssp245", start=(2081, 1, 1),
+               days=365 * 15)  # fmt: skip
+    store = tmp_path / "p.zarr"
+    args = ["--source", f"{folder}/*.nc", "--variables", "tasmax", "--horizons", "baseline,far"]
+    pulled = invoke(*args, "--region", "global", "--out", store, data_dir=tmp_path / "d")
+    assert pulled.exit_code == 0, pulled.output
+    assert "missing combinations: 1" in pulled.output
+    assert "horizon far (2081-2100): years 2096-2100 missing" in pulled.output
+    assert short in pulled.output
+    built = runner.invoke(
+        app, ["hazards", "heat", "--projections", str(store), "--horizons", "far",
+              "--out", str(tmp_path / "h.nc")],
+    )  # fmt: skip
+    assert built.exit_code == 0, built.output
+    assert "warning: projections gap:" in built.output and "2096-2100 missing" in built.output

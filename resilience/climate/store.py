@@ -1,0 +1,376 @@
+"""The projections store: pull into it, open it, or open a folder of files the same way.
+
+``resilience pull --out STORE`` calls :func:`pull_to_store`; ``resilience hazards heat|rain
+--projections PATH`` and the refresh flow call :func:`open_projections_source`, which opens a
+projections store (:func:`open_projection_store`) or a directory of daily CMIP6 files
+(NEX-GDDP-CMIP6 names through :func:`resilience.climate.projections.open_projections`, any
+other naming through :func:`resilience.climate.pull.open_projection_files`). The store's
+contract is docs/projections_store.md; writing it safely is
+:mod:`resilience.climate.store_write`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from hazard_models.horizon import Horizon, horizon_by_name
+from resilience.climate.assembly import open_pulled
+from resilience.climate.catalog import Catalog
+from resilience.climate.fetch import is_unchanged_since_verified, sha256_file
+from resilience.climate.file_identity import identify_file
+from resilience.climate.projection_file import ClimateDataError, parse_file_name
+from resilience.climate.projections import open_projections
+from resilience.climate.pull import open_projection_files
+from resilience.climate.selection import select
+from resilience.climate.store_write import (
+    STORE_FORMAT,
+    STORE_FORMAT_VERSION,
+    InputFile,
+    StoreWrite,
+    describe_store,
+    is_projection_store,
+    read_source_stats,
+    read_store_attrs,
+    store_is_current,
+    write_projection_store,
+)
+from resilience.climate.verified_cache import pull_verified
+from resilience.schema import validate_projections
+
+__all__ = [
+    "StoreWrite",
+    "is_projection_store",
+    "open_projection_store",
+    "open_projections_source",
+    "pull_to_store",
+]
+
+#: Fields of a store's record of an input file, beside its sha256 (see ``InputFile``).
+_STAT_KEYS = ("size_bytes", "mtime_ns", "verified_ns")
+
+
+def open_projection_store(path: Path, *, variables: Sequence[str] | None = None) -> xr.Dataset:
+    """Open a projections store lazily as Projections.
+
+    Parameters
+    ----------
+    path : Path
+        A store written by :func:`pull_to_store` (``resilience pull --out``).
+    variables : sequence of str, optional
+        Variables to keep; default all.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (model, scenario, time, lat, lon), cftime ``time`` in the store's calendar,
+        dask chunks of one calendar year (the store's cells per chunk), the store's
+        attributes (docs/projections_store.md).
+
+    Raises
+    ------
+    ClimateDataError
+        If ``path`` is not a projections store, was written by a newer format version, or
+        lacks a requested variable (the message lists those it holds).
+    """
+    path = Path(path)
+    attrs = read_store_attrs(path)
+    if attrs.get("store_format") != STORE_FORMAT:
+        raise ClimateDataError(
+            f"{path}: a Zarr store but not a projections store (store_format "
+            f"{attrs.get('store_format')!r}; expected {STORE_FORMAT!r})"
+        )
+    version = attrs.get("store_format_version")
+    if not isinstance(version, int) or version > STORE_FORMAT_VERSION:
+        raise ClimateDataError(
+            f"{path}: store_format_version {version!r}; this code reads versions up to "
+            f"{STORE_FORMAT_VERSION} (pull again, or update resilience)"
+        )
+    ds = xr.open_dataset(
+        path,
+        engine="zarr",
+        consolidated=True,
+        chunks=None,
+        cache=False,
+        decode_times=xr.coders.CFDatetimeCoder(use_cftime=True),
+    )
+    if variables is not None:
+        absent = [v for v in variables if v not in ds.data_vars]
+        if absent:
+            raise ClimateDataError(
+                f"{path}: no variable {absent} in the store; it holds "
+                f"{sorted(map(str, ds.data_vars))}"
+            )
+        ds = ds[list(variables)]
+    chunks = _read_chunks(ds)
+    ds = ds.assign_coords({str(n): c.load() for n, c in ds.coords.items() if n not in ds.dims})
+    ds = ds.assign(
+        {n: v.chunk({d: chunks[str(d)] for d in v.dims}) for n, v in ds.data_vars.items()}
+    )
+    return validate_projections(ds)
+
+
+def _read_chunks(ds: xr.Dataset) -> dict[str, Any]:
+    """Dask chunks for reading: whole calendar years (the yearly kernels need no rechunk)."""
+    years = ds["time"].dt.year.values
+    starts = np.flatnonzero(np.r_[True, np.diff(years) != 0])
+    lengths = tuple(np.diff(np.r_[starts, years.size]).tolist())
+    stored = next(iter(ds.data_vars.values())).encoding.get("chunks")
+    chunks: dict[str, Any] = {"model": 1, "scenario": 1, "time": lengths}
+    if stored is not None:
+        chunks.update({"lat": stored[3], "lon": stored[4]})
+    return chunks
+
+
+def _is_zarr(path: Path) -> bool:
+    return path.is_dir() and any(
+        (path / n).exists() for n in (".zmetadata", ".zgroup", "zarr.json")
+    )
+
+
+def _select(
+    ds: xr.Dataset,
+    path: Path,
+    *,
+    models: Sequence[str] | None,
+    scenarios: Sequence[str] | None,
+    years: Sequence[int] | None,
+) -> xr.Dataset:
+    """Subset an opened store by model (label or source_id), scenario and calendar year."""
+    if models is not None:
+        labels = [str(m) for m in ds["model"].values]
+        sources = [str(s) for s in ds["source_id"].values] if "source_id" in ds else labels
+        keep = [lab for lab, src in zip(labels, sources, strict=True) if {lab, src} & set(models)]
+        absent = [m for m in models if m not in labels and m not in sources]
+        if absent:
+            raise ClimateDataError(f"{path}: no model {absent} in the store; it holds {labels}")
+        ds = ds.sel(model=keep)
+    if scenarios is not None:
+        held = [str(s) for s in ds["scenario"].values]
+        absent = [s for s in scenarios if s not in held]
+        if absent:
+            raise ClimateDataError(f"{path}: no scenario {absent} in the store; it holds {held}")
+        ds = ds.sel(scenario=[s for s in held if s in scenarios])
+    if years is not None:
+        ds = ds.isel(time=np.isin(ds["time"].dt.year.values, list(years)))
+    return ds
+
+
+def open_projections_source(
+    path: Path,
+    *,
+    variables: Sequence[str],
+    optional_variables: Sequence[str] = (),
+    models: Sequence[str] | None = None,
+    scenarios: Sequence[str] | None = None,
+    years: Sequence[int] | None = None,
+) -> xr.Dataset:
+    """Open a projections store or a directory of daily files as lazy Projections.
+
+    Parameters
+    ----------
+    path : Path
+        A projections store (written by :func:`pull_to_store` / ``resilience pull --out``)
+        or a directory of daily NetCDF files (searched recursively): NEX-GDDP-CMIP6 names
+        (the fast path, :func:`resilience.climate.projections.open_projections`), or CMIP6
+        DRS names and files read through their attributes
+        (:func:`resilience.climate.pull.open_projection_files`).
+    variables : sequence of str
+        Canonical variables that must be there, e.g. ``("tasmax",)``.
+    optional_variables : sequence of str
+        Variables added when the source holds them, e.g. ``("tasmin", "hurs")``.
+    models, scenarios : sequence of str, optional
+        Subsets (a model by label or ``source_id``); default all.
+    years : sequence of int, optional
+        Calendar years to keep; default all.
+
+    Returns
+    -------
+    xarray.Dataset
+        Projections contract: dims (model, scenario, time, lat, lon), canonical units,
+        dask-backed, with ``inputs_sha256``, ``missing_combinations`` and ``synthetic``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist, or a directory holds no file of a required variable.
+    ClimateDataError
+        If ``path`` is a file or a Zarr store that is not a projections store, or a
+        required variable, model or scenario is not in the store (the message says which).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no projections store or directory of files there")
+    if _is_zarr(path):
+        ds = open_projection_store(path)
+        held = {str(v) for v in ds.data_vars}
+        wanted = [*variables, *(v for v in optional_variables if v in held and v not in variables)]
+        absent = [v for v in wanted if v not in held]
+        if absent:
+            raise ClimateDataError(
+                f"{path}: no variable {absent} in the store; it holds {sorted(held)}"
+            )
+        return _select(ds[wanted], path, models=models, scenarios=scenarios, years=years)
+    if not path.is_dir():
+        raise ClimateDataError(
+            f"{path}: a file; expected a projections store (a Zarr directory written by "
+            "`resilience pull --out`) or a directory of daily NetCDF files"
+        )
+    files = sorted(p for p in path.rglob("*.nc") if p.is_file())
+    if files and all(parse_file_name(p) is not None for p in files):
+        held = {f.variable for p in files if (f := parse_file_name(p))}
+        wanted = [*variables, *(v for v in optional_variables if v in held and v not in variables)]
+        return open_projections(
+            path, variables=wanted, models=models, scenarios=scenarios, years=years
+        )
+    held = {i.variable for p in files if (i := identify_file(p))}
+    wanted = [*variables, *(v for v in optional_variables if v in held and v not in variables)]
+    return open_projection_files(
+        path, variables=wanted, models=models, scenarios=scenarios, years=years
+    )
+
+
+def _input_file(
+    location: Path | str, previous: dict[str, Any], *, known_sha256: str | None, rehash: bool
+) -> InputFile:
+    """Return one input with its sha256: known, trusted from the store's record, or hashed.
+
+    A catalogue checksum that the pull verified is used as it is. Otherwise the store's
+    record of the file is trusted if
+    :func:`resilience.climate.fetch.is_unchanged_since_verified` allows (same size and
+    modification time, not modified within 2 s of hashing; the rule of the pull's verified
+    cache), unless ``rehash``; any other file is hashed.
+    """
+    text = str(location)
+    if "://" in text and not text.startswith("file://"):
+        return InputFile(text, None)  # an address: nothing on disk to hash
+    path = Path(text.removeprefix("file://")).resolve()
+    stat = path.stat()
+    if known_sha256 is not None:
+        return InputFile(str(path), known_sha256)
+    entry = previous.get(str(path))
+    if not rehash and entry is not None and is_unchanged_since_verified(entry, stat):
+        return InputFile(str(path), str(entry["sha256"]), *(entry[k] for k in _STAT_KEYS))
+    started = time.time_ns()
+    digest = sha256_file(path)
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+        raise ClimateDataError(f"{path}: changed while its sha256 was taken; pull again")
+    return InputFile(str(path), digest, stat.st_size, stat.st_mtime_ns, started)
+
+
+def _region_record(region: Any) -> Any:
+    """Return a JSON-able record of a bbox (the numbers) or polygon (bounds, WKB sha256)."""
+    if region is None or isinstance(region, tuple | list):
+        return None if region is None else [float(x) for x in region]
+    import shapely
+
+    return {
+        "bounds": [round(float(x), 9) for x in region.bounds],
+        "wkb_sha256": hashlib.sha256(shapely.to_wkb(region)).hexdigest(),
+    }
+
+
+def _open_reference(path: Path) -> xr.Dataset:
+    return xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+
+
+def pull_to_store(
+    catalog: Catalog,
+    store: Path,
+    *,
+    variables: Sequence[str],
+    horizons: Sequence[str | Horizon],
+    cache_dir: Path,
+    region: Any = None,
+    reference: Path | None = None,
+    concurrency: int = 4,
+    rehash: bool = False,
+) -> StoreWrite:
+    """Pull what a request needs into a projections store; leave a current store as it is.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Sources: ``load_catalog(path)``, or ``catalog_from_source(glob or directory)``.
+    store : Path
+        The projections store to write (e.g. ``data/projections.zarr``).
+    variables : sequence of str
+        Canonical variables, e.g. ``("tasmax", "tasmin", "pr")``.
+    horizons : sequence of str or Horizon
+        Horizons whose years are needed; a run covering one only in part is reported in
+        ``missing_combinations`` (horizon, years, files), its missing days NaN.
+    cache_dir : Path
+        HTTP downloads and the verification record of
+        :func:`resilience.climate.verified_cache.pull_verified`.
+    region : bbox tuple or shapely geometry, optional
+        From :func:`resilience.climate.pull.resolve_region`; None keeps the whole grid.
+    reference : Path, optional
+        Observed daily NetCDF for quantile delta mapping
+        (:func:`resilience.climate.bias.adjust_qdm`); its sha256 is part of the inputs.
+    concurrency : int
+        Files verified, downloaded or hashed at once.
+    rehash : bool
+        Hash every file even where a record says it is unchanged (finds an edit that kept
+        both size and modification time).
+
+    Returns
+    -------
+    StoreWrite
+        ``status="unchanged"`` (nothing opened or written) when the store holds the same
+        inputs (sha256 of every file) and request; otherwise ``"written"``.
+
+    Raises
+    ------
+    CatalogError, PullError, ClimateDataError, SchemaError
+        Naming the source, file or field at fault; the old store stays as it was.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import resilience
+
+    store = Path(store)
+    wanted = [h if isinstance(h, Horizon) else horizon_by_name(h) for h in horizons]
+    specs = select(catalog, variables=variables, horizons=wanted)
+    locations = pull_verified(specs, Path(cache_dir), concurrency=concurrency, rehash=rehash)
+    checksums = [s.sha256 if s.driver == "local" else None for s in specs]
+    inputs = [*zip(locations, checksums, strict=True), *([(reference, None)] if reference else [])]
+    request = {
+        "variables": list(variables),
+        "horizons": {h.name: [h.start, h.end] for h in wanted},
+        "region": _region_record(region),
+        "reference": None if reference is None else Path(reference).name,
+        "code_version": f"resilience {resilience.__version__}",
+    }
+    previous = read_source_stats(store)
+    # Hashing (hashlib releases the GIL) runs alongside the open and, for a new store, the
+    # write, which needs the inputs only at the end; an existing store needs them first.
+    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, 2)))
+    try:
+        futures = [
+            pool.submit(_input_file, loc, previous, known_sha256=known, rehash=rehash)
+            for loc, known in inputs
+        ]
+
+        def hashed() -> list[InputFile]:
+            return [future.result() for future in futures]
+
+        if is_projection_store(store):
+            lines = [i.line for i in hashed()]
+            if store_is_current(store, source_files=lines, request=request):
+                return describe_store(store, "unchanged")
+        ds = open_pulled(specs, locations, variables=variables, horizons=wanted, region=region)
+        ds.attrs["sources"] = " ".join(sorted({s.source for s in specs}))
+        if reference is not None:
+            from resilience.climate.bias import adjust_qdm
+
+            ds = adjust_qdm(ds, _open_reference(Path(reference)), variables=list(variables))
+        return write_projection_store(ds, store, inputs=hashed, request=request)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
