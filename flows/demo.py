@@ -2,7 +2,8 @@
 
 1. write the sample and its city profile; 2. refresh from the profile (layers and risk), as
 any city's refresh runs; 3. one feasibility check of the example submission; 4. warnings
-from the 72-hour sample forecast, as CAP 1.2 files, with the profile's rules and districts.
+from the 72-hour sample forecast, as CAP 1.2 files, with the profile's rules and districts;
+5. the shipped real observations compared with the layers, one line each.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from resilience.profile import find_profile, load_profile
 
 TASKS = SimpleNamespace(
     write_sample=task(name="write-sample", retries=1)(steps.write_sample),
+    compare_observed=task(name="compare-observed")(steps.compare_observed),
     check_feasibility=task(name="check-feasibility")(steps.check_feasibility),
     issue_warnings=task(name="issue-warnings")(steps.issue_warnings),
 )
@@ -34,6 +36,7 @@ class DemoResult(BaseModel):
     refresh: RefreshResult
     check: steps.CheckOutputs
     warnings: steps.WarningOutputs
+    observed: list[str] = []
 
 
 def demo_sequence(
@@ -64,7 +67,10 @@ def demo_sequence(
         database_url,
         profile.warning_rules,
     )
-    return DemoResult(sample_dir=sample, refresh=refreshed, check=check, warnings=alerts)
+    observed = run.compare_observed(store_root)
+    return DemoResult(
+        sample_dir=sample, refresh=refreshed, check=check, warnings=alerts, observed=observed
+    )
 
 
 @flow(name="demo", log_prints=True)

