@@ -29,6 +29,8 @@ class ProjectionsRef(BaseModel):
     missing_combinations: str = ""
     synthetic: str = "unknown"
     bias_adjustment: str = ""
+    #: Region cut applied when opening (lon_min, lat_min, lon_max, lat_max); None: whole grid.
+    bbox: tuple[float, float, float, float] | None = None
 
 
 class RiskOutputs(BaseModel):
@@ -90,7 +92,8 @@ def pull_projections(profile: CityProfile, work_dir: Path, cache_dir: Path) -> P
             if spec.catalog is not None
             else catalog_from_source(str(spec.glob), variables=spec.variables)
         )
-        path = _local_folder(catalog, spec.variables, periods, Path(cache_dir))
+        if spec.catalog is not None and profile.region.bbox is not None:
+            path = _local_folder(catalog, spec.variables, periods, Path(cache_dir))
     if path is None:
         written = pull_to_store(
             catalog,
@@ -100,8 +103,8 @@ def pull_projections(profile: CityProfile, work_dir: Path, cache_dir: Path) -> P
             cache_dir=Path(cache_dir),
             region=_region(profile),
         )
-        path = written.path
-    return _reference(path, spec.variables)
+        return _reference(written.path, spec.variables)  # cut to the region by the pull
+    return _reference(path, spec.variables, bbox=_bbox(profile))
 
 
 def _local_folder(
@@ -127,12 +130,16 @@ def _local_folder(
     return folders.pop() if len(folders) == 1 else None
 
 
-def _reference(path: Path, variables: tuple[str, ...] | list[str]) -> ProjectionsRef:
-    from resilience.climate.store import open_projections_source
-
-    ds = open_projections_source(Path(path), variables=variables)
+def _reference(
+    path: Path,
+    variables: tuple[str, ...] | list[str],
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> ProjectionsRef:
+    ds = open_region(Path(path), variables, bbox)
     return ProjectionsRef(
         directory=Path(path),
+        bbox=bbox,
         inputs_sha256=str(ds.attrs.get("inputs_sha256", "")),
         models=[str(m) for m in ds["model"].values],
         scenarios=[str(s) for s in ds["scenario"].values],
@@ -140,6 +147,45 @@ def _reference(path: Path, variables: tuple[str, ...] | list[str]) -> Projection
         synthetic=str(ds.attrs.get("synthetic", "unknown")),
         bias_adjustment=str(ds.attrs.get("bias_adjustment", "")),
     )
+
+
+def open_region(
+    path: Path,
+    variables: tuple[str, ...] | list[str],
+    bbox: tuple[float, float, float, float] | None,
+):  # noqa: ANN201 - an xarray Dataset
+    """Open a projections store or folder, cut to ``bbox`` (cell centres inside, inclusive).
+
+    Raises
+    ------
+    ValueError
+        If no cell centre lies inside ``bbox`` (the message gives the grid's extent).
+    """
+    from resilience.climate.store import open_projections_source
+
+    ds = open_projections_source(Path(path), variables=variables)
+    if bbox is None:
+        return ds
+    lon0, lat0, lon1, lat1 = (float(v) for v in bbox)
+    lon0, lon1 = ((v + 180.0) % 360.0 - 180.0 if v >= 180.0 else v for v in (lon0, lon1))
+    eps = 1e-6
+    lat, lon = ds["lat"].values, ds["lon"].values
+    keep_lat = (lat >= lat0 - eps) & (lat <= lat1 + eps)
+    keep_lon = (lon >= lon0 - eps) & (lon <= lon1 + eps)
+    if not keep_lat.any() or not keep_lon.any():
+        raise ValueError(
+            f"{path}: no cell centre inside the region {list(bbox)}; the grid spans lat "
+            f"{lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g}"
+        )
+    return ds.isel(lat=keep_lat, lon=keep_lon)
+
+
+def _bbox(profile: CityProfile) -> tuple[float, float, float, float]:
+    """Return the profile's region as a bbox: its own, or its polygon's bounds."""
+    if profile.region.bbox is not None:
+        return profile.region.bbox
+    bounds = _region(profile).bounds
+    return (bounds[0], bounds[1], bounds[2], bounds[3])
 
 
 def _reference_period(profile: CityProfile) -> list:  # noqa: ANN401 - list of Horizon
@@ -177,14 +223,13 @@ def adjust_projections(ref: ProjectionsRef, profile: CityProfile, work_dir: Path
     from hazard_models.horizon import horizon_by_name
     from resilience.climate.bias import adjust_qdm, overlap_years
     from resilience.climate.fetch import sha256_file
-    from resilience.climate.store import open_projections_source
     from resilience.climate.store_write import InputFile, write_projection_store
     from resilience.observed.era5land import era5land_on_grid, fill_sea_cells, open_era5land
 
     spec = profile.observed_reference
     if spec is None:
         return ref
-    ds = open_projections_source(ref.directory, variables=profile.projections.variables)
+    ds = open_region(ref.directory, profile.projections.variables, ref.bbox)
     reference = fill_sea_cells(
         era5land_on_grid(open_era5land(spec.path), ds["lat"].values, ds["lon"].values)
     )
@@ -227,9 +272,8 @@ def _horizons(profile: CityProfile) -> list:  # noqa: ANN401 - list of Horizon
 def build_heat(ref: ProjectionsRef, store_root: Path, profile: CityProfile) -> Path:
     """Build the heat layer from the projections and publish it; return the layer file."""
     from hazard_models.heat.layer import build_heat_layer
-    from resilience.climate.store import open_projections_source
 
-    ds = open_projections_source(ref.directory, variables=("tasmax", "tasmin"))
+    ds = open_region(ref.directory, ("tasmax", "tasmin"), ref.bbox)
     layer = build_heat_layer(
         ds,
         horizons=_horizons(profile),
@@ -247,9 +291,8 @@ def build_heat(ref: ProjectionsRef, store_root: Path, profile: CityProfile) -> P
 def build_rain(ref: ProjectionsRef, store_root: Path, profile: CityProfile) -> Path:
     """Build the rainstorm layer from the projections and publish it; return the layer file."""
     from hazard_models.rain.layer import build_rain_layer
-    from resilience.climate.store import open_projections_source
 
-    ds = open_projections_source(ref.directory, variables=("pr",))
+    ds = open_region(ref.directory, ("pr",), ref.bbox)
     layer = build_rain_layer(
         ds,
         horizons=_horizons(profile),
