@@ -15,13 +15,15 @@ from types import SimpleNamespace
 from prefect import flow, task
 from pydantic import BaseModel
 
-from flows import steps
+from flows import projection_steps, steps
 from resilience.profile import CityProfile, load_profile
 
 # Retries go on the steps that touch the disk or the network (style.md).
 TASKS = SimpleNamespace(
-    pull_projections=task(name="pull-projections", retries=2)(steps.pull_projections),
-    adjust_projections=task(name="bias-adjust-projections", retries=1)(steps.adjust_projections),
+    pull_projections=task(name="pull-projections", retries=2)(projection_steps.pull_projections),
+    adjust_projections=task(name="bias-adjust-projections", retries=1)(
+        projection_steps.adjust_projections
+    ),
     build_heat=task(name="build-heat-layer", retries=1)(steps.build_heat),
     build_rain=task(name="build-rain-layer", retries=1)(steps.build_rain),
     build_idf=task(name="build-idf-layer", retries=1)(steps.build_idf),
@@ -31,7 +33,7 @@ TASKS = SimpleNamespace(
     ),
     assess_risk=task(name="assess-risk", retries=1)(steps.assess_risk),
 )
-PLAIN = SimpleNamespace(**{name: getattr(steps, name) for name in vars(TASKS)})
+PLAIN = SimpleNamespace(**{name: task.fn for name, task in vars(TASKS).items()})
 
 
 class RefreshResult(BaseModel):
@@ -40,7 +42,7 @@ class RefreshResult(BaseModel):
     profile: Path
     layers: dict[str, Path]
     risk: steps.RiskOutputs
-    projections: steps.ProjectionsRef
+    projections: projection_steps.ProjectionsRef
 
 
 def refresh_sequence(

@@ -1,0 +1,222 @@
+"""Projection steps of the refresh: a city's projections made ready for the hazard layers.
+
+Pull the profile's projections into a store (or verify a local catalogue in place), cut
+them to the profile's region, and bias-adjust them against its observed reference by
+quantile delta mapping; each step takes and returns paths and small pydantic models
+(:class:`ProjectionsRef`), never Datasets (style.md, "Layers"). The other steps are in
+:mod:`flows.steps`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from resilience.profile import CityProfile
+
+
+class ProjectionsRef(BaseModel):
+    """A validated projections store or folder of files, by reference."""
+
+    directory: Path
+    inputs_sha256: str
+    models: list[str]
+    scenarios: list[str]
+    missing_combinations: str = ""
+    synthetic: str = "unknown"
+    bias_adjustment: str = ""
+    #: Region cut applied when opening (lon_min, lat_min, lon_max, lat_max); None: whole grid.
+    bbox: tuple[float, float, float, float] | None = None
+
+
+def pull_projections(profile: CityProfile, work_dir: Path, cache_dir: Path) -> ProjectionsRef:
+    """Make the profile's projections a store or folder, check the contract, return a reference.
+
+    A store or a folder of files is used where it is. A catalogue or a glob is pulled into
+    ``work_dir/projections.zarr`` (verified against checksums, limited to the profile's
+    region and to its horizons plus the observed reference's years, which QDM trains on; a
+    pull with the same inputs and request leaves the store as it is).
+    """
+    from resilience.climate.catalog import load_catalog
+    from resilience.climate.pull import catalog_from_source
+    from resilience.climate.store import pull_to_store
+
+    spec = profile.projections
+    path = spec.store or spec.directory
+    periods = [*profile.horizons, *_reference_period(profile)]
+    if path is None:
+        catalog = (
+            load_catalog(spec.catalog)
+            if spec.catalog is not None
+            else catalog_from_source(str(spec.glob), variables=spec.variables)
+        )
+        if spec.catalog is not None and profile.region.bbox is not None:
+            path = _local_folder(catalog, spec.variables, periods, Path(cache_dir))
+    if path is None:
+        written = pull_to_store(
+            catalog,
+            Path(work_dir) / "projections.zarr",
+            variables=spec.variables,
+            horizons=periods,
+            cache_dir=Path(cache_dir),
+            region=_region(profile),
+        )
+        return _reference(written.path, spec.variables)  # cut to the region by the pull
+    return _reference(path, spec.variables, bbox=_bbox(profile))
+
+
+def _local_folder(
+    catalog,  # noqa: ANN001 - a resilience.climate.catalog.Catalog
+    variables: tuple[str, ...],
+    periods: list,  # noqa: ANN401 - horizon names and Horizon objects
+    cache_dir: Path,
+) -> Path | None:
+    """Verify a catalogue of local files in place; return their one folder, else None.
+
+    Every selected file is checked against its catalogue checksum (a manifest in
+    ``cache_dir`` skips files unchanged since they were hashed). When the files lie in one
+    folder of NEX-GDDP-named files, that folder is opened where it is (one file per chunk),
+    which costs a small fraction of copying it into a store; anything else is pulled.
+    """
+    from resilience.climate.selection import select
+    from resilience.climate.verified_cache import pull_verified
+
+    if any(source.driver != "local" for source in catalog.sources):
+        return None
+    paths = pull_verified(select(catalog, variables=variables, horizons=periods), cache_dir)
+    folders = {Path(p).parent for p in paths}
+    return folders.pop() if len(folders) == 1 else None
+
+
+def _reference(
+    path: Path,
+    variables: tuple[str, ...] | list[str],
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> ProjectionsRef:
+    ds = open_region(Path(path), variables, bbox)
+    return ProjectionsRef(
+        directory=Path(path),
+        bbox=bbox,
+        inputs_sha256=str(ds.attrs.get("inputs_sha256", "")),
+        models=[str(m) for m in ds["model"].values],
+        scenarios=[str(s) for s in ds["scenario"].values],
+        missing_combinations=str(ds.attrs.get("missing_combinations", "")),
+        synthetic=str(ds.attrs.get("synthetic", "unknown")),
+        bias_adjustment=str(ds.attrs.get("bias_adjustment", "")),
+    )
+
+
+def open_region(
+    path: Path,
+    variables: tuple[str, ...] | list[str],
+    bbox: tuple[float, float, float, float] | None,
+):  # noqa: ANN201 - an xarray Dataset
+    """Open a projections store or folder, cut to ``bbox`` (cell centres inside, inclusive).
+
+    Raises
+    ------
+    ValueError
+        If no cell centre lies inside ``bbox`` (the message gives the grid's extent).
+    """
+    from resilience.climate.store import open_projections_source
+
+    ds = open_projections_source(Path(path), variables=variables)
+    if bbox is None:
+        return ds
+    lon0, lat0, lon1, lat1 = (float(v) for v in bbox)
+    lon0, lon1 = ((v + 180.0) % 360.0 - 180.0 if v >= 180.0 else v for v in (lon0, lon1))
+    eps = 1e-6
+    lat, lon = ds["lat"].values, ds["lon"].values
+    keep_lat = (lat >= lat0 - eps) & (lat <= lat1 + eps)
+    keep_lon = (lon >= lon0 - eps) & (lon <= lon1 + eps)
+    if not keep_lat.any() or not keep_lon.any():
+        raise ValueError(
+            f"{path}: no cell centre inside the region {list(bbox)}; the grid spans lat "
+            f"{lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g}"
+        )
+    return ds.isel(lat=keep_lat, lon=keep_lon)
+
+
+def _bbox(profile: CityProfile) -> tuple[float, float, float, float]:
+    """Return the profile's region as a bbox: its own, or its polygon's bounds."""
+    if profile.region.bbox is not None:
+        return profile.region.bbox
+    bounds = _region(profile).bounds
+    return (bounds[0], bounds[1], bounds[2], bounds[3])
+
+
+def _reference_period(profile: CityProfile) -> list:  # noqa: ANN401 - list of Horizon
+    """Return the observed reference's years as a pull period, so the store overlaps it."""
+    if profile.observed_reference is None:
+        return []
+    import xarray as xr
+
+    from hazard_models.horizon import Horizon
+
+    with xr.open_dataset(profile.observed_reference.path, decode_times=True) as ds:
+        years = ds["time"].dt.year
+        return [Horizon("observed_reference", int(years.min()), int(years.max()))]
+
+
+def _region(profile: CityProfile):  # noqa: ANN202 - a bbox tuple or a shapely geometry
+    region = profile.region
+    if region.bbox is not None:
+        return tuple(region.bbox)
+    import geopandas as gpd
+
+    return gpd.read_file(region.polygon).to_crs("EPSG:4326").geometry.union_all()
+
+
+def adjust_projections(ref: ProjectionsRef, profile: CityProfile, work_dir: Path) -> ProjectionsRef:
+    """Bias-adjust the projections against the profile's observed reference (QDM); store it.
+
+    Without an ``observed_reference`` the projections are returned as they are. Otherwise
+    the reference (ERA5-Land-like gridded daily NetCDF) is cut to the projection grid, its
+    sea cells take the nearest land cell's series, QDM trains on the longest run of whole
+    years both cover (historical to 2014, then each scenario; docs/bias_adjustment.md) with
+    the profile's horizons as whole windows, and the result is written to
+    ``work_dir/projections_qdm.zarr`` (left as it is when inputs and request are unchanged).
+    """
+    from hazard_models.horizon import horizon_by_name
+    from resilience.climate.bias import adjust_qdm, overlap_years
+    from resilience.climate.fetch import sha256_file
+    from resilience.climate.store_write import InputFile, write_projection_store
+    from resilience.observed.era5land import era5land_on_grid, fill_sea_cells, open_era5land
+
+    spec = profile.observed_reference
+    if spec is None:
+        return ref
+    ds = open_region(ref.directory, profile.projections.variables, ref.bbox)
+    reference = fill_sea_cells(
+        era5land_on_grid(open_era5land(spec.path), ds["lat"].values, ds["lon"].values)
+    )
+    baseline = overlap_years(ds, reference)
+    periods = [(h.start, h.end) for h in (horizon_by_name(n) for n in profile.horizons)]
+    adjusted = adjust_qdm(
+        ds,
+        reference,
+        variables=list(spec.variables),
+        baseline=baseline,
+        window_periods=periods,
+    )
+    adjusted.attrs["observed_reference"] = spec.description or str(spec.path)
+    adjusted.attrs["observed_reference_sea_cells"] = str(
+        reference.attrs.get("sea_cells_filled", "")
+    )
+    inputs = [
+        InputFile(f"{ref.directory}#inputs_sha256", ref.inputs_sha256 or None),
+        InputFile(str(spec.path), sha256_file(Path(spec.path))),
+    ]
+    request = {
+        "qdm": {
+            "variables": list(spec.variables),
+            "baseline": list(baseline),
+            "window_periods": [list(p) for p in periods],
+        }
+    }
+    written = write_projection_store(
+        adjusted, Path(work_dir) / "projections_qdm.zarr", inputs=inputs, request=request
+    )
+    return _reference(written.path, profile.projections.variables)
