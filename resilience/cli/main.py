@@ -124,18 +124,37 @@ def refresh(
         city = load_profile(path)
     except ProfileError as error:
         _fail(str(error))
-    console.print(f"refreshing {city.name} from {city.source}", highlight=False)
-    with dask_scheduler(settings.dask_address):
-        result = run_refresh(
-            path.resolve(),
-            settings.layer_store_dir.resolve(),
-            out.resolve(),
-            use_prefect=settings.use_prefect,
-            idf_method=settings.rain_uplift_method,
-        )
+    console.print(f"refreshing {city.name} from {city.source}", highlight=False, soft_wrap=True)
+    from resilience.climate.bias import BiasAdjustmentError
+    from resilience.climate.projection_file import ClimateDataError
+    from resilience.schema import SchemaError
+
+    try:
+        with dask_scheduler(settings.dask_address):
+            result = run_refresh(
+                path.resolve(),
+                settings.layer_store_dir.resolve(),
+                out.resolve(),
+                use_prefect=settings.use_prefect,
+                idf_method=settings.rain_uplift_method,
+            )
+    except (
+        ProfileError,
+        SchemaError,
+        ClimateDataError,
+        BiasAdjustmentError,
+        FileNotFoundError,
+    ) as error:
+        _fail(f"refresh of {city.name} ({path}): {error}")
     for name, layer in result.layers.items():
-        console.print(f"layer {name:<6} {layer}")
-    console.print(f"risk table {result.risk.gpkg}\n           {result.risk.csv}")
+        console.print(f"layer {name:<13} {layer}", highlight=False, soft_wrap=True)
+    for label, path in (("risk table", result.risk.gpkg), ("", result.risk.csv)):
+        console.print(f"{label:<19} {path}", highlight=False, soft_wrap=True)
+    console.print(
+        f"provenance          {result.risk.provenance} (synthetic inputs: {result.risk.synthetic})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()

@@ -198,3 +198,25 @@ def test_a_profile_with_a_bad_path_or_field_is_refused_by_name(city, tmp_path):
     with pytest.raises(ProfileError, match="projections.glob: no file matches"):
         load_profile(broken)
     assert yaml.safe_load("a: 1")  # the YAML reader is the profile's too
+
+
+def test_an_observed_reference_off_the_projection_grid_is_a_clear_error(
+    city, tmp_path, monkeypatch
+):
+    """ERA5-Land at 0.1 degree cannot adjust a 30-degree grid: refused by name, exit 2."""
+    from typer.testing import CliRunner
+
+    from resilience.cli.main import app
+
+    root, profile, _ = city
+    era5 = data_path("observed", "era5land", "era5land_shanghai_daily_2010_2025.nc")
+    with_reference = root / "with_reference.toml"
+    with_reference.write_text(
+        profile.read_text() + f'[observed_reference]\npath = "{era5}"\nvariables = ["tasmax"]\n'
+    )
+    monkeypatch.setenv("RESILIENCE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RESILIENCE_USE_PREFECT", "false")
+    result = CliRunner().invoke(app, ["refresh", "--profile", str(with_reference)])
+    assert result.exit_code == 2, result.output
+    assert "refresh of Harbour City" in result.output
+    assert "is not on the ERA5-Land grid" in " ".join(result.output.split())
