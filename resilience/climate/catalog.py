@@ -33,7 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from resilience.climate.fetch import sha256_file
-from resilience.climate.projection_file import parse_file_name
+from resilience.climate.projection_file import parse_file_name, year_runs
 from resilience.schema import CANONICAL_UNITS, SCENARIOS
 from resilience.storage.atomic import write_text_atomic
 
@@ -197,13 +197,7 @@ def load_catalog(path: Path) -> Catalog:
 
 def _year_ranges(years: Sequence[int]) -> list[str]:
     """Format years as inclusive ranges, e.g. ``["1995-2014", "2050"]``."""
-    runs: list[list[int]] = []
-    for year in sorted(set(years)):
-        if runs and year == runs[-1][1] + 1:
-            runs[-1][1] = year
-        else:
-            runs.append([year, year])
-    return [f"{a}-{b}" if a != b else f"{a}" for a, b in runs]
+    return [f"{a}-{b}" if a != b else f"{a}" for a, b in year_runs(years)]
 
 
 def write_sample_catalog(projections_dir: Path) -> Path:

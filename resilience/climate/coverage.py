@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hazard_models.horizon import HISTORICAL
+from resilience.climate.projection_file import year_runs
 from resilience.climate.selection import HISTORICAL_END_YEAR
 from resilience.schema import Horizon
 
@@ -85,13 +86,7 @@ def coverage_gaps(years_of_days: np.ndarray, needed: Sequence[int], calendar: st
 
 def _ranges(years: Sequence[int]) -> str:
     """Format years compactly, e.g. ``2041-2050,2055``."""
-    runs: list[list[int]] = []
-    for year in sorted(set(years)):
-        if runs and year == runs[-1][1] + 1:
-            runs[-1][1] = year
-        else:
-            runs.append([year, year])
-    return ",".join(f"{a}-{b}" if a != b else f"{a}" for a, b in runs)
+    return ",".join(f"{a}-{b}" if a != b else f"{a}" for a, b in year_runs(years))
 
 
 def gap_line(run: str, gaps: Gaps, files: Sequence[str], *, horizon: Horizon | None = None) -> str:

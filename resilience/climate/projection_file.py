@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from resilience.climate.member import model_matches
 from resilience.schema import CANONICAL_UNITS, SCENARIOS
 
 __all__ = [
+    "year_runs",
     "FILE_PATTERN",
     "TIME_UNITS",
     "UNIT_CONVERSIONS",
@@ -272,3 +273,18 @@ def scan_file(file: ProjectionFile) -> FileScan:
             },
             str(getattr(nc, "synthetic", "no")).lower() == "yes",
         )
+
+
+def year_runs(years: Iterable[int]) -> list[tuple[int, int]]:
+    """Return runs of consecutive years as inclusive ``(first, last)`` pairs, sorted.
+
+    >>> year_runs([2081, 1995, 1996, 2082, 2050])
+    [(1995, 1996), (2050, 2050), (2081, 2082)]
+    """
+    runs: list[list[int]] = []
+    for year in sorted(set(int(y) for y in years)):
+        if runs and year == runs[-1][1] + 1:
+            runs[-1][1] = year
+        else:
+            runs.append([year, year])
+    return [(a, b) for a, b in runs]

@@ -32,6 +32,7 @@ from resilience.climate.projection_file import (
     FileScan,
     find_projection_files,
     scan_file,
+    year_runs,
 )
 from resilience.schema import (
     CANONICAL_UNITS,
@@ -164,13 +165,7 @@ def _dask_variable(
 
 def _year_ranges(years: Sequence[int]) -> str:
     """Format years compactly, e.g. ``1995-2014,2021``."""
-    runs: list[list[int]] = []
-    for year in sorted(set(years)):
-        if runs and year == runs[-1][1] + 1:
-            runs[-1][1] = year
-        else:
-            runs.append([year, year])
-    return ",".join(f"{a}-{b}" if a != b else f"{a}" for a, b in runs)
+    return ",".join(f"{a}-{b}" if a != b else f"{a}" for a, b in year_runs(years))
 
 
 def _missing(

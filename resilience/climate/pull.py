@@ -26,6 +26,7 @@ from hazard_models.horizon import HISTORICAL, Horizon, horizon_by_name
 from resilience.climate.assembly import open_pulled
 from resilience.climate.catalog import Catalog, CatalogError, Source
 from resilience.climate.file_identity import identify_file
+from resilience.climate.projection_file import year_runs
 from resilience.climate.selection import pull, select
 from resilience.storage.atomic import atomic_path
 
@@ -74,13 +75,7 @@ def resolve_region(region: str | None) -> Any:
 
 def _year_ranges(years: Iterable[int]) -> list[str]:
     """Format years as inclusive ``START-END`` ranges, e.g. ``["1995-2014", "2081-2100"]``."""
-    runs: list[list[int]] = []
-    for year in sorted(set(years)):
-        if runs and year == runs[-1][1] + 1:
-            runs[-1][1] = year
-        else:
-            runs.append([year, year])
-    return [f"{a}-{b}" for a, b in runs]
+    return [f"{a}-{b}" for a, b in year_runs(years)]
 
 
 def catalog_from_source(
