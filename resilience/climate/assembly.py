@@ -53,6 +53,11 @@ def _check_daily(ds: xr.Dataset, source: str) -> None:
     index = ds.indexes["time"]
     if index.size < 2:
         return
+    if not hasattr(index, "asi8"):  # numbers, not dates: the time axis was not decoded
+        raise ClimateDataError(
+            f"{source}: time: values are not dates (no CF 'units' such as 'days since "
+            "1850-01-01', or units that do not decode); expected a CF time axis"
+        )
     step_days = float(np.median(np.diff(np.asarray(index.asi8)))) / 86_400e6
     if not _DAILY_STEP_DAYS[0] <= step_days <= _DAILY_STEP_DAYS[1]:
         raise ClimateDataError(

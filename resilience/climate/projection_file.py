@@ -256,7 +256,18 @@ def scan_file(file: ProjectionFile) -> FileScan:
                 f"found {var.dimensions}"
             )
         calendar = str(getattr(time, "calendar", "standard"))
-        a, b = _time_map(str(time.units), calendar)
+        if "units" not in time.ncattrs():
+            raise ClimateDataError(
+                f"{file.path}: time: no 'units' attribute; expected CF units such as "
+                "'days since 1850-01-01' (the dates cannot be read without it)"
+            )
+        try:
+            a, b = _time_map(str(time.units), calendar)
+        except (ValueError, TypeError) as err:
+            raise ClimateDataError(
+                f"{file.path}: time: units {time.units!r} with calendar {calendar!r} are not "
+                f"CF time units ({err})"
+            ) from err
         units = str(getattr(var, "units", ""))
         return FileScan(
             file,

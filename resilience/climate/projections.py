@@ -110,8 +110,14 @@ def _read(scan: FileScan, grid: _Grid, start: int, stop: int) -> np.ndarray:
 
     lat0, lat1 = grid.lat_index.min(), grid.lat_index.max() + 1
     lon0, lon1 = grid.lon_index.min(), grid.lon_index.max() + 1
-    with HDF5_LOCK, netCDF4.Dataset(scan.file.path) as nc:
-        raw = nc.variables[scan.file.variable][start:stop, lat0:lat1, lon0:lon1]
+    try:
+        with HDF5_LOCK, netCDF4.Dataset(scan.file.path) as nc:
+            raw = nc.variables[scan.file.variable][start:stop, lat0:lat1, lon0:lon1]
+    except (RuntimeError, OSError) as error:  # a corrupt chunk: "NetCDF: HDF error"
+        raise ClimateDataError(
+            f"{scan.file.path}: cannot read {scan.file.variable} days {start}-{stop - 1} of "
+            f"the file: {error} (a damaged or truncated file: fetch it again)"
+        ) from error
     data: np.ndarray = np.ma.filled(np.ma.asarray(raw, dtype="f8"), np.nan)
     data = data[:, grid.lat_index - lat0][:, :, grid.lon_index - lon0]
     return (data * scan.factor + scan.offset).astype("float32")[None, None]
