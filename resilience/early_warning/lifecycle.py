@@ -70,7 +70,7 @@ from resilience.early_warning.supersede import (
     withdraw,
 )
 from resilience.storage.atomic import write_bytes_atomic
-from resilience.storage.database import session_scope
+from resilience.storage.database import exclusive, session_scope
 from resilience.storage.tables import AlertRecord
 
 __all__ = ["IssuedMessage", "issue_alerts"]
@@ -327,6 +327,9 @@ def issue_alerts(
     for scope in scopes:
         areas.setdefault((scope.hazard, scope.area.code), (scope, []))
     issued: list[IssuedMessage] = []
-    for scope, found in areas.values():
-        issued += _issue_area(batch, scope, sorted(found, key=lambda d: d.onset), now)
+    # One issuer at a time across processes: finding what is stored and issuing the rest
+    # must not interleave, or two runs of one forecast issue the same message twice.
+    with exclusive(engine, "issue-alerts"):
+        for scope, found in areas.values():
+            issued += _issue_area(batch, scope, sorted(found, key=lambda d: d.onset), now)
     return issued

@@ -7,17 +7,19 @@ are created on first use.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from resilience.storage.tables import Base
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_S", "make_engine", "session_scope"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_S", "exclusive", "make_engine", "session_scope"]
 
 #: Seconds a SQLite writer waits for another writer's lock before "database is locked": a
 #: refresh or a warnings run can hold the file for seconds while a check waits to store.
@@ -71,3 +73,42 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_LOCAL_LOCKS: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def exclusive(engine: Engine, name: str) -> Iterator[None]:
+    """Hold a lock named ``name`` across every process using this database.
+
+    A check-then-insert sequence (the alert lifecycle finds what is stored, then issues the
+    rest) is correct only if one process runs it at a time. PostgreSQL: a session advisory
+    lock (``pg_advisory_lock``, keyed by a hash of ``name``) on a connection held for the
+    block. SQLite file: an exclusive ``flock`` on ``<database>.<name>.lock`` beside it. An
+    in-memory or other database: a lock within this process (one process holds it anyway).
+    """
+    url = engine.url
+    if url.get_backend_name() == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        return
+    database = url.database
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        import fcntl
+
+        lock_path = Path(database).with_name(f"{Path(database).name}.{name}.lock")
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    with _LOCAL_LOCKS.setdefault(name, threading.Lock()):
+        yield
