@@ -17,18 +17,24 @@ Sheet applies slow hashes to low-entropy secrets).
 
 **Status codes.** 401: no key or an unknown key (with ``WWW-Authenticate: Bearer``). 403: a
 feed of another agency. 404: unknown agency or message, and also a Restricted or Private
-message not addressed to the caller (its existence is not revealed). 422: a bad query value.
+message not addressed to the caller (its existence is not revealed). 422: a bad query value
+(an ``at`` that is not ISO 8601 with an offset, or out of range). 503: the keys file is invalid
+(fail closed; the log names the file and the line).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
+import re
 import secrets
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +52,7 @@ from resilience.early_warning.feed import (
     agency_messages,
     build_feed,
     cap_info,
+    check_view_time,
     is_visible,
 )
 from resilience.early_warning.metric import BEIJING
@@ -53,7 +60,6 @@ from resilience.early_warning.outbox import addressees, alert_time
 from resilience.early_warning.rule_models import Agency
 from resilience.early_warning.rules import load_rules
 from resilience.settings import Settings
-from resilience.storage.atomic import write_text_atomic
 from resilience.storage.database import make_engine, session_scope
 from resilience.storage.tables import AlertRecord
 
@@ -66,6 +72,7 @@ __all__ = [
     "load_api_keys",
 ]
 
+_LOG = logging.getLogger(__name__)
 CAP_MEDIA_TYPE = "application/cap+xml"
 ATOM_MEDIA_TYPE = "application/atom+xml"
 
@@ -101,55 +108,175 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def load_api_keys(path: Path) -> dict[str, str]:
-    """Read a keys file: ``{sha256 hex: agency id}`` (empty if the file does not exist).
+def _entry_line(text: str, number: int) -> int:
+    """Return the line of the ``number``-th ``[[keys]]`` header (0 if not found)."""
+    headers = [i for i, line in enumerate(text.splitlines(), 1) if line.strip() == "[[keys]]"]
+    return headers[number - 1] if number <= len(headers) else 0
 
-    Raises
-    ------
-    ApiKeyError
-        Naming the file and the entry number when an entry lacks ``agency`` or a 64-hex
-        ``sha256``.
-    """
-    path = Path(path)
-    if not path.exists():
-        return {}
+
+def _parse_keys(text: str, path: Path) -> dict[str, str]:
+    """Parse keys-file text into ``{sha256 hex: agency id}``; errors name the file and line."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ApiKeyError(f"{path}: not valid TOML: {exc}") from exc
+        found = re.search(r"at line (\d+)", str(exc))
+        where = f"line {found.group(1)}: " if found else ""
+        raise ApiKeyError(f"{path}: {where}expected valid TOML, found an error: {exc}") from None
+    entries = raw.get("keys", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ApiKeyError(f"{path}: keys: expected [[keys]] tables, found {entries!r:.80}")
     keys: dict[str, str] = {}
-    for n, entry in enumerate(raw.get("keys", []), start=1):
+    for n, entry in enumerate(entries, start=1):
         digest = str(entry.get("sha256", "")).lower()
         if not entry.get("agency") or len(digest) != 64 or set(digest) - set("0123456789abcdef"):
             raise ApiKeyError(
                 f"{path}: keys entry {n}: expected agency and a 64-hex-digit sha256, found "
-                f"{sorted(entry)}"
+                f"{sorted(entry)} (line {_entry_line(text, n)})"
             )
         keys[digest] = str(entry["agency"])
     return keys
 
 
+def load_api_keys(path: Path) -> dict[str, str]:
+    """Read a keys file: ``{sha256 hex: agency id}`` (empty if the file does not exist).
+
+    Parameters
+    ----------
+    path : Path
+        The keys file (TOML, ``[[keys]]`` tables).
+
+    Returns
+    -------
+    dict of str to str
+        Agency id per hex SHA-256 of a key.
+
+    Raises
+    ------
+    ApiKeyError
+        Naming the file and the line: unreadable, not UTF-8, not TOML, or an entry without
+        ``agency`` or a 64-hex ``sha256``.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ApiKeyError(f"{path}: expected a readable keys file, found {exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ApiKeyError(f"{path}: line {line}: expected UTF-8, found {exc.reason}") from None
+    return _parse_keys(text, path)
+
+
+#: Longest agency id and label written to the keys file (characters).
+_MAX_LENGTH = {"agency": 64, "label": 200}
+_KEYS_HEADER = "# resilience API keys: SHA-256 of each key, never the key itself.\n"
+
+
+def _check_text(field: str, value: str) -> None:
+    """Refuse an agency id or label that is empty (agency), too long or not printable."""
+    limit = _MAX_LENGTH[field]
+    if field == "agency" and not value:
+        raise ApiKeyError(f"{field}: expected a non-empty agency id, found ''")
+    if len(value) > limit:
+        raise ApiKeyError(f"{field}: expected at most {limit} characters, found {len(value)}")
+    bad = [(i, c) for i, c in enumerate(value) if not c.isprintable()]
+    if bad:
+        i, c = bad[0]
+        raise ApiKeyError(
+            f"{field}: expected printable characters only (no control characters), found "
+            f"{c!r} at position {i} of {value!r}"
+        )
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``<path>.lock`` (created 0600) for the block."""
+    lock = path.with_name(f"{path.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically by a file that is 0600 from its creation.
+
+    Not ``resilience.storage.atomic``: it makes its files ``rw-r--r--`` before the rename,
+    and a keys file must never be readable by others, not even for a moment.
+    """
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            os.fchmod(fd, 0o600)  # exactly 0600 whatever the umask, before any byte
+            data = memoryview(text.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself survives a crash
+    finally:
+        os.close(folder)
+
+
 def issue_api_key(path: Path, agency: str, *, label: str = "") -> str:
     """Create a key for ``agency``, append its hash to the keys file and return the key.
 
-    The key itself is stored nowhere; give it to the agency now. The file is rewritten
-    atomically and made readable by its owner only.
+    The key itself is stored nowhere; give it to the agency now. Under an exclusive lock on
+    ``<path>.lock`` the file is read, the entry appended, the whole text parsed, and the file
+    replaced atomically by one that is readable by its owner only (0600) from its creation, so
+    concurrent calls lose no key and a bad entry never reaches the file.
+
+    Parameters
+    ----------
+    path : Path
+        The keys file (created if missing, with its directory).
+    agency : str
+        Agency id: printable, 1 to 64 characters.
+    label : str
+        Who holds the key: printable, at most 200 characters.
+
+    Returns
+    -------
+    str
+        The key (256 random bits, URL-safe base64).
+
+    Raises
+    ------
+    ApiKeyError
+        If ``agency`` or ``label`` is not printable or too long (nothing is written), or the
+        existing file is invalid (naming the file and line; it is left as it is).
     """
     path = Path(path)
+    _check_text("agency", agency)
+    _check_text("label", label)
+    path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
-    text = (
-        path.read_text(encoding="utf-8")
-        if path.exists()
-        else ("# resilience API keys: SHA-256 of each key, never the key itself.\n")
-    )
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    text += (
-        f'\n[[keys]]\nagency = {json.dumps(agency)}\nsha256 = "{hash_api_key(key)}"\n'
+    entry = (
+        f"\n[[keys]]\nagency = {json.dumps(agency, ensure_ascii=False)}\n"
+        f'sha256 = "{hash_api_key(key)}"\n'
         f'label = {json.dumps(label, ensure_ascii=False)}\ncreated = "{created}"\n'
     )
-    write_text_atomic(path, text)
-    os.chmod(path, 0o600)
-    load_api_keys(path)  # the file must still parse
+    with _exclusive(path):
+        load_api_keys(path)  # an invalid file is the operator's to repair, not to overwrite
+        text = path.read_text(encoding="utf-8") if path.exists() else _KEYS_HEADER
+        text += ("" if text.endswith("\n") else "\n") + entry
+        if hash_api_key(key) not in _parse_keys(text, path):  # checked before writing
+            raise ApiKeyError(f"{path}: expected the new entry to parse, found it missing")
+        _write_private(path, text)
     return key
 
 
@@ -194,7 +321,12 @@ def _caller(keys_path: Path) -> Callable[..., str]:
         if not key:
             raise _unauthorised("API key required (Authorization: Bearer KEY or X-API-Key)")
         digest = hash_api_key(key)
-        for stored, agency in load_api_keys(keys_path).items():
+        try:
+            known = load_api_keys(keys_path)
+        except ApiKeyError as exc:  # fail closed, and tell the operator what to repair
+            _LOG.error("API keys unavailable: %s", exc)
+            raise HTTPException(503, "API keys unavailable: the keys file is invalid") from None
+        for stored, agency in known.items():
             if hmac.compare_digest(stored, digest):
                 return agency
         raise _unauthorised("unknown API key")
@@ -203,6 +335,7 @@ def _caller(keys_path: Path) -> Callable[..., str]:
 
 
 def _parse_at(at: str | None, clock: Callable[[], datetime]) -> datetime:
+    """Return the time of a view: ``at`` (ISO 8601 with offset, in range) or now; else 422."""
     if at is None:
         return clock()
     try:
@@ -210,8 +343,11 @@ def _parse_at(at: str | None, clock: Callable[[], datetime]) -> datetime:
     except ValueError:
         value = None
     if value is None or value.tzinfo is None:
-        raise HTTPException(422, f"at: expected ISO 8601 time with offset, found {at!r}")
-    return value
+        raise HTTPException(422, f"at: expected ISO 8601 time with offset, found {at!r:.80}")
+    try:
+        return check_view_time(value)  # e.g. 9999-12-31T23:59:59+00:00: no OverflowError
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -288,6 +424,12 @@ def create_app(
     Returns
     -------
     fastapi.FastAPI
+
+    Raises
+    ------
+    ApiKeyError
+        If the keys file exists but is invalid (naming the file and the line). A file broken
+        later makes every keyed request answer 503, and the error is logged.
     """
     service = _Service(
         engine=make_engine(settings.resolved_database_url),
@@ -295,7 +437,9 @@ def create_app(
         clock=clock or (lambda: datetime.now(BEIJING)),
         base_url=base_url,
     )
-    caller = Depends(_caller(Path(keys_path or settings.data_dir / "api_keys.toml")))
+    keys_file = Path(keys_path or settings.data_dir / "api_keys.toml")
+    load_api_keys(keys_file)  # a corrupt keys file fails here, not as a 503 on every request
+    caller = Depends(_caller(keys_file))
     app = FastAPI(title="resilience early warnings", version="1")
 
     @app.get("/v1/health")

@@ -24,6 +24,7 @@ Targets and the retry policy come from
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -40,6 +41,8 @@ from resilience.early_warning.delivery_config import (
     RetryPolicy,
     WebhookTarget,
     backoff_delay,
+    redact_text,
+    redact_url,
 )
 from resilience.early_warning.dispatch import (
     AttemptResult,
@@ -47,6 +50,7 @@ from resilience.early_warning.dispatch import (
     claim_due,
     next_due,
     record_results,
+    redact_stored_targets,
 )
 from resilience.early_warning.outbox import (
     Outcome,
@@ -131,10 +135,28 @@ def _post(client: httpx.Client, job: DeliveryJob, target: WebhookTarget, agent: 
         response = client.post(
             target.url, content=job.cap_xml, headers=headers, timeout=target.timeout_s
         )
-    except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}", None
+    except httpx.HTTPError as exc:  # stored and shown: without the URL's secrets
+        return None, redact_text(f"{type(exc).__name__}: {exc}", target.url), None
     error = "" if response.is_success else f"HTTP {response.status_code}: {response.text[:200]}"
-    return response.status_code, error, _retry_after(response)
+    return response.status_code, redact_text(error, target.url), _retry_after(response)
+
+
+class _RedactUrls(logging.Filter):
+    """Log filter: httpx logs each request's full URL at INFO; log it without secrets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+def _redact_httpx_log() -> None:
+    """Install :class:`_RedactUrls` on the ``httpx`` logger (once)."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactUrls) for f in logger.filters):
+        logger.addFilter(_RedactUrls())
 
 
 def _outcome(status: int | None, error: str, job: DeliveryJob, policy: RetryPolicy) -> Outcome:
@@ -233,7 +255,9 @@ def deliver_due(
     DeliveryReport
     """
     start = time.perf_counter()
+    _redact_httpx_log()
     ensure_outbox_tables(engine)
+    redact_stored_targets(engine)  # rows planned before targets were stored redacted
     report = DeliveryReport(queued=enqueue_pending(engine))
     report.planned = plan_deliveries(engine, config.channels())
     jobs = claim_due(engine, now=clock(), limit=config.batch_size, lease_s=config.lease_s)

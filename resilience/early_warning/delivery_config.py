@@ -11,6 +11,12 @@ channel an agency did not declare::
       transport:
         webhook: {url: "https://ops.example/cap", bearer_token_env: TRANSPORT_TOKEN}
 
+**Secrets** stay out of the database and the logs: a webhook URL with userinfo
+(``https://user:pass@host/path``) or a secret-looking query parameter (``?token=...``) is
+stored in ``outbox_deliveries.target`` as :func:`redact_url` gives it
+(``https://***@host/path?token=***``); the worker sends to the URL of this configuration,
+read at send time.
+
 **Retries**: exponential back-off with jitter, ``base_delay_s * factor**(n - 1)`` capped at
 ``max_delay_s``, multiplied by a uniform factor in ``[1 - jitter, 1 + jitter]`` (M. Brooker,
 "Exponential Backoff And Jitter", AWS Architecture Blog, 2015); a ``Retry-After`` in seconds
@@ -20,7 +26,9 @@ channel an agency did not declare::
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -37,7 +45,63 @@ __all__ = [
     "backoff_delay",
     "load_delivery_config",
     "missing_targets",
+    "redact_text",
+    "redact_url",
 ]
+
+
+#: Query parameters whose values are secrets (matched in their lower-cased names).
+_SECRET_PARAM = re.compile(r"token|secret|key|pass|pwd|auth|sig|credential|session")
+_REDACTED = "***"
+
+
+def _query_secrets(query: str) -> list[tuple[str, str]]:
+    """Return the (name, value) pairs of a raw query whose values are secret."""
+    pairs = [part.partition("=") for part in query.split("&") if part]
+    return [(name, value) for name, _, value in pairs if _SECRET_PARAM.search(name.lower())]
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` without its secrets: userinfo and secret query values become ``***``.
+
+    Parameters
+    ----------
+    url : str
+        A webhook URL, e.g. ``https://user:pass@host/cap?token=abc&region=sh``.
+
+    Returns
+    -------
+    str
+        E.g. ``https://***@host/cap?token=***&region=sh``; a URL without secrets unchanged.
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{_REDACTED}@{netloc.rpartition('@')[2]}"
+    secret = {name for name, _ in _query_secrets(parts.query)}
+    query = "&".join(
+        f"{part.partition('=')[0]}={_REDACTED}" if part.partition("=")[0] in secret else part
+        for part in parts.query.split("&")
+        if part
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_text(text: str, url: str) -> str:
+    """Return ``text`` (an error or a log line) with the secrets of ``url`` replaced by ``***``.
+
+    The URL itself becomes :func:`redact_url`'s form; its password, userinfo and secret query
+    values (raw and percent-decoded) are replaced wherever else they appear.
+    """
+    text = text.replace(url, redact_url(url))
+    parts = urlsplit(url)
+    found = [value for _, value in _query_secrets(parts.query)]
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rpartition("@")[0]
+        found += [userinfo, userinfo.partition(":")[2]]
+    for value in sorted({v for raw in found for v in (raw, unquote(raw)) if v}, key=len)[::-1]:
+        text = text.replace(value, _REDACTED)
+    return text
 
 
 class DeliveryConfigError(ValueError):
@@ -93,12 +157,16 @@ class DeliveryConfig(_Model):
     user_agent: str = "resilience-early-warning/0.1"
 
     def channels(self) -> dict[str, list[tuple[Channel, str]]]:
-        """Return (channel, target) pairs per configured agency."""
+        """Return (channel, target) pairs per configured agency, to store in the outbox.
+
+        A webhook target is its URL without secrets (:func:`redact_url`); the worker reads the
+        real URL from this configuration when it sends.
+        """
         out: dict[str, list[tuple[Channel, str]]] = {}
         for agency, targets in self.agencies.items():
             pairs: list[tuple[Channel, str]] = []
             if targets.webhook is not None:
-                pairs.append(("webhook", targets.webhook.url))
+                pairs.append(("webhook", redact_url(targets.webhook.url)))
             if targets.file_drop is not None:
                 pairs.append(("file", str(targets.file_drop)))
             out[agency] = pairs

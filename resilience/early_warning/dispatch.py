@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import Exists
 
+from resilience.early_warning.delivery_config import redact_url
 from resilience.early_warning.outbox import Channel, Outcome, utc, utcnow
 from resilience.storage.database import session_scope
 from resilience.storage.tables import AlertRecord, DeliveryAttempt, DeliveryRecord, OutboxMessage
@@ -31,6 +32,7 @@ __all__ = [
     "outbox_counts",
     "record_result",
     "record_results",
+    "redact_stored_targets",
     "requeue_failed",
 ]
 
@@ -296,3 +298,28 @@ def requeue_failed(
     with session_scope(engine) as session:
         done = session.execute(query.values(state="pending", next_attempt_at=now, attempts=0))
         return done.rowcount  # type: ignore[attr-defined]  # CursorResult of an UPDATE
+
+
+def redact_stored_targets(engine: Engine) -> int:
+    """Replace stored webhook targets that still hold secrets by their redacted form.
+
+    Deliveries planned before targets were stored redacted (``redact_url``) kept passwords
+    and tokens in ``outbox_deliveries.target``; the worker sends to the configured URL, so
+    the stored one is only a label and may lose its secrets.
+
+    Returns
+    -------
+    int
+        Number of rows changed.
+    """
+    changed = 0
+    with session_scope(engine) as session:
+        query = select(DeliveryRecord).where(
+            DeliveryRecord.channel == "webhook",
+            or_(DeliveryRecord.target.contains("@"), DeliveryRecord.target.contains("?")),
+        )
+        for delivery in session.scalars(query):
+            redacted = redact_url(delivery.target)
+            if redacted != delivery.target:
+                delivery.target, changed = redacted, changed + 1
+    return changed

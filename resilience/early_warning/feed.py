@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from lxml import etree
@@ -39,6 +39,7 @@ __all__ = [
     "agency_messages",
     "build_feed",
     "cap_info",
+    "check_view_time",
     "is_visible",
     "validate_feed",
 ]
@@ -47,6 +48,12 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 Language = Literal["zh-CN", "en-US"]
 #: Longest span of one episode's messages: 72-h forecast + 24-h hold + 1-h Cancel validity.
 _EPISODE_SPAN = timedelta(days=4)
+#: Longest feed window, and how far back any view reaches (window + episode span + a day of
+#: time-zone slack): times closer than this to ``datetime.min``/``max`` are refused.
+_MAX_WINDOW = timedelta(days=366)
+_VIEW_REACH = _MAX_WINDOW + _EPISODE_SPAN + timedelta(days=1)
+_EARLIEST = (datetime.min + _VIEW_REACH).replace(tzinfo=UTC)
+_LATEST = (datetime.max - timedelta(days=1)).replace(microsecond=0, tzinfo=UTC)
 
 
 class FeedError(ValueError):
@@ -107,6 +114,31 @@ def is_visible(message: AddressedMessage, agency: str) -> bool:
     return message.scope == "Public" or agency in message.addressees
 
 
+def check_view_time(at: datetime) -> datetime:
+    """Return ``at`` if the views can look at it: timezone-aware, with room for their windows.
+
+    Raises
+    ------
+    ValueError
+        Naming ``at``, what was expected and what was found: a naive time, or one so close to
+        ``datetime.min``/``datetime.max`` that a view's window (reaching ``_VIEW_REACH`` back,
+        compared in Beijing time) would leave the years 1-9999 (an ``OverflowError``
+        otherwise).
+    """
+    if at.tzinfo is None:
+        raise ValueError(f"at: expected a timezone-aware datetime, found {at.isoformat()!r}")
+    try:
+        utc: datetime | None = at.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-10:00 is in the year 10000 in UTC
+        utc = None
+    if utc is None or not _EARLIEST <= utc <= _LATEST:
+        raise ValueError(
+            f"at: expected a time between {_EARLIEST.isoformat()} and {_LATEST.isoformat()}, "
+            f"found {at.isoformat()!r}"
+        )
+    return at
+
+
 def _sent_between(engine: Engine, start: datetime, end: datetime) -> list[AlertRecord]:
     # AlertRecord times are Beijing wall-clock on SQLite: compare in Beijing time.
     start, end = start.astimezone(BEIJING), end.astimezone(BEIJING)
@@ -140,8 +172,7 @@ def active_alerts(
     list of AddressedMessage
         Ordered by hazard, area and onset.
     """
-    if at.tzinfo is None:
-        raise ValueError("at: expected a timezone-aware datetime")
+    check_view_time(at)
     records = [
         r for r in _sent_between(engine, at - _EPISODE_SPAN, at) if alert_time(r.expires) > at
     ]
@@ -159,7 +190,17 @@ def active_alerts(
 def agency_messages(
     engine: Engine, agency: str, at: datetime, *, window: timedelta = timedelta(days=7)
 ) -> list[AddressedMessage]:
-    """Return the messages addressed to ``agency`` sent in ``(at - window, at]``, newest first."""
+    """Return the messages addressed to ``agency`` sent in ``(at - window, at]``, newest first.
+
+    Raises
+    ------
+    ValueError
+        If ``at`` is naive or out of range (:func:`check_view_time`), or ``window`` is
+        negative or longer than 366 days.
+    """
+    if not timedelta(0) <= window <= _MAX_WINDOW:
+        raise ValueError(f"window: expected 0 to {_MAX_WINDOW.days} days, found {window}")
+    check_view_time(at)
     records = _sent_between(engine, at - window - _EPISODE_SPAN, at)
     start = at - window
     mine = [
