@@ -166,44 +166,63 @@ def check(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Check a project's climate feasibility against the published hazard layers."""
+    """Check a project's climate feasibility against the published hazard layers.
+
+    The report (``--report``) is written before the check is stored, so a database that
+    cannot take the row (locked, read-only, unreachable) loses nothing: the command says
+    where the report was kept and exits with status 2.
+    """
     settings = _settings(config)
-    from pydantic import ValidationError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
 
     from resilience.feasibility.check import run_check
-    from resilience.feasibility.models import Submission
-    from resilience.feasibility.report import format_table, write_report
+    from resilience.feasibility.models import SubmissionError, read_submission
+    from resilience.feasibility.report import format_table, terminal_text, write_report
     from resilience.feasibility.store import save_check
     from resilience.storage.database import make_engine
     from resilience.storage.layer_store import LayerStore
 
-    if not submission.is_file():
-        _fail(f"{submission}: no such file")
     try:
-        request = Submission.model_validate_json(submission.read_text(encoding="utf-8"))
-    except ValidationError as error:
-        _fail(f"{submission}: {error}")
+        request = read_submission(submission)
+    except SubmissionError as error:
+        _fail(terminal_text(error))
     store = LayerStore(settings.layer_store_dir)
     if not store.names():
-        _fail(f"no published layers in {store.root}; run `resilience refresh` or `resilience demo`")
+        _fail(
+            f"no published layers in {terminal_text(store.root)}; "
+            "run `resilience refresh` or `resilience demo`"
+        )
     layers = {name: store.open(name) for name in store.names()}
     result = run_check(request, layers, target_probability=settings.design_life_target_probability)
-    check_id = save_check(make_engine(settings.resolved_database_url), request, result)
-    if not as_json:
-        console.print(f"stored as check #{check_id} in {settings.resolved_database_url}")
+    try:
+        files = None if report_dir is None else write_report(result, report_dir)
+    except OSError as error:
+        _fail(f"{terminal_text(error)}: cannot write the report; the check was not stored")
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
         console.print(format_table(result))
         for advice in result.advice:
-            console.print(
-                f"  advice ({advice.hazard}, worst {advice.worst_scenario}): {advice.message}"
-            )
+            where = f"{advice.hazard}, worst {terminal_text(advice.worst_scenario)}"
+            console.print(f"  advice ({where}): {terminal_text(advice.message)}")
         for hazard, why in result.not_checked.items():
-            console.print(f"  not checked ({hazard}): {why}")
-    if report_dir is not None:
-        files = write_report(result, report_dir)
-        console.print(f"report {files['html']}\n       {files['json']}")
+            console.print(f"  not checked ({hazard}): {terminal_text(why)}")
+    kept = "no report was written (pass --report DIR to keep one)"
+    if files is not None:
+        html, json_file = terminal_text(files["html"]), terminal_text(files["json"])
+        kept = f"the report was kept in {html} and {json_file}"
+        if not as_json:
+            console.print(f"report {html}\n       {json_file}")
+    url, shown = settings.resolved_database_url, "the configured database"
+    try:
+        shown = terminal_text(make_url(url).render_as_string(hide_password=True))
+        check_id = save_check(make_engine(url), request, result)
+    except (SQLAlchemyError, OSError) as error:
+        reason = terminal_text(str(error).splitlines()[0] if str(error) else repr(error))
+        _fail(f"check {result.check_id} was not stored in {shown}: {reason}; {kept}")
+    if not as_json:
+        console.print(f"stored as check #{check_id} in {shown}")
 
 
 @app.command()

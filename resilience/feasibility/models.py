@@ -8,11 +8,22 @@ be exceeded over the design life, with a verdict and adaptation advice (``docs/f
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from assets.catalogue import ASSET_TYPES
 
@@ -22,13 +33,86 @@ __all__ = [
     "CheckResult",
     "HazardRow",
     "Submission",
+    "SubmissionError",
     "Verdict",
+    "read_submission",
 ]
 
 Verdict = Literal["feasible", "feasible_with_adaptation", "not_feasible"]
 HazardName = Literal["heat", "rain", "surge"]
 #: Shanghai domain of the engine's layers: (lon_min, lon_max, lat_min, lat_max), degrees.
 SHANGHAI_DOMAIN: tuple[float, float, float, float] = (120.8, 122.1, 30.6, 31.9)
+
+
+class _Range(NamedTuple):
+    """Physical range of a numeric Submission field, with units and where it comes from."""
+
+    low: float
+    high: float
+    units: str
+    basis: str
+    low_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        """Return True if ``value`` lies in the range."""
+        above = value > self.low if self.low_open else value >= self.low
+        return above and value <= self.high
+
+    def describe(self) -> str:
+        """Return e.g. ``"-90 to 60 degC (Earth's observed extremes)"``."""
+        low = f"more than {self.low:g}" if self.low_open else f"{self.low:g}"
+        units = f" {self.units}" if self.units else ""
+        return f"{low} to {self.high:g}{units} ({self.basis})"
+
+
+#: Ranges of the numeric fields (lon and lat are bounded by SHANGHAI_DOMAIN instead). Values
+#: outside them are typing errors, not designs, so they are rejected rather than clipped.
+_BOUNDS: dict[str, _Range] = {
+    # Service lives of civil works: 1 year to 300 (monumental structures); the catalogue's
+    # longest default is 100 years (assets.catalogue).
+    "design_life_years": _Range(1, 300, "years", "a civil-works design life"),
+    # The layers' horizons run from the 1995-2014 baseline to 2081-2100 (AR6_HORIZONS in
+    # hazard_models/horizon.py), so a start year outside 2000-2100 cannot be checked.
+    "start_year": _Range(2000, 2100, "", "the hazard layers' horizons"),
+    # Land and structures in Shanghai lie within about -20 m (deep basements, metro) and
+    # 100 m (the few hills of Songjiang and Jinshan reach about 100 m) on the Wusong datum.
+    "ground_elevation_m": _Range(-20, 100, "m", "Shanghai's terrain on the Wusong datum"),
+    "protection_level_m": _Range(-20, 100, "m", "Shanghai's terrain on the Wusong datum"),
+    # The 1-5 criticality scale of the risk matrix (docs/feasibility.md, step 4).
+    "criticality": _Range(1, 5, "", "the 1-5 consequence scale"),
+    # Zero up to 1e13 CNY, about twice Shanghai's 2023 GDP (4.7e12 CNY, Shanghai Statistical
+    # Yearbook): no single project is worth more.
+    "replacement_value": _Range(0, 1e13, "CNY", "at most twice Shanghai's annual GDP"),
+    # Earth's observed extremes of air temperature: -89.2 degC (Vostok, 1983) and 56.7 degC
+    # (Death Valley, 1913), WMO Archive of Weather and Climate Extremes.
+    "heat_threshold_degc": _Range(-90, 60, "degC", "Earth's observed extremes"),
+    # A return period is longer than one year (an annual probability below 1); 100000 years
+    # is beyond the longest design standard in use (Dutch dikes, 1 in 10000 years).
+    "drainage_return_period_years": _Range(
+        1, 100_000, "years", "an annual exceedance probability in [1e-5, 1)", low_open=True
+    ),
+}
+#: C0 controls (NUL, ESC ...), DEL and C1 controls: never part of a name.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _number(description: str, bound: _Range | None = None, **kwargs: Any) -> Any:
+    """Return a Field that takes a real number only: no bool, no string, no NaN or infinity.
+
+    ``bound`` only documents the range in the JSON schema; ``Submission._in_physical_range``
+    enforces it with a message that names the field, the range and its basis.
+    """
+    schema: dict[str, JsonValue] | None = None
+    if bound is not None:
+        low = "exclusiveMinimum" if bound.low_open else "minimum"
+        schema = {low: bound.low, "maximum": bound.high}
+    return Field(
+        strict=True,
+        allow_inf_nan=False,
+        description=description,
+        json_schema_extra=schema,
+        **kwargs,
+    )
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -48,18 +132,45 @@ class Submission(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    project_name: str = Field(min_length=1, max_length=200)
+    project_name: str = Field(min_length=1, max_length=200, description="plain text")
     asset_type: str = Field(description="a key of assets.catalogue.ASSET_TYPES")
-    lon: float = Field(description="site longitude, degrees east (WGS 84)")
-    lat: float = Field(description="site latitude, degrees north (WGS 84)")
-    design_life_years: int | None = Field(default=None, gt=0, le=300)
-    start_year: int = Field(default=2025, ge=2000, le=2100)
-    ground_elevation_m: float | None = Field(default=None, description="m, Wusong datum")
-    criticality: int = Field(default=3, ge=1, le=5, description="1 low to 5 critical")
-    replacement_value: float | None = Field(default=None, ge=0, description="CNY")
-    heat_threshold_degc: float | None = None
-    drainage_return_period_years: float | None = Field(default=None, gt=1)
-    protection_level_m: float | None = Field(default=None, description="m, Wusong datum")
+    lon: float = _number("site longitude, degrees east (WGS 84)")
+    lat: float = _number("site latitude, degrees north (WGS 84)")
+    design_life_years: int | None = _number("years", _BOUNDS["design_life_years"], default=None)
+    start_year: int = _number("first year of service", _BOUNDS["start_year"], default=2025)
+    ground_elevation_m: float | None = _number(
+        "m, Wusong datum", _BOUNDS["ground_elevation_m"], default=None
+    )
+    criticality: int = _number("1 low to 5 critical", _BOUNDS["criticality"], default=3)
+    replacement_value: float | None = _number("CNY", _BOUNDS["replacement_value"], default=None)
+    heat_threshold_degc: float | None = _number(
+        "degC, daily maximum", _BOUNDS["heat_threshold_degc"], default=None
+    )
+    drainage_return_period_years: float | None = _number(
+        "years", _BOUNDS["drainage_return_period_years"], default=None
+    )
+    protection_level_m: float | None = _number(
+        "m, Wusong datum", _BOUNDS["protection_level_m"], default=None
+    )
+
+    @field_validator("project_name", "asset_type")
+    @classmethod
+    def _plain_text(cls, value: str, info: ValidationInfo) -> str:
+        bad = _CONTROL.search(value)
+        if bad:
+            raise ValueError(
+                f"{info.field_name}: expected plain text, found control character "
+                f"U+{ord(bad.group()):04X} at position {bad.start()}"
+            )
+        return value
+
+    @field_validator(*_BOUNDS)
+    @classmethod
+    def _in_physical_range(cls, value: float | None, info: ValidationInfo) -> float | None:
+        bound = _BOUNDS[str(info.field_name)]
+        if value is not None and not bound.contains(value):
+            raise ValueError(f"{info.field_name} {value:g}: expected {bound.describe()}")
+        return value
 
     @field_validator("asset_type")
     @classmethod
@@ -94,6 +205,47 @@ class Submission(BaseModel):
         if self.drainage_return_period_years is None:
             self.drainage_return_period_years = float(kind.drainage_return_period_years)
         return self
+
+
+class SubmissionError(ValueError):
+    """A submission file that cannot be read or is not a valid Submission."""
+
+
+def read_submission(path: str | Path) -> Submission:
+    """Read and validate a submission JSON file.
+
+    Parameters
+    ----------
+    path : str or Path
+        UTF-8 JSON (a byte-order mark is allowed) with the fields of :class:`Submission`.
+
+    Returns
+    -------
+    Submission
+        The validated submission, standards left out filled from the catalogue.
+
+    Raises
+    ------
+    SubmissionError
+        If the file cannot be read, is not UTF-8 (the message gives the offending byte and
+        its offset) or is not a valid Submission (pydantic's field-by-field report); every
+        message starts with the file name.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        raise SubmissionError(
+            f"{path}: expected UTF-8 encoded JSON, found byte 0x{byte:02x} at offset "
+            f"{error.start} that is not UTF-8 ({error.reason})"
+        ) from error
+    except OSError as error:
+        raise SubmissionError(f"{path}: cannot read ({error.strerror or error})") from error
+    try:
+        return Submission.model_validate_json(text)
+    except ValidationError as error:
+        raise SubmissionError(f"{path}: {error}") from error
 
 
 class HazardRow(BaseModel):

@@ -6,6 +6,7 @@ from an installed wheel without extra package data.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,13 +16,22 @@ from resilience.storage.atomic import write_text_atomic
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["format_table", "render_html", "write_report"]
+__all__ = ["format_table", "render_html", "terminal_text", "write_report"]
 
 _VERDICT_LABEL = {
     "feasible": "Feasible",
     "feasible_with_adaptation": "Feasible with adaptation",
     "not_feasible": "Not feasible",
 }
+#: ANSI escape sequences (ECMA-48): CSI ``ESC [ ... final``, OSC/DCS/PM/APC strings ended by
+#: BEL or ``ESC \\``, and two-byte ``ESC x`` sequences; removed whole from terminal text.
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b[\]P^_X][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -~]?"
+)
+#: Other C0 controls (NUL, BEL, CR, LF, TAB ...), DEL and C1 controls.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Climate feasibility check: {{ s.project_name }}</title>
@@ -105,6 +115,29 @@ def _pct(value: float | None) -> str:
     return f"{100 * value:.3g} %" if value < 0.9995 else f"{100 * value:.2f} %"
 
 
+def terminal_text(text: object) -> str:
+    """Return ``text`` as plain text for a rich console: no markup, no control characters.
+
+    Parameters
+    ----------
+    text : object
+        Any value that may carry user- or data-supplied text (a project name, a layer's
+        scenario label, an error message quoting input); converted with ``str``.
+
+    Returns
+    -------
+    str
+        ANSI escape sequences removed, every other control character (C0, DEL, C1, so NUL,
+        carriage return and newline too) replaced by U+FFFD, and rich markup escaped
+        (``rich.markup.escape``), so that ``[/bold]`` prints as itself instead of raising
+        ``MarkupError`` and no input can move the cursor or recolour the terminal.
+    """
+    from rich.markup import escape
+
+    cleaned = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", _ANSI.sub("", str(text)))
+    return escape(cleaned)
+
+
 def render_html(result: CheckResult) -> str:
     """Return a self-contained HTML report of a check.
 
@@ -162,13 +195,26 @@ def write_report(result: CheckResult, out_dir: str | Path) -> dict[str, Path]:
 
 
 def format_table(result: CheckResult) -> Table:
-    """Return a rich table of the rows of a check, for the command line."""
+    """Return a rich table of the rows of a check, for the command line.
+
+    Every text cell and the title go through :func:`terminal_text`: names and labels are
+    printed as plain text, never as rich markup or terminal control sequences.
+
+    Parameters
+    ----------
+    result : CheckResult
+        The check to show.
+
+    Returns
+    -------
+    rich.table.Table
+        Title (project name, verdict, score) and one line per hazard x scenario x horizon.
+    """
     from rich.table import Table
 
     verdict = _VERDICT_LABEL[result.verdict]
-    table = Table(
-        title=f"{result.submission.project_name}: {verdict} (score {result.overall_score})"
-    )
+    name = terminal_text(result.submission.project_name)
+    table = Table(title=f"{name}: {verdict} (score {result.overall_score})")
     for header in (
         "hazard",
         "scenario",
@@ -182,7 +228,7 @@ def format_table(result: CheckResult) -> Table:
     ):
         table.add_column(header, justify="right" if " p" in header or header == "score" else "left")
     for row in result.rows:
-        table.add_row(
+        cells = (
             row.hazard,
             row.scenario,
             row.horizon,
@@ -193,4 +239,5 @@ def format_table(result: CheckResult) -> Table:
             "" if row.score is None else str(row.score),
             row.risk_class,
         )
+        table.add_row(*(terminal_text(cell) for cell in cells))
     return table

@@ -20,6 +20,7 @@ import pandas as pd
 from assets.inventory import INVENTORY_COLUMNS, validate_inventory
 from hazard_models.layer import SchemaError
 from resilience.storage.atomic import atomic_path
+from resilience.storage.csv_safe import neutralise_frame, restore_cell
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -125,6 +126,8 @@ def _read_csv(path: Path) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    # Undo the quote write_inventory puts before formula-like text (resilience.storage.csv_safe).
+    frame = frame.map(restore_cell).rename(columns=restore_cell)
     lon, lat = _coordinates(frame, path)
     frame = frame.drop(columns=["lon", "lat"])
     frame = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
@@ -206,7 +209,8 @@ def write_inventory(assets: gpd.GeoDataFrame, path: Path) -> Path:
         Inventory following the Assets contract (EPSG:4326).
     path : Path
         Target; the suffix picks the format. CSV stores ``lon``/``lat`` of each geometry's
-        representative point (degrees) instead of the geometry.
+        representative point (degrees) instead of the geometry, and quotes text that a
+        spreadsheet would run as a formula (``resilience.storage.csv_safe``; read back as is).
 
     Returns
     -------
@@ -230,7 +234,7 @@ def write_inventory(assets: gpd.GeoDataFrame, path: Path) -> Path:
             points = frame.geometry.representative_point()
             table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
             table["lon"], table["lat"] = points.x.to_numpy(), points.y.to_numpy()
-            table.to_csv(temporary, index=False)
+            neutralise_frame(table).to_csv(temporary, index=False)
         else:
             frame.to_file(temporary, driver=_DRIVERS[kind], layer=path.stem)
     return path

@@ -1,5 +1,8 @@
 """Write the RiskTable as a GeoPackage (for maps) and a CSV (for spreadsheets), atomically.
 
+Text cells of the CSV that a spreadsheet would run as formulas (an asset named ``=HYPERLINK(...)``)
+are quoted by :mod:`.csv_safe`; the GeoPackage keeps values as they are.
+
 A ``.provenance.json`` beside them says what the table came from (layers, inventory, hashes).
 """
 
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from resilience.storage.atomic import atomic_path, write_text_atomic
+from resilience.storage.csv_safe import neutralise_frame
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -47,7 +51,8 @@ def write_risk_table(
     Returns
     -------
     tuple of Path
-        The GeoPackage and the CSV.
+        The GeoPackage and the CSV (text cells starting with ``=``, ``+``, ``-``, ``@``, tab
+        or carriage return are prefixed with ``'``, see :mod:`resilience.storage.csv_safe`).
     """
     import geopandas as gpd
 
@@ -69,5 +74,5 @@ def write_risk_table(
     with atomic_path(gpkg) as temporary:
         frame.to_file(temporary, layer="risk", driver="GPKG")
     with atomic_path(csv) as temporary:
-        table.to_csv(temporary, index=False, float_format="%.6g")
+        neutralise_frame(table).to_csv(temporary, index=False, float_format="%.6g")
     return gpkg, csv
