@@ -269,9 +269,11 @@ def scan_file(file: ProjectionFile) -> FileScan:
                 f"CF time units ({err})"
             ) from err
         units = str(getattr(var, "units", ""))
+        days = a * np.asarray(time[:], dtype="f8") + b
+        _check_year(file, days, calendar)
         return FileScan(
             file,
-            a * np.asarray(time[:], dtype="f8") + b,
+            days,
             calendar,
             np.asarray(nc.variables["lat"][:], dtype="f8"),
             np.asarray(nc.variables["lon"][:], dtype="f8"),
@@ -283,6 +285,23 @@ def scan_file(file: ProjectionFile) -> FileScan:
                 if k in var.ncattrs()
             },
             str(getattr(nc, "synthetic", "no")).lower() == "yes",
+        )
+
+
+def _check_year(file: ProjectionFile, days: np.ndarray, calendar: str) -> None:
+    """Raise unless the file's dates lie in the year its name claims (one year per file)."""
+    import cftime
+
+    if days.size == 0:
+        raise ClimateDataError(
+            f"{file.path}: time: no time steps; expected the days of {file.year}"
+        )
+    first, last = cftime.num2date([days.min(), days.max()], TIME_UNITS, calendar)
+    if first.year != file.year or last.year != file.year:
+        raise ClimateDataError(
+            f"{file.path}: the name says {file.year} but the dates run from "
+            f"{first.strftime('%Y-%m-%d')} to {last.strftime('%Y-%m-%d')}; expected only "
+            f"{file.year} (a mislabelled file would put its values in the wrong horizon)"
         )
 
 

@@ -81,5 +81,27 @@ def test_one_other_calendar_is_named(three_years, tmp_path):
     bad = next(p for p in sorted(folder.glob("*.nc")) if "1996" in p.name)
     with netCDF4.Dataset(bad, "a") as nc:
         nc.variables["time"].setncattr("calendar", "360_day")
-    with pytest.raises(ClimateDataError, match=rf"{bad.name}: calendar '360_day' differs"):
+    # read in its own (360-day) calendar, its days are not those of 1996 any more: either
+    # that or the calendar clash is named, with the file
+    with pytest.raises(
+        ClimateDataError, match=rf"{bad.name}: (calendar '360_day' differs|the name)"
+    ):
+        open_projections_source(folder, variables=("tasmax",))
+
+
+@pytest.mark.fault("13.5", "a file named 2090 holding 2050 dates is silently used")
+def test_a_file_whose_dates_contradict_its_name_is_refused(tmp_path):
+    source = tmp_path / "written"
+    write_sample_projections(
+        source,
+        models=("SYNTH-ESM-A",),
+        variables=("tasmax",),
+        experiments={"ssp245": (2050,)},
+    )
+    folder = tmp_path / "files"
+    folder.mkdir()
+    written = next(source.glob("*.nc"))
+    mislabelled = folder / written.name.replace("_2050.nc", "_2090.nc")
+    shutil.copy(written, mislabelled)
+    with pytest.raises(ClimateDataError, match=r"the name says 2090 but the dates run from 2050"):
         open_projections_source(folder, variables=("tasmax",))
