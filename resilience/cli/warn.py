@@ -34,6 +34,10 @@ ConfigOption = Annotated[
 RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rule set YAML.")]
 
 
+#: Exit code of ``resilience warn`` when the forecast had data-quality problems (2: an error).
+DATA_QUALITY_EXIT = 3
+
+
 def _fail(message: str) -> NoReturn:
     error_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code=2)
@@ -60,8 +64,11 @@ def _rules(path: Path | None):  # noqa: ANN202 - RuleSet
 
 def _issue(options: dict[str, Any]) -> None:
     """Run the rules on one forecast and print its bulletin sequence."""
+    from rich.markup import escape
+
     from hazard_models.layer import SchemaError
     from resilience.early_warning import format_bulletins, run_warnings
+    from resilience.early_warning.bulletin import data_quality_lines
     from resilience.early_warning.run import load_inputs
     from resilience.geodata.geography import open_districts
 
@@ -89,6 +96,15 @@ def _issue(options: dict[str, Any]) -> None:
     for rule_id, why in sorted(run.skipped_rules.items()):
         how = hint["assets"] if "inventory" in why else hint["layer"]
         console.print(f"  rule {rule_id} skipped: {why}; {how}", highlight=False)
+    if run.data_quality:
+        for line in data_quality_lines(run):
+            error_console.print(f"[bold red]{escape(line)}[/]", highlight=False)
+        error_console.print(
+            f"[bold red]error:[/] the forecast has {len(run.data_quality)} data-quality "
+            "problem(s); the messages above were issued from what it holds",
+            highlight=False,
+        )
+        raise typer.Exit(code=DATA_QUALITY_EXIT)
 
 
 @warn_app.callback(invoke_without_command=True)
@@ -250,11 +266,14 @@ def serve_command(
     """Serve the warnings REST API (alerts, CAP messages, Atom feeds) with uvicorn."""
     import uvicorn
 
-    from resilience.api.app import create_app
+    from resilience.api.app import ApiKeyError, create_app
 
     settings = _settings(config)
     _rules(rules)  # a bad rule file fails here, not on the first request
-    app = create_app(settings, rules_path=rules, keys_path=keys, base_url=base_url)
+    try:
+        app = create_app(settings, rules_path=rules, keys_path=keys, base_url=base_url)
+    except ApiKeyError as error:  # a corrupt keys file: one line, not a traceback
+        _fail(str(error))
     console.print(f"serving warnings API on http://{host}:{port}/v1/ (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="info")
 
@@ -262,7 +281,9 @@ def serve_command(
 @keys_app.command("add")
 def add_key(
     agency: Annotated[str, typer.Argument(help="Agency id from the rule set.")],
-    label: Annotated[str, typer.Option("--label", help="Who holds the key.")] = "",
+    label: Annotated[
+        str, typer.Option("--label", help="Who holds the key (printable, at most 200 characters).")
+    ] = "",
     keys: Annotated[
         Path | None, typer.Option("--keys", help="Keys file (default: <data_dir>/api_keys.toml).")
     ] = None,
@@ -279,7 +300,7 @@ def add_key(
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         key = issue_api_key(path, agency, label=label)
-    except ApiKeyError as error:
+    except (ApiKeyError, OSError) as error:  # nothing written: the file is as it was
         _fail(str(error))
     console.print(f"key for {agency} (stored as SHA-256 in {path}; shown only now):")
     typer.echo(key)

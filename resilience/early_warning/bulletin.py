@@ -2,7 +2,8 @@
 
 Messages are listed in the order they go out (``sent``, then hazard and district), so a run
 reads as the bulletin sequence of its forecast; messages withdrawn by the run come first,
-marked ``withdrawn``.
+marked ``withdrawn``. A run with data-quality problems (missing hours, held rules) says so
+in its counts and ends with one ``data quality:`` line per problem.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
     from resilience.early_warning.run import WarningRun
 
-__all__ = ["bulletin_lines", "digest_lines", "format_bulletins"]
+__all__ = ["bulletin_lines", "data_quality_lines", "digest_lines", "format_bulletins"]
 
 _STYLE = {
     "blue": "bold blue",
@@ -45,7 +46,14 @@ def _counts(run: WarningRun) -> str:
         text += f"; {run.withdrawn} withdrawn (replaced by this forecast)"
     if run.skipped_rules:
         text += f"; rules skipped: {', '.join(sorted(run.skipped_rules))}"
+    if run.data_quality:
+        text += f"; DATA QUALITY: {len(run.data_quality)} problem(s), see below"
     return text
+
+
+def data_quality_lines(run: WarningRun) -> list[str]:
+    """Return one ``data quality:`` line per problem of the run's forecast (none if clean)."""
+    return [f"data quality: {problem}" for problem in run.data_quality]
 
 
 def format_bulletins(run: WarningRun) -> Table:
@@ -71,7 +79,7 @@ def format_bulletins(run: WarningRun) -> Table:
 
 
 def bulletin_lines(run: WarningRun) -> list[str]:
-    """Return one plain-text line per message, then a counts line (Beijing times)."""
+    """Return one plain-text line per message, a counts line, then data-quality lines."""
     lines = [
         f"{m.sent.strftime(_FMT)} {m.msg_type:<6} {m.hazard:<18} {m.level:<6} "
         f"{m.area_name:<16} {m.onset.strftime(_FMT)} -> {m.expires.strftime(_FMT)} {m.identifier}"
@@ -79,7 +87,7 @@ def bulletin_lines(run: WarningRun) -> list[str]:
         for m in _ordered(run)
     ]
     lines.append(_counts(run))
-    return lines
+    return lines + data_quality_lines(run)
 
 
 _LEVEL_ORDER = ("notice", "blue", "yellow", "orange", "red")

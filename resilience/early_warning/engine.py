@@ -47,6 +47,7 @@ from resilience.early_warning.metric import (
     criterion_levels,
     criterion_metric,
     hour_ends,
+    missing_hours,
 )
 from resilience.early_warning.rule_models import LEVELS, Criterion, HazardRule, RuleSet
 
@@ -198,8 +199,13 @@ def _step(ctx: dict, level: int, hours: slice, end: datetime) -> LevelStep:
     if base is not None:  # show margins over the asset levels
         metric = metric.astype("float64") - base[units]
     finite = np.where(np.isfinite(metric), metric, np.nan)
+    finite = finite[:, ~np.isnan(finite).all(axis=0)]  # hours held over a gap have no value
     probability = float(fields.probability[level - 1, hours][:, units].max())
     text_zh, text_en = _texts(crit, threshold.value)
+    missing = int(missing_hours(ctx["forecast"], crit)[hours].max())
+    if missing:  # data gap: say so in the message (forecast_checks reports it for the run)
+        text_zh += f"（预报最多缺{missing}个时次，按现有时次计算）"
+        text_en += f" (forecast missing up to {missing} h; computed on the hours present)"
     return LevelStep(
         level=LEVELS[level - 1],
         start=ctx["ends"][hours.start] - timedelta(hours=1),

@@ -5,11 +5,14 @@ each hour in UTC; accumulations (``pr``, mm/h) are totals over that hour. A roll
 ``w`` hours at hour ``t`` is the total of hours ``t-w+1 .. t`` (fewer at the start of the
 forecast: a lower bound, as the hours before the issue time are not in the file). The daily
 maximum is taken over the Beijing calendar day of the hour and applies to every hour of that
-day. Metrics are computed per grid cell first and then reduced to the district maximum, so that
-a district's 6-h total is the largest 6-h total of any of its cells (not the sum of hourly
-maxima of different cells). A ``layer_level`` criterion turns each cell's value into its local
-return period (:func:`~resilience.early_warning.impact.to_return_period`) before the district
-maximum; an ``asset_level`` criterion reads the value at each asset (its station, or its
+day. Missing values (NaN) are left out of sums and daily maxima (the hours present give a
+lower bound; :mod:`~resilience.early_warning.forecast_checks` reports the gaps and holds rules
+with too many) and give no level where nothing is left. Metrics are computed per grid cell
+first and then reduced to the district maximum, so that a district's 6-h total is the largest
+6-h total of any of its cells (not the sum of hourly maxima of different cells). A
+``layer_level`` criterion turns each cell's value into its local return period
+(:func:`~resilience.early_warning.impact.to_return_period`) before the district maximum; an
+``asset_level`` criterion reads the value at each asset (its station, or its
 nearest cell) and compares it with the asset's own level.
 """
 
@@ -24,7 +27,14 @@ import xarray as xr
 from resilience.early_warning.impact import AssetTargets, to_return_period
 from resilience.early_warning.rule_models import LEVELS, Criterion
 
-__all__ = ["BEIJING", "asset_metric", "criterion_levels", "criterion_metric", "hour_ends"]
+__all__ = [
+    "BEIJING",
+    "asset_metric",
+    "criterion_levels",
+    "criterion_metric",
+    "hour_ends",
+    "missing_hours",
+]
 
 #: Beijing time, fixed offset +08:00 (GB/T 35965.1 practice, domain.md 6.3; no DST in China).
 BEIJING = timezone(timedelta(hours=8))
@@ -53,21 +63,62 @@ def _check_variable(forecast: xr.Dataset, crit: Criterion) -> xr.DataArray:
 
 
 def _rolling_sum(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing sum over ``window`` steps of axis 1 (time); partial at the start."""
-    total = np.cumsum(values, axis=1, dtype="float64")
+    """Trailing sum over ``window`` steps of axis 1 (time); partial at the start.
+
+    Missing hours (NaN) are left out: the sum is over the hours present, a lower bound of the
+    true total (as at the start of the forecast); a window with no hour present is NaN.
+    """
+    present = ~np.isnan(values)
+    total = np.cumsum(np.where(present, values, 0), axis=1, dtype="float64")
+    count = np.cumsum(present, axis=1, dtype="int64")
     shifted = np.zeros_like(total)
     shifted[:, window:] = total[:, :-window]
-    return (total - shifted).astype(values.dtype)
+    counted = count.copy()
+    counted[:, window:] -= count[:, :-window]
+    return np.where(counted > 0, total - shifted, np.nan).astype(values.dtype)
 
 
 def _daily_max(values: np.ndarray, ends: pd.DatetimeIndex) -> np.ndarray:
-    """Maximum over the Beijing day of each hour's start, broadcast back to the hours."""
+    """Maximum over the Beijing day of each hour's start, broadcast back to the hours.
+
+    Missing hours (NaN) are left out (``np.fmax``): the maximum of the hours present, a lower
+    bound; a day with no hour present is NaN.
+    """
     day = np.asarray((ends - pd.Timedelta(hours=1)).normalize().asi8)
     out = np.empty_like(values)
     for value in np.unique(day):
         sel = day == value
-        out[:, sel] = values[:, sel].max(axis=1, keepdims=True)
+        out[:, sel] = np.fmax.reduce(values[:, sel], axis=1, keepdims=True)
     return out
+
+
+def missing_hours(forecast: xr.Dataset, crit: Criterion) -> np.ndarray:
+    """Return, per hour, how many missing hours the criterion's value there was taken without.
+
+    Parameters
+    ----------
+    forecast : xarray.Dataset
+        The forecast; an hour is missing when any value of ``crit.variable`` at it is NaN.
+    crit : Criterion
+        The criterion: a ``sum`` counts the missing hours of its window, a ``daily_max`` those
+        of the Beijing day, any other aggregation the hour itself (0 or 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        (time,) int, 0 where nothing was missing.
+    """
+    var = forecast[crit.variable]
+    if crit.station is not None:
+        var = var.sel(station=crit.station)
+    other = tuple(i for i, d in enumerate(var.dims) if d != "time")
+    gap = np.isnan(var.values).any(axis=other).astype("int64")
+    if crit.aggregation == "sum":
+        return np.convolve(gap, np.ones(crit.window_h, dtype="int64"))[: gap.size]
+    if crit.aggregation == "daily_max":
+        day = np.asarray((hour_ends(forecast) - pd.Timedelta(hours=1)).normalize().asi8)
+        return np.array([gap[day == d].sum() for d in day], dtype="int64")
+    return gap
 
 
 def _condition_mask(forecast: xr.Dataset, crit: Criterion) -> np.ndarray | None:

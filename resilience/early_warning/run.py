@@ -3,7 +3,10 @@
 :func:`load_inputs` reads what impact rules need besides the forecast (an asset inventory
 file, hazard layers from a layer store); :func:`run_warnings` evaluates the rules that those
 inputs allow (the others are listed in ``WarningRun.skipped_rules`` with the reason), and
-issues the messages of the episodes through the lifecycle.
+issues the messages of the episodes through the lifecycle. The forecast is checked first
+(:mod:`~resilience.early_warning.forecast_checks`): an impossible one raises before any alert
+is issued; its gaps become ``WarningRun.data_quality`` lines, and rules with too many missing
+hours are held (not evaluated).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from hazard_models.layer import synthetic_flag
 from resilience.early_warning.availability import rule_inputs, runnable_rules
 from resilience.early_warning.cap import Status
 from resilience.early_warning.engine import evaluate_rules, rule_scopes
+from resilience.early_warning.forecast_checks import forecast_gaps, validate_forecast
 from resilience.early_warning.lifecycle import IssuedMessage, issue_alerts
 from resilience.early_warning.rule_models import RuleSet
 from resilience.early_warning.rules import default_rules_path, load_rules
@@ -36,7 +40,11 @@ DEFAULT_SENDER = "warnings@resilience.sh.example"
 
 
 class WarningRun(BaseModel):
-    """What one warnings run produced: every message of the episodes, and counts."""
+    """What one warnings run produced: every message of the episodes, and counts.
+
+    ``data_quality`` lists the problems of the forecast (missing hours, held rules); a run
+    with any is not a clean run (``resilience warn`` exits non-zero).
+    """
 
     forecast: str
     issued_at: datetime
@@ -47,6 +55,7 @@ class WarningRun(BaseModel):
     withdrawn: int = 0
     by_type: dict[str, int]
     skipped_rules: dict[str, str] = {}
+    data_quality: list[str] = []
 
 
 class WarningInputs(BaseModel):
@@ -91,9 +100,9 @@ def load_inputs(
     return WarningInputs(assets=assets, layers=layers)
 
 
-def _issue_time(forecast: xr.Dataset) -> datetime | None:
-    issued = forecast.attrs.get("issued")
-    return pd.Timestamp(issued).to_pydatetime() if issued else None
+def _issue_time(forecast: xr.Dataset) -> datetime:
+    """Return the ``issued`` attribute (:func:`validate_forecast` refuses a file without)."""
+    return pd.Timestamp(forecast.attrs["issued"]).to_pydatetime()
 
 
 def run_warnings(
@@ -127,7 +136,8 @@ def run_warnings(
         CAP ``<sender>``.
     now : datetime, optional
         Issue time; default the forecast's ``issued`` attribute (so a re-run of the same
-        forecast is reproducible), else the current time.
+        forecast is reproducible). A forecast without ``issued`` is refused unless ``now``
+        is given, which then stands for its issue time too.
     status : {"Actual", "Exercise", "System", "Test", "Draft"}, optional
         CAP status; default ``Exercise`` for a forecast marked ``synthetic = "yes"``, else
         ``Actual``.
@@ -139,10 +149,22 @@ def run_warnings(
     Returns
     -------
     WarningRun
+        With ``data_quality`` lines for missing values and held rules.
+
+    Raises
+    ------
+    ForecastError
+        If the forecast is impossible (:func:`~resilience.early_warning.forecast_checks.
+        validate_forecast`): nothing is issued.
     """
     with xr.open_dataset(forecast_path) as forecast:
         forecast.load()
+    validate_forecast(forecast, source=forecast_path, districts=districts, issued=now)
+    if not forecast.attrs.get("issued") and now is not None:
+        forecast.attrs["issued"] = now.isoformat()  # the explicit override stands for it
     rules, skipped = runnable_rules(load_rules(rules_path), assets=assets, layers=layers)
+    gaps = forecast_gaps(forecast, rules)
+    rules = rules.model_copy(update={"rules": [r for r in rules.rules if r.id not in gaps.held]})
     decisions = evaluate_rules(forecast, rules, districts, assets=assets, layers=layers)
     scopes = rule_scopes(forecast, rules, districts, assets=assets)
     synthetic = str(forecast.attrs.get("synthetic", "no")).lower() == "yes"
@@ -153,7 +175,7 @@ def run_warnings(
     }
     decisions = [d.model_copy(update=provenance) for d in decisions]
     status = status or ("Exercise" if synthetic else "Actual")
-    when = now or _issue_time(forecast) or datetime.now().astimezone()
+    when = now or _issue_time(forecast)
     engine = make_engine(database_url)
     try:
         messages = issue_alerts(
@@ -182,6 +204,7 @@ def run_warnings(
         withdrawn=len(messages) - len(live),
         by_type=by_type,
         skipped_rules=skipped,
+        data_quality=[f"{forecast_path}: {note}" for note in gaps.notes],
     )
 
 
