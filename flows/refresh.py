@@ -5,6 +5,10 @@ profile file (``resilience.profile``, docs/profile.md): the bundled sample is on
 ``resilience sample`` writes its ``profile.yaml``. Run it as a Prefect flow
 (``refresh_flow``) or, with settings ``use_prefect = false``, as plain calls
 (``run_refresh``): the sequence is written once, in ``refresh_sequence``.
+
+A refresh publishes its layers as one set (D27): each build step only stages its version,
+later steps read this run's staged versions, and ``promote-layers`` makes them all current
+at the end. A run that fails or is killed before then leaves the previous set current.
 """
 
 from __future__ import annotations
@@ -32,15 +36,17 @@ TASKS = SimpleNamespace(
         steps.build_coastal_flood
     ),
     assess_risk=task(name="assess-risk", retries=1)(steps.assess_risk),
+    promote_layers=task(name="promote-layers", retries=1)(steps.promote_layers),
 )
 PLAIN = SimpleNamespace(**{name: task.fn for name, task in vars(TASKS).items()})
 
 
 class RefreshResult(BaseModel):
-    """Paths of the published layers and of the risk table."""
+    """Paths and versions of the published layers and of the risk table."""
 
     profile: Path
     layers: dict[str, Path]
+    versions: dict[str, str] = {}
     risk: steps.RiskOutputs
     projections: projection_steps.ProjectionsRef
 
@@ -65,16 +71,28 @@ def refresh_sequence(
     work_dir = data_dir / "projections" / _slug(profile.name)
     ref = run.pull_projections(profile, work_dir, cache_dir)  # verified, in a store
     ref = run.adjust_projections(ref, profile, work_dir)  # QDM when the profile has a reference
-    layers = {
-        "heat": run.build_heat(ref, store_root, profile),
-        "rain": run.build_rain(ref, store_root, profile),
-    }
-    layers["idf"] = run.build_idf(store_root, idf_method)  # built from heat and rain
-    layers["surge"] = run.build_surge(profile, store_root)
-    layers["coastal_flood"] = run.build_coastal_flood(profile, store_root)  # surge and the DEM
-    risk = run.assess_risk(store_root, profile.assets, Path(out_dir) / "risk", profile.start_year)
+    staged = [  # each build stages its version; later builds read this run's versions
+        run.build_heat(ref, store_root, profile, make_current=False),
+        run.build_rain(ref, store_root, profile, make_current=False),
+    ]
+    versions = {layer.name: layer.version for layer in staged}
+    staged.append(run.build_idf(store_root, idf_method, versions=versions, make_current=False))
+    staged.append(run.build_surge(profile, store_root, make_current=False))
+    versions = {layer.name: layer.version for layer in staged}
+    staged.append(  # from surge and the DEM
+        run.build_coastal_flood(profile, store_root, versions=versions, make_current=False)
+    )
+    versions = {layer.name: layer.version for layer in staged}
+    risk = run.assess_risk(
+        store_root, profile.assets, Path(out_dir) / "risk", profile.start_year, versions=versions
+    )
+    run.promote_layers(store_root, versions)  # the whole set becomes current at once
     return RefreshResult(
-        profile=profile.source or Path(), layers=layers, risk=risk, projections=ref
+        profile=profile.source or Path(),
+        layers={layer.name: layer.path for layer in staged},
+        versions=versions,
+        risk=risk,
+        projections=ref,
     )
 
 

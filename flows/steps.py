@@ -3,12 +3,19 @@
 Each step takes and returns paths and small pydantic models, never Datasets, so that Prefect
 can cache and log them (style.md, "Layers"). ``flows.refresh`` and ``flows.demo`` wrap these
 as Prefect tasks, or call them directly when settings say ``use_prefect = false``.
+
+The ``build_*`` steps return a :class:`StagedLayer` (name, version, file). Called with
+``make_current=False`` they only stage their version; the steps that read earlier layers
+(``build_idf``, ``build_coastal_flood``, ``assess_risk``) then take ``versions`` (layer name
+-> version) and read those staged versions, and ``promote_layers`` makes the whole set
+current at once (D27): the refresh does this, so that a killed run changes nothing current.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import xarray as xr
 from pydantic import BaseModel
 
 import resilience
@@ -18,6 +25,32 @@ from resilience.storage.layer_store import LayerStore
 
 CODE_VERSION = f"resilience {resilience.__version__}"
 PROJECTION_VARIABLES = ("tasmax", "tasmin", "pr")
+
+
+class StagedLayer(BaseModel):
+    """One published layer version: current, or staged until its run promotes its set."""
+
+    name: str
+    version: str
+    path: Path
+
+
+def _publish(
+    store_root: Path,
+    name: str,
+    layer: xr.Dataset,
+    *,
+    inputs: dict[str, str],
+    make_current: bool,
+) -> StagedLayer:
+    entry = LayerStore(store_root).publish(name, layer, inputs=inputs, make_current=make_current)
+    return StagedLayer(name=name, version=entry.version, path=entry.path)
+
+
+def promote_layers(store_root: Path, versions: dict[str, str]) -> dict[str, Path]:
+    """Make the layer versions of one run current together (D27); return their files."""
+    entries = LayerStore(store_root).promote(versions)
+    return {name: entry.path for name, entry in entries.items()}
 
 
 class RiskOutputs(BaseModel):
@@ -64,8 +97,10 @@ def _horizons(profile: CityProfile) -> list:  # noqa: ANN401 - list of Horizon
     return [horizon_by_name(name) for name in profile.horizons]
 
 
-def build_heat(ref: ProjectionsRef, store_root: Path, profile: CityProfile) -> Path:
-    """Build the heat layer from the projections and publish it; return the layer file."""
+def build_heat(
+    ref: ProjectionsRef, store_root: Path, profile: CityProfile, *, make_current: bool = True
+) -> StagedLayer:
+    """Build the heat layer from the projections and publish (or stage) it."""
     from hazard_models.heat.layer import build_heat_layer
 
     ds = open_region(ref.directory, ("tasmax", "tasmin"), ref.bbox)
@@ -76,15 +111,14 @@ def build_heat(ref: ProjectionsRef, store_root: Path, profile: CityProfile) -> P
         inputs_sha256=ref.inputs_sha256,
         code_version=CODE_VERSION,
     )
-    return (
-        LayerStore(store_root)
-        .publish("heat", layer, inputs={"projections": str(ref.directory)})
-        .path
-    )
+    inputs = {"projections": str(ref.directory)}
+    return _publish(store_root, "heat", layer, inputs=inputs, make_current=make_current)
 
 
-def build_rain(ref: ProjectionsRef, store_root: Path, profile: CityProfile) -> Path:
-    """Build the rainstorm layer from the projections and publish it; return the layer file."""
+def build_rain(
+    ref: ProjectionsRef, store_root: Path, profile: CityProfile, *, make_current: bool = True
+) -> StagedLayer:
+    """Build the rainstorm layer from the projections and publish (or stage) it."""
     from hazard_models.rain.layer import build_rain_layer
 
     ds = open_region(ref.directory, ("pr",), ref.bbox)
@@ -95,19 +129,27 @@ def build_rain(ref: ProjectionsRef, store_root: Path, profile: CityProfile) -> P
         inputs_sha256=ref.inputs_sha256,
         code_version=CODE_VERSION,
     )
-    return (
-        LayerStore(store_root)
-        .publish("rain", layer, inputs={"projections": str(ref.directory)})
-        .path
-    )
+    inputs = {"projections": str(ref.directory)}
+    return _publish(store_root, "rain", layer, inputs=inputs, make_current=make_current)
 
 
-def build_idf(store_root: Path, method: str = "daily_change") -> Path:
-    """Build the future IDF layer from the published rain and heat layers; publish it."""
+def build_idf(
+    store_root: Path,
+    method: str = "daily_change",
+    *,
+    versions: dict[str, str] | None = None,
+    make_current: bool = True,
+) -> StagedLayer:
+    """Build the future IDF layer from the rain and heat layers; publish (or stage) it.
+
+    ``versions`` names the rain and heat versions to read (this run's staged ones); the
+    current versions are read for a layer it does not name.
+    """
     from hazard_models.rain.idf_layer import build_idf_layer
 
     store = LayerStore(store_root)
-    rain, heat = store.open("rain"), store.open("heat")
+    chosen = versions or {}
+    rain, heat = store.open("rain", chosen.get("rain")), store.open("heat", chosen.get("heat"))
     layer = build_idf_layer(
         rain,
         heat,
@@ -115,8 +157,8 @@ def build_idf(store_root: Path, method: str = "daily_change") -> Path:
         inputs_sha256=str(rain.attrs.get("inputs_sha256", "")),
         code_version=CODE_VERSION,
     )
-    inputs = {name: str(store.current(name).path) for name in ("rain", "heat")}
-    return store.publish("idf", layer, inputs=inputs).path
+    inputs = {name: str(store.entry(name, chosen.get(name)).path) for name in ("rain", "heat")}
+    return _publish(store_root, "idf", layer, inputs=inputs, make_current=make_current)
 
 
 #: Standard of the notional seawall of the coastal-flood layer: Shanghai's seawalls are
@@ -124,14 +166,20 @@ def build_idf(store_root: Path, method: str = "daily_change") -> Path:
 NOTIONAL_SEAWALL_RETURN_PERIOD = 200.0
 
 
-def build_coastal_flood(profile: CityProfile, store_root: Path) -> Path:
-    """Build the bathtub inundation layer behind a notional seawall; publish it.
+def build_coastal_flood(
+    profile: CityProfile,
+    store_root: Path,
+    *,
+    versions: dict[str, str] | None = None,
+    make_current: bool = True,
+) -> StagedLayer:
+    """Build the bathtub inundation layer behind a notional seawall; publish (or stage) it.
 
     The still-water levels of the profile's ``tide_gauges.coastal_station`` (surge layer)
     flood the profile's DEM from the sea cells; a wall on the coastline ring has its crest
     at today's 200-year median level at the station, so the maps show where that standard
     is overtopped in future horizons (static method, docs/surge.md; DEM taken as the
-    gauges' datum, D10).
+    gauges' datum, D10). ``versions`` may name the surge version to read (this run's).
     """
     import xarray as xr
 
@@ -141,7 +189,9 @@ def build_coastal_flood(profile: CityProfile, store_root: Path) -> Path:
 
     station = profile.tide_gauges.coastal_station
     store = LayerStore(store_root)
-    surge = store.open("surge")
+    surge_version = (versions or {}).get("surge")
+    surge = store.open("surge", surge_version)
+    surge_path = str(store.entry("surge", surge_version).path)
     if station not in surge["station"].values:
         raise ValueError(
             f"{profile.source}: field tide_gauges.coastal_station: {station!r} is not a station "
@@ -166,11 +216,13 @@ def build_coastal_flood(profile: CityProfile, store_root: Path) -> Path:
             code_version=CODE_VERSION,
         )
         inputs = {
-            "surge": str(store.current("surge").path),
+            "surge": surge_path,
             "dem": str(profile.dem),
             "defence_lines": str(profile.defence_lines),
         }
-        return store.publish("coastal_flood", layer, inputs=inputs).path
+        return _publish(
+            store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current
+        )
     source = edge_water(dem.values)
     ring = coastal_ring(source)
     defences = xr.Dataset(
@@ -192,12 +244,14 @@ def build_coastal_flood(profile: CityProfile, store_root: Path) -> Path:
         code_version=CODE_VERSION,
         synthetic=synthetic_flag(surge.attrs),
     )
-    inputs = {"surge": str(store.current("surge").path), "dem": str(profile.dem)}
-    return store.publish("coastal_flood", layer, inputs=inputs).path
+    inputs = {"surge": surge_path, "dem": str(profile.dem)}
+    return _publish(store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current)
 
 
-def build_surge(profile: CityProfile, store_root: Path) -> Path:
-    """Build the storm-surge layer from the profile's tide gauges; return the layer file."""
+def build_surge(
+    profile: CityProfile, store_root: Path, *, make_current: bool = True
+) -> StagedLayer:
+    """Build the storm-surge layer from the profile's tide gauges; publish (or stage) it."""
     from hazard_models.coast.surge import build_surge_layer
     from resilience.coast.tide_io import (
         read_annual_maxima,
@@ -217,15 +271,22 @@ def build_surge(profile: CityProfile, store_root: Path) -> Path:
         inputs_sha256=sha256_files([tide_maxima, gauges.stations]),
         code_version=CODE_VERSION,
     )
-    return (
-        LayerStore(store_root)
-        .publish("surge", layer, inputs={"tide_maxima": str(tide_maxima)})
-        .path
-    )
+    inputs = {"tide_maxima": str(tide_maxima)}
+    return _publish(store_root, "surge", layer, inputs=inputs, make_current=make_current)
 
 
-def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: int) -> RiskOutputs:
-    """Overlay the current layers on the inventory and write the risk table (GPKG and CSV).
+def assess_risk(
+    store_root: Path,
+    inventory: Path,
+    out_dir: Path,
+    start_year: int,
+    *,
+    versions: dict[str, str] | None = None,
+) -> RiskOutputs:
+    """Overlay the layers on the inventory and write the risk table (GPKG and CSV).
+
+    The layers are the current ones, with ``versions`` (layer name -> version; this run's
+    staged layers) taking their place where given.
 
     Each row says whether its hazard layer had a synthetic input (``synthetic_input``) and
     which layer version it came from (``layer_version``); ``risk_table.provenance.json``
@@ -239,10 +300,11 @@ def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: in
 
     assets = read_inventory(inventory)
     store = LayerStore(store_root)
-    hazards = [name for name in store.names() if name in HAZARDS]  # the IDF layer has no risk row
-    exposures = {name: sample_layer(store.open(name), assets) for name in hazards}
+    chosen = {name: store.current(name).version for name in store.names()} | dict(versions or {})
+    hazards = [name for name in sorted(chosen) if name in HAZARDS]  # IDF layer has no risk row
+    exposures = {name: sample_layer(store.open(name, chosen[name]), assets) for name in hazards}
     table = build_risk_table(exposures, assets, start_year=start_year)
-    versions = {name: store.current(name) for name in hazards}
+    entries = {name: store.entry(name, chosen[name]) for name in hazards}
     layers = {
         name: {
             "version": v.version,
@@ -252,7 +314,7 @@ def assess_risk(store_root: Path, inventory: Path, out_dir: Path, start_year: in
             "inputs": v.manifest.get("inputs", {}),
             "synthetic": v.manifest.get("synthetic", "unknown"),
         }
-        for name, v in versions.items()
+        for name, v in entries.items()
     }
     table["synthetic_input"] = table["hazard"].map({n: p["synthetic"] for n, p in layers.items()})
     table["layer_version"] = table["hazard"].map({n: p["version"] for n, p in layers.items()})

@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import dask.array as da
@@ -92,5 +93,78 @@ def test_open_rejects_a_corrupted_stored_layer(tmp_path):
     ds.close()
     ds["txx"].attrs.pop("units")
     ds.to_netcdf(entry.path)
+    # open() now checks the file's sha256 first (issue 13.6): record the rewritten file in
+    # the manifest, as a publisher of a broken file would, to reach the contract check
+    manifest_path = entry.path.with_name("manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    manifest["file_sha256"] = hashlib.sha256(entry.path.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(SchemaError, match="heat.nc.*missing \\['units'\\]"):
         store.open("heat")
+
+
+def test_staged_versions_become_current_only_when_promoted_as_a_set(tmp_path):
+    store = LayerStore(tmp_path)
+    store.publish("heat", make_layer(30.0))
+    heat = store.publish("heat", make_layer(31.0), make_current=False)
+    rain = store.publish("rain", make_layer(5.0), make_current=False)
+    assert (heat.version, rain.version) == ("v0002", "v0001")
+    assert store.current("heat").version == "v0001" and store.names() == ["heat"]
+    assert float(store.open("heat", "v0002")["txx"].max()) == 31.0  # readable by version
+    promoted = store.promote({"heat": "v0002", "rain": "v0001"})
+    assert {name: entry.version for name, entry in promoted.items()} == {
+        "heat": "v0002",
+        "rain": "v0001",
+    }
+    assert store.names() == ["heat", "rain"]
+    record = json.loads((tmp_path / "current.json").read_text())
+    assert record["layers"] == {"heat": "v0002", "rain": "v0001"}
+    assert record["last_set"] == ["heat", "rain"]
+    with pytest.raises(KeyError, match="'v0009' not found"):
+        store.promote({"heat": "v0001", "rain": "v0009"})
+    assert store.current("heat").version == "v0002"  # nothing of a bad set was switched
+
+
+def test_a_store_written_before_the_set_file_is_read_through_its_pointers(tmp_path):
+    store = LayerStore(tmp_path)
+    store.publish("heat", make_layer(30.0))
+    store.publish("rain", make_layer(5.0))
+    (tmp_path / "current.json").unlink()  # as a store written before D27
+    assert store.names() == ["heat", "rain"]
+    store.promote({"heat": "v0001"})
+    assert json.loads((tmp_path / "current.json").read_text())["layers"] == {
+        "heat": "v0001",
+        "rain": "v0001",
+    }
+    (tmp_path / "current.json").write_text("{not json")
+    with pytest.raises(SchemaError, match=r"current.json: expected JSON"):
+        store.current("heat")
+
+
+def test_open_hashes_a_file_once_per_process_and_again_when_it_changes(tmp_path, monkeypatch):
+    from resilience.storage import layer_store
+
+    store = LayerStore(tmp_path)
+    entry = store.publish("heat", make_layer(30.0))
+    calls = []
+    real = layer_store._sha256
+    monkeypatch.setattr(layer_store, "_sha256", lambda path: calls.append(path) or real(path))
+    monkeypatch.setattr(layer_store, "_VERIFIED", {})
+    for _ in range(3):
+        store.open("heat").close()
+    assert calls == [entry.path]
+    LayerStore(tmp_path).open("heat").close()  # another instance, same process: cached
+    assert len(calls) == 1
+    entry.path.write_bytes(entry.path.read_bytes() + b"\0")
+    with pytest.raises(SchemaError, match="expected sha256"):
+        store.open("heat")
+    assert len(calls) == 2
+
+
+def test_plausible_layers_with_sea_cells_and_negative_changes_are_published(tmp_path):
+    layer = make_layer(30.0)
+    layer["txx"][..., 0, 0] = np.nan  # a sea cell: NaN in every variable
+    layer["txx_change"] = layer["txx"] - 31.5  # a change in K may be negative
+    layer["txx_change"].attrs = {"units": "K", "long_name": "change", "method": "test"}
+    entry = LayerStore(tmp_path).publish("heat", layer)
+    assert entry.version == "v0001"
