@@ -198,7 +198,12 @@ def verify(
 def deliver(
     delivery: Annotated[Path, typer.Option("--config", help="Delivery configuration YAML.")],
     once: Annotated[
-        bool, typer.Option("--once", help="One worker pass, then exit (else run until Ctrl-C).")
+        bool,
+        typer.Option(
+            "--once",
+            help="One worker pass, then exit (else run until Ctrl-C); each webhook attempt "
+            "ends within the configuration's attempt_deadline_s.",
+        ),
     ] = False,
     replay_from: Annotated[
         str | None,
@@ -242,10 +247,11 @@ def deliver(
         except KeyboardInterrupt:
             stop.set()
             raise typer.Exit(code=130) from None
+    timed_out = f" ({report.timed_out} timed out)" if report.timed_out else ""
     console.print(
         f"queued {report.queued}, planned {report.planned}, attempted {report.attempted}: "
-        f"delivered {report.delivered}, retry {report.retried}, failed {report.failed} "
-        f"in {report.seconds:.2f} s"
+        f"delivered {report.delivered}, retry {report.retried}{timed_out}, "
+        f"failed {report.failed} in {report.seconds:.2f} s"
     )
     counts = ", ".join(f"{k} {v}" for k, v in sorted(outbox_counts(engine).items()))
     console.print(f"outbox: {counts}")

@@ -6,7 +6,8 @@ of the push channels (URLs, directories, the names of secret variables) and must
 channel an agency did not declare::
 
     retry: {max_attempts: 8, base_delay_s: 2, factor: 2, max_delay_s: 900, jitter: 0.2}
-    concurrency: 4
+    concurrency: 4            # parallel sends per agency and channel
+    attempt_deadline_s: 30    # one attempt, connect to last byte of the answer
     agencies:
       transport:
         webhook: {url: "https://ops.example/cap", bearer_token_env: TRANSPORT_TOKEN}
@@ -21,17 +22,30 @@ read at send time.
 ``max_delay_s``, multiplied by a uniform factor in ``[1 - jitter, 1 + jitter]`` (M. Brooker,
 "Exponential Backoff And Jitter", AWS Architecture Blog, 2015); a ``Retry-After`` in seconds
 (RFC 9110 section 10.2.3) lengthens the wait, up to ``max_delay_s``.
+
+**Deadlines**: ``attempt_deadline_s`` (default 30 s) bounds the whole of one webhook attempt
+(connect, send, response headers and body); ``webhook.timeout_s`` (default 10 s) bounds each
+single network operation inside it. The lease must outlast an attempt (``lease_s >
+attempt_deadline_s``), or a second worker could take a delivery that is still being sent.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from resilience.early_warning.outbox import Channel
 from resilience.early_warning.rule_models import RuleSet
@@ -45,6 +59,7 @@ __all__ = [
     "backoff_delay",
     "load_delivery_config",
     "missing_targets",
+    "redact_httpx_log",
     "redact_text",
     "redact_url",
 ]
@@ -104,6 +119,22 @@ def redact_text(text: str, url: str) -> str:
     return text
 
 
+class _RedactUrls(logging.Filter):
+    """Log filter: httpx logs each request's full URL at INFO; log it without secrets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(str(a)) if "://" in str(a) else a for a in record.args)
+        return True
+
+
+def redact_httpx_log() -> None:
+    """Install a filter on the ``httpx`` logger (once) that logs URLs as :func:`redact_url`."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactUrls) for f in logger.filters):
+        logger.addFilter(_RedactUrls())
+
+
 class DeliveryConfigError(ValueError):
     """A delivery configuration is invalid; the message names the file and the field."""
 
@@ -123,7 +154,11 @@ class RetryPolicy(_Model):
 
 
 class WebhookTarget(_Model):
-    """An agency's webhook: URL, optional bearer token (named environment variable)."""
+    """An agency's webhook: URL, optional bearer token (named environment variable).
+
+    ``timeout_s`` bounds each network operation (connect, one write, one read); the whole
+    attempt is bounded by :attr:`DeliveryConfig.attempt_deadline_s`.
+    """
 
     url: str
     bearer_token_env: str | None = None
@@ -146,15 +181,32 @@ class AgencyTargets(_Model):
 
 
 class DeliveryConfig(_Model):
-    """Delivery settings: targets per agency, retry policy, concurrency and leases."""
+    """Delivery settings: targets per agency, retry policy, concurrency, deadlines and leases.
+
+    ``concurrency`` is the number of parallel sends per agency and channel (agencies are sent
+    side by side, each with its own connection pool); ``attempt_deadline_s`` bounds one
+    attempt from connect to the last byte of the answer (s); ``lease_s`` must exceed it.
+    """
 
     agencies: dict[str, AgencyTargets] = Field(default_factory=dict)
     retry: RetryPolicy = RetryPolicy()
     concurrency: int = Field(default=4, ge=1, le=64)
     batch_size: int = Field(default=200, ge=1)
+    attempt_deadline_s: float = Field(default=30.0, gt=0.0, le=3600.0)
     lease_s: float = Field(default=120.0, gt=0.0)
     record_every: int = Field(default=20, ge=1)
     user_agent: str = "resilience-early-warning/0.1"
+
+    @field_validator("lease_s")
+    @classmethod
+    def _outlasts_an_attempt(cls, value: float, info: ValidationInfo) -> float:
+        deadline = info.data.get("attempt_deadline_s")
+        if deadline is not None and value <= deadline:
+            raise ValueError(
+                f"expected more than attempt_deadline_s ({deadline:g} s), found {value:g} s: "
+                "a lease that ends before its attempt lets another worker send it again"
+            )
+        return value
 
     def channels(self) -> dict[str, list[tuple[Channel, str]]]:
         """Return (channel, target) pairs per configured agency, to store in the outbox.
