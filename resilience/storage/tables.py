@@ -2,10 +2,12 @@
 
 Feasibility submissions and check results, issued CAP alerts, and the delivery outbox of the
 early warnings (messages, deliveries, attempts: the transactional-outbox pattern of
-:mod:`resilience.early_warning.outbox`). They are defined together so that
-:func:`resilience.storage.database.make_engine` creates the whole schema without importing
-the packages that use it (decisions.md D24). Times are timezone-aware; SQLite returns them
-naive (see :func:`resilience.early_warning.outbox.utc`).
+:mod:`resilience.early_warning.outbox`), and what schema upgrades reported. They are defined
+together so that the whole schema is known without importing the packages that use it
+(decisions.md D24). The database itself is made and changed only by the Alembic revisions of
+:mod:`resilience.storage.migrations` (decisions.md D28): a change here needs a new revision,
+and a test fails until the revisions and these models agree. Times are timezone-aware;
+SQLite returns them naive (see :func:`resilience.early_warning.outbox.utc`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,6 +34,7 @@ __all__ = [
     "CheckRecord",
     "DeliveryAttempt",
     "DeliveryRecord",
+    "MigrationReport",
     "OutboxMessage",
     "SubmissionRecord",
 ]
@@ -71,9 +75,10 @@ class CheckRecord(Base):
 
 
 class AlertRecord(Base):
-    """One CAP message issued for an alert transition (Alert, Update or Cancel)."""
+    """One CAP message issued for an alert transition (Alert, Update or Cancel); one per key."""
 
     __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("alert_key", name="uq_alerts_alert_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     identifier: Mapped[str] = mapped_column(String(64), unique=True)
     alert_key: Mapped[str] = mapped_column(String(200), index=True)
@@ -139,3 +144,23 @@ class DeliveryAttempt(Base):
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
     duration_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class MigrationReport(Base):
+    """A row a schema upgrade had to change to keep it, and why (revision 0002 and later).
+
+    Revision 0002 renames the later rows of a duplicated ``alerts.alert_key`` to
+    ``<key>#duplicate-<id>`` and records each here (``old_value`` the key, ``new_value`` the
+    new one), so nothing is dropped or changed unseen.
+    """
+
+    __tablename__ = "migration_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[str] = mapped_column(String(32))
+    table_name: Mapped[str] = mapped_column(String(100))
+    row_id: Mapped[int] = mapped_column(Integer)
+    column_name: Mapped[str] = mapped_column(String(100))
+    old_value: Mapped[str] = mapped_column(Text)
+    new_value: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
