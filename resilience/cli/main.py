@@ -45,10 +45,17 @@ def _fail(message: str) -> NoReturn:
 
 
 def _quiet_prefect_defaults() -> None:
-    """Local, private Prefect defaults for one-shot CLI runs (see DEVELOPERS.md)."""
+    """Local, private Prefect defaults for one-shot CLI runs (see DEVELOPERS.md).
+
+    Also starts the watchdog of :mod:`flows.server_guard`, so that Prefect's temporary
+    server does not outlive a run killed with SIGKILL (issue 13, item 7).
+    """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    from flows.server_guard import guard_ephemeral_server
+
+    guard_ephemeral_server()
 
 
 @app.command()
@@ -471,6 +478,7 @@ if __name__ == "__main__":  # pragma: no cover
 
 # Command groups that live in their own modules (typer and rich only at import time).
 from resilience.cli.compound import compound_command  # noqa: E402
+from resilience.cli.db import db_app  # noqa: E402
 from resilience.cli.flood import flood_command  # noqa: E402
 from resilience.cli.hazards import app as _hazards_app  # noqa: E402
 from resilience.cli.surge import surge_command  # noqa: E402
@@ -483,3 +491,4 @@ app.command("compound")(compound_command)
 app.add_typer(warn_app, name="warn")
 app.command("serve")(serve_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")

@@ -9,7 +9,10 @@ a day are refused. Runs get their ``model`` label from :mod:`resilience.climate.
 (several members of one model are kept apart) and are stacked by
 :func:`resilience.climate.ensemble.assemble_ensemble`. Every needed year that a run lacks, or
 holds only in part, is reported in ``missing_combinations`` with the files' names
-(:mod:`resilience.climate.coverage`).
+(:mod:`resilience.climate.coverage`). A sample of each file's values is checked
+(:mod:`resilience.climate.plausibility`): implausible values (units mislabelled) refuse the
+file, and years in which a file holds no value at all are reported in
+``missing_combinations`` too.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from resilience.climate.coverage import coverage_gaps, gap_line, needed_years
 from resilience.climate.ensemble import assemble_ensemble
 from resilience.climate.member import member_coords, member_labels
 from resilience.climate.normalise import normalise, open_source
+from resilience.climate.plausibility import check_file_values, empty_line
 from resilience.climate.projection_file import ClimateDataError
 from resilience.climate.selection import FileSpec
 from resilience.schema import Horizon, append_history
@@ -66,21 +70,79 @@ def _check_daily(ds: xr.Dataset, source: str) -> None:
         )
 
 
-def _open_member(location: Path | str, spec: FileSpec, region: Any) -> xr.Dataset:
-    """Open and normalise one file; a downloaded file that fails is removed from the cache."""
-    try:
-        ds = open_source(location)
+def _time_dim(raw: xr.Dataset) -> str | None:
+    """Return the dimension of the raw file's time axis (as normalise finds it), or None."""
+    import cf_xarray  # noqa: F401  (registers the .cf accessor)
+
+    for candidate in (raw, raw.cf.guess_coord_axis(verbose=False)):
+        try:
+            return str(candidate.cf["time"].dims[0])
+        except (KeyError, ValueError, IndexError):
+            continue
+    return None
+
+
+def _sampler(location: Path | str, normalised: Any) -> Any:
+    """Return a function giving chosen time steps of a local NetCDF file, normalised.
+
+    The steps are read without dask (netCDF4 reads those steps alone; a dask chunk is read
+    whole, often the whole file), then normalised like the file. None for an address or a
+    Zarr store (the default of :func:`resilience.climate.plausibility.check_file_values`).
+    """
+    text = str(location)
+    path = Path(text.removeprefix("file://"))
+    if ("://" in text and not text.startswith("file://")) or not path.is_file():
+        return None
+
+    def take(steps: np.ndarray) -> xr.Dataset:
+        times = xr.coders.CFDatetimeCoder(use_cftime=True)
+        with xr.open_dataset(path, engine="netcdf4", decode_times=times, cache=False) as raw:
+            time_dim = _time_dim(raw)
+            if time_dim is None:  # normalise found it; this only guards the sampling
+                raise ClimateDataError(f"{path}: no time axis found; expected a CF time axis")
+            picked = raw.isel({time_dim: steps}).load()
+        return normalised(picked)
+
+    return take
+
+
+#: Largest on-disk time chunk, days, for which every year of a file is sampled (a sampled
+#: day costs the read of its chunk; CMOR writes one day per chunk).
+_SAMPLE_YEARS_UP_TO_CHUNK_DAYS = 31
+
+
+def _time_chunk_days(raw: xr.Dataset) -> int:
+    """Return the largest on-disk chunk along the first (time) dim of the data, days."""
+    sizes = [v.encoding.get("chunksizes") for v in raw.data_vars.values() if v.ndim == 3]
+    return max([int(c[0]) for c in sizes if c] or [1])
+
+
+def _open_member(
+    location: Path | str, spec: FileSpec, region: Any
+) -> tuple[xr.Dataset, dict[str, list[int]]]:
+    """Open, normalise and sample one file; return it and its years without any value.
+
+    A downloaded file that fails is removed from the cache.
+    """
+
+    def normalised(ds: xr.Dataset) -> xr.Dataset:
         # check_missing=False: the per-file missing-value scan would read every file now;
         # the assembled ensemble stays lazy and reports missing combinations instead.
-        ds = normalise(
+        return normalise(
             ds,
             source=str(location),
             variables=list(spec.variables),
             region=region,
             check_missing=False,
         )
+
+    try:
+        raw = open_source(location)
+        ds = normalised(raw)
         _check_daily(ds, str(location))
-        return ds
+        take = _sampler(location, normalised)
+        per_year = _time_chunk_days(raw) <= _SAMPLE_YEARS_UP_TO_CHUNK_DAYS
+        return ds, check_file_values(ds, str(location), take=take, per_year=per_year)
     except (ClimateDataError, ValueError):
         if spec.driver == "http":
             Path(location).unlink(missing_ok=True)  # nothing unusable stays in the cache
@@ -197,15 +259,17 @@ def open_pulled(
     xarray.Dataset
         Dims (model, scenario, time, lat, lon), canonical units, dask-backed; ``model``
         labels per :mod:`resilience.climate.member` with ``source_id`` and ``member_id``
-        coordinates. Attributes: ``missing_combinations`` (absent runs and variables, and
-        needed years missing or partial, with file names; NaN in the data), ``synthetic``
+        coordinates. Attributes: ``missing_combinations`` (absent runs and variables,
+        needed years missing or partial, and years in which a file holds no value at all,
+        with file names; NaN in the data), ``synthetic``
         (``"yes"`` if any input says so) and ``history``.
 
     Raises
     ------
     ClimateDataError
-        Naming the file: unreadable, not daily, inconvertible units, days shared by two
-        files of one run, a region outside the data.
+        Naming the file: unreadable or damaged, not daily, inconvertible units, sampled
+        values outside their plausible range (mislabelled units), days shared by two files
+        of one run, a region outside the data.
     SchemaError
         If grids or calendars differ between runs.
     """
@@ -213,10 +277,13 @@ def open_pulled(
     polygon = None if region is None or isinstance(region, tuple | list) else region
     bbox = tuple(polygon.bounds) if polygon is not None else region
     runs: dict[_Run, list[xr.Dataset]] = defaultdict(list)
+    empty: dict[_Run, list[tuple[str, list[int], str]]] = defaultdict(list)
     for spec, location in zip(specs, locations, strict=True):
         member = spec.members[0] if spec.members else ""
-        part = _open_member(location, spec, bbox)  # a polygon mask is applied once, below
-        runs[(spec.models[0], member, spec.experiments[0])].append(part)
+        part, no_value = _open_member(location, spec, bbox)  # a polygon mask: once, below
+        run = (spec.models[0], member, spec.experiments[0])
+        runs[run].append(part)
+        empty[run] += [(v, years, _name(part)) for v, years in sorted(no_value.items())]
     label_of = member_labels({(model, member) for model, member, _ in runs})
     members, gaps = {}, []
     for (model, member, experiment), parts in sorted(runs.items()):
@@ -224,6 +291,10 @@ def open_pulled(
         joined = [_join_times(parts, v) for v in variables if any(v in d for d in parts)]
         members[(label, experiment)] = xr.merge(joined, compat="override", join="outer")
         gaps += _gap_lines(label, experiment, parts, _needs(experiment, horizons, runs))
+        gaps += [
+            empty_line(f"{label} {experiment} {variable}", years, file)
+            for variable, years, file in empty[(model, member, experiment)]
+        ]
     labels = sorted(set(label_of.values()))
     ds = assemble_ensemble(members, variables=variables, models=labels)
     ds = ds.assign_coords(member_coords(labels, label_of))

@@ -281,6 +281,24 @@ def _open_reference(path: Path) -> xr.Dataset:
     return xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
 
 
+def _name_damaged_input(locations: Sequence[Path | str], err: BaseException) -> None:
+    """Raise ClimateDataError naming the input behind a read error that named no file.
+
+    netCDF-C reports a corrupt compressed chunk as ``RuntimeError: NetCDF: HDF error`` from
+    inside a dask task, without the file; the inputs are read again to find it. Return if
+    every input reads (the error lies elsewhere, e.g. a full disk).
+    """
+    from resilience.climate.plausibility import find_damaged_file
+
+    damaged = find_damaged_file(locations)
+    if damaged is not None:
+        raise ClimateDataError(
+            f"{damaged}; expected readable data (the file is damaged, e.g. a corrupt "
+            f"compressed chunk: download or copy it again). The pull stopped with "
+            f"{type(err).__name__}: {err}"
+        ) from err
+
+
 def pull_to_store(
     catalog: Catalog,
     store: Path,
@@ -329,7 +347,9 @@ def pull_to_store(
     Raises
     ------
     CatalogError, PullError, ClimateDataError, SchemaError
-        Naming the source, file or field at fault; the old store stays as it was.
+        Naming the source, file or field at fault (a file damaged so that reading it fails
+        while the store is written is found by reading the inputs again); the old store
+        stays as it was.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -367,10 +387,14 @@ def pull_to_store(
                 return describe_store(store, "unchanged")
         ds = open_pulled(specs, locations, variables=variables, horizons=wanted, region=region)
         ds.attrs["sources"] = " ".join(sorted({s.source for s in specs}))
-        if reference is not None:
-            from resilience.climate.bias import adjust_qdm
+        try:
+            if reference is not None:
+                from resilience.climate.bias import adjust_qdm
 
-            ds = adjust_qdm(ds, _open_reference(Path(reference)), variables=list(variables))
-        return write_projection_store(ds, store, inputs=hashed, request=request)
+                ds = adjust_qdm(ds, _open_reference(Path(reference)), variables=list(variables))
+            return write_projection_store(ds, store, inputs=hashed, request=request)
+        except (RuntimeError, OSError) as err:
+            _name_damaged_input([*locations, *([reference] if reference else [])], err)
+            raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
