@@ -103,6 +103,8 @@ def _hours(values: np.ndarray) -> str:
 
 
 def _check_time(forecast: xr.Dataset, source: str) -> None:
+    if "time" not in forecast.dims or forecast.sizes["time"] == 0:
+        raise ForecastError(f"{source}: time: expected at least one forecast hour, found none")
     times = pd.DatetimeIndex(forecast["time"].values)
     duplicated = times[times.duplicated()].unique()
     if len(duplicated):
@@ -151,6 +153,12 @@ def _check_grid(forecast: xr.Dataset, source: str, districts: gpd.GeoDataFrame) 
 
 
 def _check_ranges(forecast: xr.Dataset, source: str) -> None:
+    for name in sorted({n for n, _ in PLAUSIBLE_RANGES} & set(forecast.data_vars)):
+        if not forecast[name].attrs.get("units"):
+            expected = sorted(u for n, u in PLAUSIBLE_RANGES if n == name)
+            raise ForecastError(
+                f"{source}: {name}: no 'units' attribute; expected one of {expected}"
+            )
     for (name, units), (low, high) in PLAUSIBLE_RANGES.items():
         if name not in forecast or forecast[name].attrs.get("units") != units:
             continue  # absent, or other units: the rule engine names the units it expects
@@ -266,7 +274,11 @@ def forecast_gaps(forecast: xr.Dataset, rules: RuleSet) -> GapReport:
                 f"{MAX_MISSING_FRACTION:.0%} of the hours; no alert issued or cancelled by it"
             )
         elif names:
-            windows = [_window_gap(c, missing[c.variable]) for c in rule.criteria]
+            windows = [
+                _window_gap(c, missing[c.variable])
+                for c in rule.criteria
+                if c.variable in missing  # a rule may read complete variables beside it
+            ]
             affected.append(
                 f"rule {rule.id} evaluated on the hours present: "
                 + "; ".join(w for w in windows if w)
