@@ -38,6 +38,15 @@ class WarningsFlowResult(BaseModel):
     forecasts: list[intake.ForecastOutcome]
     delivery: DeliveryReport | None
 
+    @property
+    def data_quality(self) -> list[str]:
+        """Every data-quality problem of the forecasts issued, prefixed by the file name."""
+        return [f"{o.path.name}: {line}" for o in self.forecasts for line in o.data_quality]
+
+
+class DataQualityError(RuntimeError):
+    """A forecast was issued on what it holds, but it had gaps: the run must not look clean."""
+
 
 def issue_warnings_sequence(
     run: SimpleNamespace,
@@ -67,7 +76,20 @@ def issue_warnings_sequence(
             rules_path=inputs.get("rules_path"),
             replay_from=replay_from,
         )
-    return WarningsFlowResult(forecasts=outcomes, delivery=delivery)
+    result = WarningsFlowResult(forecasts=outcomes, delivery=delivery)
+    for line in result.data_quality:
+        print(f"DATA QUALITY: {line}")
+    return result
+
+
+def _raise_on_gaps(result: WarningsFlowResult) -> WarningsFlowResult:
+    """Fail the run (after issuing and delivering) when a forecast had data gaps."""
+    if result.data_quality:
+        raise DataQualityError(
+            f"{len(result.data_quality)} data-quality problem(s); the messages were issued "
+            "from what the forecasts hold:\n" + "\n".join(result.data_quality)
+        )
+    return result
 
 
 @flow(name="issue-warnings", log_prints=True)
@@ -79,15 +101,24 @@ def issue_warnings_flow(
     inputs: dict[str, Path | None] | None = None,
     replay_from: str | None = None,
 ) -> WarningsFlowResult:
-    """Issue every new forecast in ``forecast_dir``, then run one delivery pass."""
-    return issue_warnings_sequence(
-        TASKS,
-        forecast_dir,
-        out_dir,
-        database_url=database_url,
-        delivery_config=delivery_config,
-        inputs=inputs,
-        replay_from=replay_from,
+    """Issue every new forecast in ``forecast_dir``, then run one delivery pass.
+
+    Raises
+    ------
+    DataQualityError
+        After issuing and delivering, if a forecast had gaps: the flow run ends failed, so a
+        schedule never shows a gap as a clean run (issue 13, item 1).
+    """
+    return _raise_on_gaps(
+        issue_warnings_sequence(
+            TASKS,
+            forecast_dir,
+            out_dir,
+            database_url=database_url,
+            delivery_config=delivery_config,
+            inputs=inputs,
+            replay_from=replay_from,
+        )
     )
 
 
@@ -106,12 +137,14 @@ def run_issue_warnings(
         return issue_warnings_flow(
             forecast_dir, out_dir, database_url, delivery_config, inputs, replay_from
         )
-    return issue_warnings_sequence(
-        PLAIN,
-        forecast_dir,
-        out_dir,
-        database_url=database_url,
-        delivery_config=delivery_config,
-        inputs=inputs,
-        replay_from=replay_from,
+    return _raise_on_gaps(
+        issue_warnings_sequence(
+            PLAIN,
+            forecast_dir,
+            out_dir,
+            database_url=database_url,
+            delivery_config=delivery_config,
+            inputs=inputs,
+            replay_from=replay_from,
+        )
     )

@@ -62,6 +62,8 @@ class ForecastOutcome(BaseModel):
     withdrawn: int = 0
     skipped_rules: dict[str, str] = {}
     already_done: bool = False
+    #: Data-quality problems of the forecast (gaps, held rules): issued on what it holds.
+    data_quality: list[str] = []
 
 
 def _engine(database_url: str) -> Engine:
@@ -182,6 +184,7 @@ def issue_forecast(
             new_messages=run.new_messages,
             withdrawn=run.withdrawn,
             skipped_rules=run.skipped_rules,
+            data_quality=list(run.data_quality),
         )
         with session_scope(engine) as session:
             session.add(

@@ -261,3 +261,17 @@ def test_missing_issued_is_rejected_unless_overridden(sample, run, tmp_path):
     done = run(path, now=when)  # the explicit override: the documented sequence, in July
     assert done.by_type == {"Alert": 53, "Cancel": 53, "Update": 21}
     assert min(m.sent for m in done.messages) == when
+
+
+@pytest.mark.fault("13.1", "the warnings flow records a forecast with gaps as a clean run")
+def test_the_warnings_flow_issues_then_fails_on_a_gap(sample, tmp_path):
+    from flows.issue_warnings import DataQualityError, run_issue_warnings
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    sample["pr"][:, 1] = np.nan
+    _write(sample, inbox / "forecast_gap.nc")
+    url = f"sqlite:///{tmp_path / 'db' / 'alerts.db'}"
+    with pytest.raises(DataQualityError, match=r"forecast_gap.nc: .*pr: missing at 1 of 72"):
+        run_issue_warnings(inbox, tmp_path / "cap", database_url=url, use_prefect=False)
+    assert len(list((tmp_path / "cap").glob("*.xml"))) > 100  # issued on what it holds
