@@ -372,15 +372,15 @@ def check_feasibility(
 ) -> CheckOutputs:
     """Run one feasibility check against the current layers, store it and write its report."""
     from resilience.feasibility.check import run_check
+    from resilience.feasibility.layer_cache import shared_layer_cache
     from resilience.feasibility.models import Submission
     from resilience.feasibility.report import write_report
     from resilience.feasibility.store import save_check
     from resilience.storage.database import make_engine
 
     request = Submission.model_validate_json(Path(submission).read_text(encoding="utf-8"))
-    store = LayerStore(store_root)
-    layers = {name: store.open(name) for name in store.names()}
-    result = run_check(request, layers, target_probability=target)
+    layers = shared_layer_cache(Path(store_root)).layers()  # opened once per version
+    result = run_check(request, layers, target_probability=target, validated=True)
     check_id = save_check(make_engine(database_url), request, result)
     files = write_report(result, Path(out_dir))
     return CheckOutputs(

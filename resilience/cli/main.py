@@ -183,25 +183,29 @@ def check(
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from resilience.feasibility.check import run_check
+    from resilience.feasibility.check import FeasibilityError, run_check
+    from resilience.feasibility.layer_cache import shared_layer_cache
     from resilience.feasibility.models import SubmissionError, read_submission
     from resilience.feasibility.report import format_table, terminal_text, write_report
     from resilience.feasibility.store import save_check
     from resilience.storage.database import make_engine
-    from resilience.storage.layer_store import LayerStore
 
     try:
         request = read_submission(submission)
     except SubmissionError as error:
         _fail(terminal_text(error))
-    store = LayerStore(settings.layer_store_dir)
+    cache = shared_layer_cache(settings.layer_store_dir)
+    store = cache.store
     if not store.names():
         _fail(
             f"no published layers in {terminal_text(store.root)}; "
             "run `resilience refresh` or `resilience demo`"
         )
-    layers = {name: store.open(name) for name in store.names()}
-    result = run_check(request, layers, target_probability=settings.design_life_target_probability)
+    target = settings.design_life_target_probability
+    try:  # layers from the cache are verified and validated once per version
+        result = run_check(request, cache.layers(), target_probability=target, validated=True)
+    except FeasibilityError as error:
+        _fail(terminal_text(error))
     try:
         files = None if report_dir is None else write_report(result, report_dir)
     except OSError as error:

@@ -38,7 +38,14 @@ from resilience.feasibility.models import (
     Submission,
 )
 
-__all__ = ["REQUIRED_VARIABLES", "VERDICT_RULE", "FeasibilityError", "run_check"]
+__all__ = [
+    "REQUIRED_VARIABLES",
+    "VERDICT_RULE",
+    "FeasibilityError",
+    "extrapolation_note",
+    "layer_extent",
+    "run_check",
+]
 
 _GEV = ("gev_loc", "gev_scale", "gev_shape")
 _METRIC = {"heat": "txx", "rain": "rx1day", "surge": "still_water_level"}
@@ -47,6 +54,7 @@ REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
     hazard: (metric, *(f"{metric}_{p}" for p in _GEV)) for hazard, metric in _METRIC.items()
 }
 VERY_HIGH_SCORE = 17
+_STATION_REACH_KM = 50.0  # sample_layer's default max_station_distance_km
 VERDICT_RULE = (
     "not_feasible if any checked hazard reaches the very high class (score >= 17) in any "
     "scenario during a horizon that overlaps the design life; otherwise "
@@ -79,14 +87,15 @@ class FeasibilityError(ValueError):
     """A check cannot run: a layer is missing or the site is outside a layer."""
 
 
-def _check_layers(layers: Mapping[str, xr.Dataset]) -> None:
+def _check_layers(layers: Mapping[str, xr.Dataset], *, validated: bool) -> None:
     missing = [h for h in HAZARDS if h not in layers]
     if missing:
         raise FeasibilityError(
             f"missing hazard layers {missing}: a check needs {list(HAZARDS)}, got {sorted(layers)}"
         )
     for hazard in HAZARDS:
-        validate_hazard_layer(layers[hazard])
+        if not validated:
+            validate_hazard_layer(layers[hazard])
         absent = [v for v in REQUIRED_VARIABLES[hazard] if v not in layers[hazard]]
         if absent:
             raise FeasibilityError(f"{hazard} layer: missing variables {absent}")
@@ -120,15 +129,79 @@ def _site_frame(submission: Submission) -> Any:
 def _exposures(layers: Mapping[str, xr.Dataset], site: Any) -> dict[str, xr.Dataset]:
     exposures = {}
     for hazard in HAZARDS:
-        exposure = sample_layer(layers[hazard], site, variables=REQUIRED_VARIABLES[hazard])
+        needed = layers[hazard][list(REQUIRED_VARIABLES[hazard])]  # sample_layer validates less
+        exposure = sample_layer(needed, site, variables=REQUIRED_VARIABLES[hazard])
         if bool(exposure["outside_layer"].values[0]):
             lon, lat = site.geometry.iloc[0].x, site.geometry.iloc[0].y
             raise FeasibilityError(
-                f"site ({lon:.3f} E, {lat:.3f} N) is outside the {hazard} layer "
-                f"(more than one cell from the grid, or too far from every station)"
+                f"site ({lon:.3f} E, {lat:.3f} N) is outside the {hazard} layer: "
+                f"expected {layer_extent(layers[hazard])}"
             )
         exposures[hazard] = exposure
     return exposures
+
+
+def layer_extent(layer: xr.Dataset) -> str:
+    """Describe where a layer can be sampled, for error messages.
+
+    Parameters
+    ----------
+    layer : xarray.Dataset
+        A gridded (``lat``/``lon`` dims) or station (``station`` dim) HazardLayer.
+
+    Returns
+    -------
+    str
+        For a grid, its cell-centre box and the one-spacing margin that ``sample_layer``
+        accepts; for stations, each station and the 50 km reach.
+    """
+    lon, lat = layer["lon"].values, layer["lat"].values
+    if "station" in layer.dims:
+        names = layer["station"].values
+        where = ", ".join(
+            f"{n} ({x:.3f} E, {y:.3f} N)" for n, x, y in zip(names, lon, lat, strict=True)
+        )
+        return f"a site within {_STATION_REACH_KM:g} km of a station: {where}"
+    dlon = float(np.max(np.diff(lon))) if lon.size > 1 else 0.0
+    dlat = float(np.max(np.diff(lat))) if lat.size > 1 else 0.0
+    return (
+        f"a site within one grid spacing ({dlon:g} x {dlat:g} deg) of the grid, cell centres "
+        f"{lon.min():.3f}-{lon.max():.3f} E, {lat.min():.3f}-{lat.max():.3f} N"
+    )
+
+
+def extrapolation_note(exposure: xr.Dataset, submission: Submission) -> str | None:
+    """Say how the design life is extended beyond the layers' horizons, or None if it is not.
+
+    Annual probabilities are interpolated between horizon mid-years and held constant
+    outside them (``assets.risk``); years after the last horizon ends are therefore not
+    projected but held at the far horizon's probability.
+
+    Parameters
+    ----------
+    exposure : xarray.Dataset
+        An Exposure with ``start``/``end`` year coordinates on ``horizon``.
+    submission : Submission
+        The submission (``start_year``, ``design_life_years``).
+
+    Returns
+    -------
+    str or None
+        The rule used, naming the years extrapolated, or None when the design life ends
+        within the last horizon.
+    """
+    first = submission.start_year
+    last = first + (submission.design_life_years or 1) - 1
+    ends = exposure["end"].values
+    index = int(np.argmax(ends))
+    end, name = int(ends[index]), str(exposure["horizon"].values[index])
+    if last <= end:
+        return None
+    return (
+        f"design life {first}-{last} runs {last - end} years past the last horizon "
+        f"({name}, {int(exposure['start'].values[index])}-{end}): probabilities after {end} "
+        f"held at the {name} horizon's (no projection beyond it)"
+    )
 
 
 def _int_or_none(value: float) -> int | None:
@@ -280,6 +353,7 @@ def run_check(
     layers: Mapping[str, xr.Dataset],
     *,
     target_probability: float = 0.10,
+    validated: bool = False,
 ) -> CheckResult:
     """Check a submission against the heat, rain and surge layers.
 
@@ -292,6 +366,10 @@ def run_check(
     target_probability : float, optional
         Largest acceptable probability of exceeding a standard at least once over the
         design life (settings ``design_life_target_probability``; a project choice).
+    validated : bool, optional
+        True when the layers were already validated, e.g. by
+        :class:`resilience.feasibility.layer_cache.LayerCache`: the contract check is then
+        not repeated. Leave False for layers from anywhere else.
 
     Returns
     -------
@@ -309,7 +387,7 @@ def run_check(
         raise ValueError(
             f"target_probability: expected a value in (0, 1), got {target_probability}"
         )
-    _check_layers(layers)
+    _check_layers(layers, validated=validated)
     site = _site_frame(submission)
     exposures = _exposures(layers, site)
     table = build_risk_table(
@@ -335,6 +413,7 @@ def run_check(
         verdict=_verdict(table, targets, life_horizons(exposures["heat"], submission)),  # type: ignore[arg-type]
         verdict_rule=VERDICT_RULE,
         advice=_advice(table, exposures, submission, targets),
+        extrapolation=extrapolation_note(exposures["heat"], submission),
         layer_versions={
             h: f"{layers[h].attrs['layer_version']}:{str(layers[h].attrs['inputs_sha256'])[:12]}"
             for h in HAZARDS

@@ -316,6 +316,10 @@ class CheckResult(BaseModel):
     verdict: Verdict
     verdict_rule: str
     advice: list[Advice]
+    extrapolation: str | None = Field(
+        default=None,
+        description="set when the design life runs past the last horizon: the rule used",
+    )
     layer_versions: dict[str, str]
     synthetic_data: bool = False
     layer_inputs: dict[str, LayerInput] = Field(

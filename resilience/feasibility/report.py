@@ -59,6 +59,8 @@ do not record whether their inputs were synthetic.</p>{% endif %}
 <p>Overall score {{ r.overall_score if r.overall_score is not none else "n/a" }} / 25
 ({{ r.overall_class }}); target: at most {{ pct(r.target_probability) }} chance of exceeding a
 design standard over the design life.</p>
+{% if r.extrapolation %}<p class="caveat"><strong>Extrapolated.</strong>
+{{ r.extrapolation }}.</p>{% endif %}
 <h2>Submission</h2>
 <table>
 <tr><th>Asset type</th><td>{{ s.asset_type }}</td></tr>
@@ -109,9 +111,18 @@ def _num(value: float | None, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+#: Probabilities below this (0.01 %) print as "<0.01 %", never in exponent notation.
+_SMALLEST_SHOWN = 1e-4
+
+
 def _pct(value: float | None) -> str:
+    """Format a probability in [0, 1] as a percentage: "0 %", "<0.01 %", "0.528 %", "97.7 %"."""
     if value is None:
         return "n/a"
+    if value == 0:
+        return "0 %"
+    if value < _SMALLEST_SHOWN:
+        return "<0.01 %"
     return f"{100 * value:.3g} %" if value < 0.9995 else f"{100 * value:.2f} %"
 
 
@@ -208,13 +219,18 @@ def format_table(result: CheckResult) -> Table:
     Returns
     -------
     rich.table.Table
-        Title (project name, verdict, score) and one line per hazard x scenario x horizon.
+        Title (project name, verdict, score), one line per hazard x scenario x horizon, and
+        a caption saying how probabilities were extrapolated when the design life runs past
+        the last horizon.
     """
     from rich.table import Table
 
     verdict = _VERDICT_LABEL[result.verdict]
     name = terminal_text(result.submission.project_name)
-    table = Table(title=f"{name}: {verdict} (score {result.overall_score})")
+    caption = None
+    if result.extrapolation:
+        caption = f"extrapolated: {terminal_text(result.extrapolation)}"
+    table = Table(title=f"{name}: {verdict} (score {result.overall_score})", caption=caption)
     for header in (
         "hazard",
         "scenario",
