@@ -113,30 +113,10 @@ def open_region(
     variables: tuple[str, ...] | list[str],
     bbox: tuple[float, float, float, float] | None,
 ):  # noqa: ANN201 - an xarray Dataset
-    """Open a projections store or folder, cut to ``bbox`` (cell centres inside, inclusive).
-
-    Raises
-    ------
-    ValueError
-        If no cell centre lies inside ``bbox`` (the message gives the grid's extent).
-    """
+    """Open a projections store or folder, cut to ``bbox`` (see ``open_projections_source``)."""
     from resilience.climate.store import open_projections_source
 
-    ds = open_projections_source(Path(path), variables=variables)
-    if bbox is None:
-        return ds
-    lon0, lat0, lon1, lat1 = (float(v) for v in bbox)
-    lon0, lon1 = ((v + 180.0) % 360.0 - 180.0 if v >= 180.0 else v for v in (lon0, lon1))
-    eps = 1e-6
-    lat, lon = ds["lat"].values, ds["lon"].values
-    keep_lat = (lat >= lat0 - eps) & (lat <= lat1 + eps)
-    keep_lon = (lon >= lon0 - eps) & (lon <= lon1 + eps)
-    if not keep_lat.any() or not keep_lon.any():
-        raise ValueError(
-            f"{path}: no cell centre inside the region {list(bbox)}; the grid spans lat "
-            f"{lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g}"
-        )
-    return ds.isel(lat=keep_lat, lon=keep_lon)
+    return open_projections_source(Path(path), variables=variables, bbox=bbox)
 
 
 def _bbox(profile: CityProfile) -> tuple[float, float, float, float]:

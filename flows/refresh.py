@@ -44,7 +44,7 @@ PLAIN = SimpleNamespace(**{name: task.fn for name, task in vars(TASKS).items()})
 class RefreshResult(BaseModel):
     """Paths and versions of the published layers and of the risk table."""
 
-    profile: Path
+    profile: Path | None  #: the profile file; None for a profile built in code
     layers: dict[str, Path]
     versions: dict[str, str] = {}
     risk: steps.RiskOutputs
@@ -88,7 +88,7 @@ def refresh_sequence(
     )
     run.promote_layers(store_root, versions)  # the whole set becomes current at once
     return RefreshResult(
-        profile=profile.source or Path(),
+        profile=profile.source,
         layers={layer.name: layer.path for layer in staged},
         versions=versions,
         risk=risk,

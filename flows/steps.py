@@ -24,7 +24,6 @@ from resilience.profile import CityProfile
 from resilience.storage.layer_store import LayerStore
 
 CODE_VERSION = f"resilience {resilience.__version__}"
-PROJECTION_VARIABLES = ("tasmax", "tasmin", "pr")
 
 
 class StagedLayer(BaseModel):

@@ -170,6 +170,7 @@ def open_projections_source(
     models: Sequence[str] | None = None,
     scenarios: Sequence[str] | None = None,
     years: Sequence[int] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> xr.Dataset:
     """Open a projections store or a directory of daily files as lazy Projections.
 
@@ -189,6 +190,9 @@ def open_projections_source(
         Subsets (a model by label or ``source_id``); default all.
     years : sequence of int, optional
         Calendar years to keep; default all.
+    bbox : tuple of float, optional
+        ``(lon_min, lat_min, lon_max, lat_max)`` (degrees E/N; longitudes past 180 are
+        wrapped): keep the cells whose centres lie inside, inclusive; default all.
 
     Returns
     -------
@@ -201,10 +205,46 @@ def open_projections_source(
     FileNotFoundError
         If ``path`` does not exist, or a directory holds no file of a required variable.
     ClimateDataError
-        If ``path`` is a file or a Zarr store that is not a projections store, or a
-        required variable, model or scenario is not in the store (the message says which).
+        If ``path`` is a file or a Zarr store that is not a projections store, a required
+        variable, model or scenario is not in the store (the message says which), or no
+        cell centre lies inside ``bbox`` (the message gives the grid's extent).
     """
-    path = Path(path)
+    ds = _open_source(
+        Path(path),
+        variables=variables,
+        optional_variables=optional_variables,
+        models=models,
+        scenarios=scenarios,
+        years=years,
+    )
+    return ds if bbox is None else _cut_to_bbox(ds, bbox, Path(path))
+
+
+def _cut_to_bbox(ds: xr.Dataset, bbox: tuple[float, float, float, float], path: Path) -> xr.Dataset:
+    """Keep the cells of ``ds`` whose centres lie in ``bbox`` (inclusive, 1e-6 degrees)."""
+    lon0, lat0, lon1, lat1 = (float(v) for v in bbox)
+    lon0, lon1 = ((v + 180.0) % 360.0 - 180.0 if v >= 180.0 else v for v in (lon0, lon1))
+    lat, lon = ds["lat"].values, ds["lon"].values
+    keep_lat = (lat >= lat0 - 1e-6) & (lat <= lat1 + 1e-6)
+    keep_lon = (lon >= lon0 - 1e-6) & (lon <= lon1 + 1e-6)
+    if not keep_lat.any() or not keep_lon.any():
+        raise ClimateDataError(
+            f"{path}: no cell centre inside the region {list(bbox)}; the grid spans lat "
+            f"{lat.min():g}..{lat.max():g}, lon {lon.min():g}..{lon.max():g}"
+        )
+    return ds.isel(lat=keep_lat, lon=keep_lon)
+
+
+def _open_source(
+    path: Path,
+    *,
+    variables: Sequence[str],
+    optional_variables: Sequence[str],
+    models: Sequence[str] | None,
+    scenarios: Sequence[str] | None,
+    years: Sequence[int] | None,
+) -> xr.Dataset:
+    """Open a store or a directory (see :func:`open_projections_source`)."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no projections store or directory of files there")
     if _is_zarr(path):

@@ -58,8 +58,6 @@ def projections() -> xr.Dataset:
         if scenario == "historical":
             data[0, i, hist] = _field(rng, int(hist.sum()), HEAD_BIAS)
             continue
-        data[0, i, hist] = data[0, 0, hist]  # not used: scenarios start in 2015
-        data[0, i, hist] = np.nan
         tail = year_of >= 2015
         data[0, i, tail] = _field(rng, int(tail.sum()), TAIL_BIAS[scenario])
     return xr.Dataset(

@@ -300,3 +300,23 @@ def test_a_second_pull_trusts_the_record_of_unchanged_files(tmp_path, cmip6_file
     again = _pull(folder, store, rehash=True)
     assert again.status == "unchanged" and len(hashed) == 4  # rehash reads every file
     assert again.inputs_sha256 == first.inputs_sha256
+
+
+def test_a_source_is_cut_to_a_bbox_or_refused_naming_the_grid(tmp_path):
+    from resilience.climate.projection_file import ClimateDataError
+    from resilience.climate.store import open_projections_source
+    from resilience.sample.projections import write_sample_projections
+
+    write_sample_projections(
+        tmp_path,
+        models=("SYNTH-ESM-A",),
+        variables=("tasmax",),
+        experiments={"historical": (1995,)},
+    )
+    cut = open_projections_source(tmp_path, variables=("tasmax",), bbox=(121.0, 31.0, 121.3, 31.3))
+    assert cut.sizes["lat"] == 4 and cut.sizes["lon"] == 4
+    assert float(cut["lon"].min()) == pytest.approx(121.0)
+    with pytest.raises(
+        ClimateDataError, match=r"no cell centre inside .* grid spans lat 30.6..31.9"
+    ):
+        open_projections_source(tmp_path, variables=("tasmax",), bbox=(0.0, 0.0, 1.0, 1.0))
