@@ -209,8 +209,8 @@ def _int_or_none(value: float) -> int | None:
 
 
 def _rows(table: pd.DataFrame) -> list[HazardRow]:
-    fields = [*HazardRow.model_fields]
-    records = table.reindex(columns=fields).to_dict(orient="records")
+    fields = [f for f in HazardRow.model_fields if f in table.columns]
+    records = table[fields].to_dict(orient="records")
     for record in records:
         for key in ("likelihood", "consequence", "score"):
             record[key] = _int_or_none(record[key])

@@ -29,11 +29,14 @@ from assets.catalogue import ASSET_TYPES
 
 __all__ = [
     "SHANGHAI_DOMAIN",
+    "AdaptationOption",
     "Advice",
     "CheckResult",
     "HazardRow",
+    "LayerDomain",
     "Submission",
     "SubmissionError",
+    "TippingPoint",
     "Verdict",
     "read_submission",
 ]
@@ -265,12 +268,39 @@ class HazardRow(BaseModel):
     consequence: int | None = Field(default=None, ge=1, le=5)
     score: int | None = Field(default=None, ge=1, le=25)
     risk_class: str
+    standard_basis: str = Field(
+        default="",
+        description="what the standard means, e.g. 'equipment design temperature against the "
+        "annual maximum of daily Tmax' or 'ground elevation (no protection level given)'",
+    )
+    metric_value_p10: float | None = Field(default=None, description="10 % of the models")
+    metric_value_p90: float | None = Field(default=None, description="90 % of the models")
+    annual_exceedance_probability_p10: float | None = Field(
+        default=None, description="model spread: the 10 % end of the annual probability"
+    )
+    annual_exceedance_probability_p90: float | None = Field(
+        default=None, description="model spread: the 90 % end of the annual probability"
+    )
+    design_life_exceedance_probability_p10: float | None = None
+    design_life_exceedance_probability_p90: float | None = None
+    flood_depth_m: float | None = Field(
+        default=None,
+        description="surge rows: still water at the metric's return period above the site's "
+        "ground (m, 0 when dry); None when the ground elevation is unknown",
+    )
 
     _finite = field_validator(
         "metric_value",
         "standard",
         "annual_exceedance_probability",
         "design_life_exceedance_probability",
+        "metric_value_p10",
+        "metric_value_p90",
+        "annual_exceedance_probability_p10",
+        "annual_exceedance_probability_p90",
+        "design_life_exceedance_probability_p10",
+        "design_life_exceedance_probability_p90",
+        "flood_depth_m",
         mode="before",
     )(_finite_or_none)
 
@@ -288,6 +318,48 @@ class Advice(BaseModel):
     message: str
 
 
+class TippingPoint(BaseModel):
+    """The year from which a standard stops meeting its target in one scenario (DAPP).
+
+    Dynamic Adaptive Policy Pathways (Haasnoot et al. 2013, doi:10.1016/j.gloenvcha.2012.12.006)
+    plan with adaptation tipping points: the moment a measure no longer meets its objective.
+    """
+
+    hazard: HazardName
+    scenario: str
+    standard: float | None
+    units: str
+    year: int | None = Field(
+        description="first year whose annual exceedance probability is above the annual "
+        "equivalent of the target; None if not reached by the last horizon"
+    )
+    status: Literal["before_start", "within_life", "after_life", "not_reached"]
+    rule: str
+
+
+class AdaptationOption(BaseModel):
+    """One change of a standard and the verdict the check would give with it."""
+
+    hazard: HazardName
+    action: str = Field(description="plain-language change, e.g. 'raise protection to 6.60 m'")
+    standard: float
+    units: str
+    verdict: Verdict
+    design_life_exceedance_probability: float = Field(
+        description="worst scenario, with the changed standard"
+    )
+
+
+class LayerDomain(BaseModel):
+    """Where the published layers a check used can be sampled (degrees, WGS 84)."""
+
+    lon_min: float
+    lon_max: float
+    lat_min: float
+    lat_max: float
+    layers: list[str]
+
+
 class LayerInput(BaseModel):
     """Where one hazard layer used by a check came from."""
 
@@ -300,7 +372,6 @@ class LayerInput(BaseModel):
 class CheckResult(BaseModel):
     """The outcome of a feasibility check (stored as JSON, rendered as HTML)."""
 
-    check_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     submission: Submission
     rows: list[HazardRow]
     not_checked: dict[str, str] = Field(
@@ -328,4 +399,20 @@ class CheckResult(BaseModel):
     )
     method: str = ""
     sources: list[str] = Field(default_factory=list)
+    governing_hazard: HazardName | None = Field(
+        default=None, description="the hazard with the highest score (then probability)"
+    )
+    tipping_points: list[TippingPoint] = Field(default_factory=list)
+    options: list[AdaptationOption] = Field(default_factory=list)
+    domain: LayerDomain | None = None
+    code_version: str = ""
+    parameters: dict[str, float | str] = Field(
+        default_factory=dict, description="settings that change the result (target ...)"
+    )
+    result_hash: str = Field(
+        default="",
+        description="sha256 of (submission, layer versions, code version, parameters): equal "
+        "for the same inputs wherever the check runs (CLI, API, flow)",
+    )
+    check_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
