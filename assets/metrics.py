@@ -15,6 +15,7 @@ medium (5-9), high (10-16), very high (>= 17).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -152,6 +153,7 @@ def design_value_for_target(
     design_life_years: ArrayLike,
     target: float,
     iterations: int = 60,
+    points: int = 65,
 ) -> NDArray:
     """Return the design value whose design-life exceedance probability equals ``target``.
 
@@ -162,34 +164,45 @@ def design_value_for_target(
     mid_years : sequence of float
         Central year of each horizon.
     start_year, design_life_years
-        As in :func:`design_life_probability`.
+        As in :func:`design_life_probability` (``design_life_years`` broadcast to ``...``).
     target : float
         Acceptable probability of at least one exceedance over the design life, in (0, 1).
     iterations : int, optional
-        Bisection steps; 60 halvings shrink the bracket below 1e-15 of its width.
+        Accuracy as a number of bisection halvings: 60 shrink the bracket below 1e-15 of
+        its width.
+    points : int, optional
+        Values tried at once per round (>= 3); each round narrows the bracket by
+        ``points - 1``, so ``ceil(iterations / log2(points - 1))`` rounds are run.
 
     Returns
     -------
     numpy.ndarray, shape (...)
-        Smallest value (to bisection accuracy, rounded up) with design-life probability
+        Smallest value (to the search accuracy, from above) with design-life probability
         <= ``target``, in the units of the GEV ``loc``.
 
     Notes
     -----
-    Vectorised bisection on the monotone P(x). Bracket: the lowest 1.5-yr level over horizons
-    (annual p >= 2/3 in every year, so P >= 2/3) and the highest level at T = 100 x life /
-    target (sum of annual p <= target / 100, so P < target).
+    Vectorised k-ary search on the monotone P(x): each round evaluates P on ``points``
+    evenly spaced values of the bracket in one array operation and keeps the interval where
+    P crosses the target (bisection is the case ``points = 3``). Bracket: the lowest 1.5-yr
+    level over horizons (annual p >= 2/3 in every year, so P >= 2/3) and the highest level
+    at T = 100 x life / target (sum of annual p <= target / 100, so P < target).
     """
-    loc, scale, shape = (np.asarray(a, dtype=float) for a in params)
+    loc, scale, shape = (np.asarray(a, dtype=float)[..., None, :] for a in params)
     life = np.asarray(design_life_years, dtype=float)
     t_high = 100.0 * np.max(life) / target
     with np.errstate(invalid="ignore", over="ignore"):
-        low = np.min(return_level(loc, scale, shape, 1.5), axis=-1)
+        low = np.min(return_level(loc, scale, shape, 1.5), axis=-1)  # (..., 1)
         high = np.max(return_level(loc, scale, shape, t_high), axis=-1)
-    for _ in range(iterations):
-        middle = (low + high) / 2.0
-        p = exceedance_probability(middle[..., None], loc, scale, shape)
+    life = life[..., None] if life.ndim else life
+    steps = np.linspace(0.0, 1.0, max(points, 3))
+    rounds = math.ceil(iterations / math.log2(steps.size - 1))
+    for _ in range(rounds):
+        grid = low + (high - low) * steps  # (..., points)
+        p = exceedance_probability(grid[..., None], loc, scale, shape)
         prob = design_life_probability(p, mid_years, start_year=start_year, design_life_years=life)
-        above = prob > target
-        low, high = np.where(above, middle, low), np.where(above, high, middle)
-    return high
+        meets = prob <= target
+        first = np.where(meets.any(axis=-1), np.argmax(meets, axis=-1), steps.size - 1)[..., None]
+        high = np.take_along_axis(grid, first, axis=-1)
+        low = np.take_along_axis(grid, np.maximum(first - 1, 0), axis=-1)
+    return high[..., 0]

@@ -6,13 +6,18 @@ functions of :mod:`assets.metrics` (probabilities, damage and scores).
 
 Per hazard (variables of ``docs/decisions.md`` D2):
 
-- heat: metric = 20-yr ``txx`` (ensemble median); standard = the type's heat threshold;
-  annual p = P(TXx > standard) from ``txx_gev_*``.
+- heat, as the asset type declares (``assets.catalogue.HeatStandard``): ``equipment``:
+  metric = 20-yr ``txx`` (ensemble median); standard = the heat threshold (degC); annual
+  p = P(TXx > standard) from ``txx_gev_*``. ``hot_days``: metric = the mean annual count
+  ``tx_days_above_<threshold>`` (ensemble median); standard = the type's design count
+  (days/yr); annual p = P(a year's count > standard), negative binomial
+  (``assets.hot_days``).
 - rain: standard = the site's baseline ``rx1day`` level at the type's drainage return period
   (from the baseline GEV); metric = the horizon's level at that return period; annual p =
   P(Rx1day > standard) for the horizon.
 - surge: metric = 100-yr ``still_water_level`` (median rise) at the asset's station;
-  standard = ``protection_level_m``; annual p from ``still_water_level_gev_*``. Flood depth at
+  standard = ``protection_level_m``, or ``ground_elevation_m`` when there is no protection
+  (the water then floods the site); annual p from ``still_water_level_gev_*``. Flood depth at
   return period T is max(0, level_T - ground_elevation_m) when level_T exceeds the protection
   level (a missing protection level means no defence), level_T from the pooled GEV so that
   damage, EAD and probabilities share one distribution. Damage = JRC damage fraction x
@@ -34,6 +39,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from assets.catalogue import ASSET_TYPES, AssetType
+from assets.hot_days import hot_day_exceedance_probability
 from assets.metrics import (
     consequence_level,
     design_life_probability,
@@ -99,6 +105,10 @@ def _asset_frame(
         default = pd.Series([getattr(t, column) for t in types], index=frame.index, dtype=float)
         given = pd.to_numeric(frame.get(column, default), errors="coerce")
         frame[column] = given.fillna(default)
+    frame["heat_standard"] = [t.heat_standard for t in types]
+    frame["heat_days_standard"] = [
+        np.nan if t.heat_days_standard is None else t.heat_days_standard for t in types
+    ]
     frame["damage_curve"] = [t.damage_curve for t in types]
     for hazard in HAZARDS:
         frame[f"sensitivity_{hazard}"] = [t.sensitivity.get(hazard, 2) for t in types]
@@ -134,17 +144,45 @@ def _apply(func, *args: xr.DataArray) -> xr.DataArray:  # noqa: ANN001 - numpy u
         return xr.apply_ufunc(func, *args)
 
 
-def _heat(exposure: xr.Dataset, frame: pd.DataFrame) -> tuple[xr.Dataset, NDArray]:
+def _hot_days(
+    exposure: xr.Dataset, frame: pd.DataFrame, hot: NDArray
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """Return the median mean count and P(count > standard) for hot-day assets (else NaN)."""
+    thresholds = pd.to_numeric(frame["heat_threshold_degc"]).to_numpy(dtype=float)
+    mean = xr.full_like(exposure["txx_gev_loc"].reset_coords(drop=True), np.nan)
+    for threshold in sorted(set(thresholds[hot])):
+        name = f"tx_days_above_{threshold:g}"
+        if name not in exposure or "quantile" not in exposure[name].dims:
+            raise SchemaError(f"exposure 'heat': hot-day assets need [{name!r}] with a quantile")
+        var = exposure[name]
+        median = var.isel(quantile=int(np.argmin(np.abs(var["quantile"].values - MEDIAN))))
+        rows = xr.DataArray(hot & (thresholds == threshold), dims="asset_id")
+        mean = xr.where(rows, median.reset_coords(drop=True), mean)
+    days = _per_asset(frame, "heat_days_standard")
+    return mean, _apply(hot_day_exceedance_probability, days, mean)
+
+
+def _heat(exposure: xr.Dataset, frame: pd.DataFrame) -> tuple[xr.Dataset, NDArray, NDArray]:
     gev = _gev(exposure, "txx")
     standard = _per_asset(frame, "heat_threshold_degc")
+    metric = _median_level(exposure, "txx", HEAT_RETURN_PERIOD)
+    annual = _apply(exceedance_probability, standard, *gev)
+    names = np.full(frame.shape[0], f"txx_{HEAT_RETURN_PERIOD:g}yr_median", dtype=object)
+    units = np.full(frame.shape[0], exposure["txx"].attrs.get("units", ""), dtype=object)
+    hot = (frame["heat_standard"] == "hot_days").to_numpy()
+    if hot.any():
+        mean, p_days = _hot_days(exposure, frame, hot)
+        rows = xr.DataArray(hot, dims="asset_id")
+        metric = xr.where(rows, mean, metric)
+        annual = xr.where(rows, p_days, annual)
+        standard = xr.where(rows, _per_asset(frame, "heat_days_standard"), standard)
+        thresholds = pd.to_numeric(frame["heat_threshold_degc"]).to_numpy(dtype=float)
+        names[hot] = [f"tx_days_above_{t:g}_median" for t in thresholds[hot]]
+        units[hot] = "days/yr"
     out = xr.Dataset(
-        {
-            "metric_value": _median_level(exposure, "txx", HEAT_RETURN_PERIOD),
-            "standard": standard,
-            "annual_exceedance_probability": _apply(exceedance_probability, standard, *gev),
-        }
+        {"metric_value": metric, "standard": standard, "annual_exceedance_probability": annual}
     )
-    return out, np.full(frame.shape[0], f"txx_{HEAT_RETURN_PERIOD:g}yr_median", dtype=object)
+    return out, names, units
 
 
 def _rain(exposure: xr.Dataset, frame: pd.DataFrame) -> tuple[xr.Dataset, NDArray]:
@@ -169,10 +207,11 @@ def _surge(
     exposure: xr.Dataset, frame: pd.DataFrame, return_periods: Sequence[float]
 ) -> tuple[xr.Dataset, NDArray]:
     gev = _gev(exposure, "still_water_level")
-    standard = _per_asset(frame, "protection_level_m")
+    protection = _per_asset(frame, "protection_level_m")
+    standard = protection.fillna(_per_asset(frame, "ground_elevation_m"))
     periods = xr.DataArray(np.asarray(return_periods, dtype=float), dims="return_period")
     level = _apply(return_level, *gev, periods)
-    exceeded = (level > standard) | standard.isnull()  # NaN protection = no defence
+    exceeded = (level > protection) | protection.isnull()  # NaN protection = no defence
     depth = xr.where(exceeded, np.maximum(level - _per_asset(frame, "ground_elevation_m"), 0), 0)
     fraction = xr.zeros_like(depth)
     for curve in sorted(set(frame["damage_curve"])):
@@ -230,8 +269,11 @@ def _hazard_rows(
     start_year: int,
     return_periods: Sequence[float],
 ) -> pd.DataFrame:
+    source = _UNITS_FROM[hazard]
+    unit = exposure[source].attrs.get("units", "") if source in exposure else ""
+    units = np.full(frame.shape[0], unit, dtype=object)
     if hazard == "heat":
-        table, metric = _heat(exposure, frame)
+        table, metric, units = _heat(exposure, frame)
     elif hazard == "rain":
         table, metric = _rain(exposure, frame)
     else:
@@ -243,10 +285,9 @@ def _hazard_rows(
     )
     table = _score(table, frame, hazard, mids=horizon_mid_years(exposure), start_year=start_year)
     rows = table.to_dataframe().reset_index()
-    units = exposure[_UNITS_FROM[hazard]].attrs.get("units", "")
     position = pd.Index(frame.index).get_indexer(rows["asset_id"])
     rows["metric"] = metric[position]
-    rows = rows.assign(hazard=hazard, metric_units=units, standard_units=units)
+    rows = rows.assign(hazard=hazard, metric_units=units[position], standard_units=units[position])
     for column in ("name", "asset_type", "criticality"):
         rows[column] = frame[column].to_numpy()[position]
     return rows

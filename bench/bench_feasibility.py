@@ -7,7 +7,9 @@ Two paths in the same run, against the same layer store:
 - cached (after): the layers a check needs come from ``LayerCache`` (opened, verified and
   validated once per version) and ``run_check(validated=True)`` skips re-validation.
 
-Target: p95 under 100 ms per warm check. Uses ``demo-output/data/layers`` when it exists,
+Both paths run the whole check (issue 14 item 3: heat semantics, model spread, advice,
+adaptation options with their verdicts, tipping points, domain, result hash). Target: p95
+under 100 ms per warm check. Uses ``demo-output/data/layers`` when it exists,
 otherwise builds a store with ``resilience demo`` in a temporary directory.
 
 Run: ``.venv/bin/python bench/bench_feasibility.py [--checks 200]``.

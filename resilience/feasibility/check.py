@@ -1,338 +1,99 @@
 """Run a climate feasibility check of one site against published hazard layers.
 
-The check is the RiskTable of a single asset: the site is overlaid on each layer with
-``assets.overlay.sample_layer`` and scored with ``assets.risk`` and ``assets.metrics`` (no
-duplicate maths here).
-Verdict rule (a project choice, documented in ``docs/feasibility.md``):
-
-- ``not_feasible`` when any checked hazard reaches the "very high" class (score >= 17) in any
-  scenario, in a horizon that overlaps the design life: the standard is likely to be exceeded
-  in a year of that climate with severe consequences;
-- ``feasible_with_adaptation`` otherwise, when some hazard's design-life exceedance
-  probability is above the target in some scenario (advice says what standard would do);
-- ``feasible`` when every checked probability is at or under the target.
+The check reads the heat, rain and surge layers at the site (``feasibility.site``), scores
+each hazard with the maths of the RiskTable (``assets.metrics``, through
+``feasibility.assessment``) and adds what an approving authority needs: the model spread of
+each probability, adaptation advice and options with their verdicts (``feasibility.options``),
+adaptation tipping points (``feasibility.tipping``), the layers' domain
+(``feasibility.domain``) and a reproducible hash of the inputs (``feasibility.identity``).
+Method and sources: ``docs/feasibility.md``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from assets.catalogue import ASSET_TYPES
-from assets.metrics import design_value_for_target, risk_class
-from assets.overlay import sample_layer
-from assets.risk import HAZARDS, build_risk_table, horizon_mid_years
-from hazard_models.extremes.gev import exceedance_probability
-from hazard_models.layer import synthetic_flag, validate_hazard_layer
+from assets.hot_days import HOT_DAY_DISPERSION
+from assets.metrics import risk_class
+from hazard_models.layer import synthetic_flag
+from resilience.feasibility.assessment import (
+    VERDICT_RULE,
+    VERY_HIGH_SCORE,
+    Assessment,
+    assess,
+    governing_hazard,
+    verdicts,
+)
+from resilience.feasibility.domain import FeasibilityError, layer_extent, validate_site
+from resilience.feasibility.identity import code_version, result_hash
+from resilience.feasibility.lifetime import (
+    extrapolation_note,
+    hazard_targets,
+    life_horizons,
+)
 from resilience.feasibility.models import (
-    Advice,
     CheckResult,
-    HazardName,
     HazardRow,
     LayerInput,
     Submission,
+    TippingPoint,
 )
+from resilience.feasibility.options import adaptation_options, advise
+from resilience.feasibility.site import (
+    HAZARDS,
+    REQUIRED_VARIABLES,
+    SiteHazard,
+    check_layers,
+    sample_site,
+)
+from resilience.feasibility.tipping import tipping_points
 
 __all__ = [
     "REQUIRED_VARIABLES",
     "VERDICT_RULE",
+    "VERY_HIGH_SCORE",
     "FeasibilityError",
     "extrapolation_note",
+    "hazard_targets",
     "layer_extent",
+    "life_horizons",
     "run_check",
 ]
 
-_GEV = ("gev_loc", "gev_scale", "gev_shape")
-_METRIC = {"heat": "txx", "rain": "rx1day", "surge": "still_water_level"}
-#: Layer variables a check reads, per hazard (docs/decisions.md D2).
-REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
-    hazard: (metric, *(f"{metric}_{p}" for p in _GEV)) for hazard, metric in _METRIC.items()
-}
-VERY_HIGH_SCORE = 17
-_STATION_REACH_KM = 50.0  # sample_layer's default max_station_distance_km
-VERDICT_RULE = (
-    "not_feasible if any checked hazard reaches the very high class (score >= 17) in any "
-    "scenario during a horizon that overlaps the design life; otherwise "
-    "feasible_with_adaptation if any design-life exceedance probability is above its "
-    "hazard's target in any scenario (the drainage target is at least the "
-    "probability the standard accepts in a stationary climate); otherwise feasible "
-    "(project choice)"
-)
 SOURCES = (
     "Coles (2001) An Introduction to Statistical Modeling of Extreme Values: GEV, return "
     "levels, design-life (encounter) probability",
+    "Wilks (2011) Statistical Methods in the Atmospheric Sciences, 3rd ed., 4.2.4-4.2.5: "
+    "negative binomial counts of hot days",
+    "Haasnoot et al. (2013) Dynamic adaptive policy pathways, Global Environmental Change 23, "
+    "485-498: adaptation tipping points",
     "Huizinga, de Moel & Szewczyk (2017) JRC global flood depth-damage functions, "
     "EUR 28552 EN, doi:10.2760/16510 (Asia curves)",
     "UK National Risk Register likelihood scale (<0.2 %, 0.2-1 %, 1-5 %, 5-25 %, >25 %)",
     "Commission Notice 2021/C 373/01 (EU climate proofing): sensitivity x exposure screening",
     "IPCC AR6 WGI horizons: baseline 1995-2014, near 2021-2040, mid 2041-2060, far 2081-2100",
+    "IEEE C57.12.00 (40 degC transformer ambient); CMA high-temperature day (Tmax >= 35 degC)",
 )
 METHOD = (
-    "The site is overlaid on each hazard layer (nearest cell or station). For each scenario "
-    "and horizon the annual probability that the design standard is exceeded comes from the "
-    "layer's pooled GEV fit; annual probabilities are interpolated between horizon mid-years "
-    "over the design life, and P = 1 - prod(1 - p_t) is the chance of at least one exceedance. "
+    "The site is overlaid on each hazard layer (nearest cell or station). Each asset type "
+    "says what its heat standard means: an equipment design temperature against the annual "
+    "maximum of daily Tmax (pooled GEV), or a number of days a year with Tmax >= 35 degC "
+    "against the year's count (negative binomial around the layer's mean). Rain compares the "
+    "baseline design storm with each horizon's GEV; surge compares the protection level, or "
+    "the ground elevation when none is given, with the annual maximum still water level. "
+    "Annual probabilities are interpolated between horizon mid-years over the design life, "
+    "and P = 1 - prod(1 - p_t) is the chance of at least one exceedance; the 10-90 % model "
+    "spread shifts the GEV location (or the mean count) to the layer's outer quantiles. "
     "Likelihood (1-5, UK NRR bands) x consequence (criticality shifted by the asset type's "
-    "sensitivity) gives a 1-25 score. Advice inverts P by bisection over the GEV to find the "
-    "standard whose design-life probability meets the target in the worst scenario."
+    "sensitivity) gives a 1-25 score. Advice finds the standard whose design-life "
+    "probability meets the target in the worst scenario; each option is re-judged with its "
+    "change; a tipping point is the first year whose annual probability passes the annual "
+    "equivalent of the target."
 )
-
-
-class FeasibilityError(ValueError):
-    """A check cannot run: a layer is missing or the site is outside a layer."""
-
-
-def _check_layers(layers: Mapping[str, xr.Dataset], *, validated: bool) -> None:
-    missing = [h for h in HAZARDS if h not in layers]
-    if missing:
-        raise FeasibilityError(
-            f"missing hazard layers {missing}: a check needs {list(HAZARDS)}, got {sorted(layers)}"
-        )
-    for hazard in HAZARDS:
-        if not validated:
-            validate_hazard_layer(layers[hazard])
-        absent = [v for v in REQUIRED_VARIABLES[hazard] if v not in layers[hazard]]
-        if absent:
-            raise FeasibilityError(f"{hazard} layer: missing variables {absent}")
-
-
-def _site_frame(submission: Submission) -> Any:
-    import geopandas as gpd
-    from shapely.geometry import Point
-
-    def number(value: float | None) -> float:
-        return math.nan if value is None else float(value)
-
-    row = {
-        "asset_id": "site",
-        "name": submission.project_name,
-        "asset_type": submission.asset_type,
-        "owner_agency": "proponent",
-        "criticality": submission.criticality,
-        "ground_elevation_m": number(submission.ground_elevation_m),
-        "protection_level_m": number(submission.protection_level_m),
-        "design_life_years": submission.design_life_years,
-        "replacement_value": number(submission.replacement_value),
-        "depends_on": [[]],
-        "heat_threshold_degc": submission.heat_threshold_degc,
-        "drainage_return_period_years": submission.drainage_return_period_years,
-    }
-    geometry = [Point(submission.lon, submission.lat)]
-    return gpd.GeoDataFrame(pd.DataFrame(row, index=[0]), geometry=geometry, crs="EPSG:4326")
-
-
-def _exposures(layers: Mapping[str, xr.Dataset], site: Any) -> dict[str, xr.Dataset]:
-    exposures = {}
-    for hazard in HAZARDS:
-        needed = layers[hazard][list(REQUIRED_VARIABLES[hazard])]  # sample_layer validates less
-        exposure = sample_layer(needed, site, variables=REQUIRED_VARIABLES[hazard])
-        if bool(exposure["outside_layer"].values[0]):
-            lon, lat = site.geometry.iloc[0].x, site.geometry.iloc[0].y
-            raise FeasibilityError(
-                f"site ({lon:.3f} E, {lat:.3f} N) is outside the {hazard} layer: "
-                f"expected {layer_extent(layers[hazard])}"
-            )
-        exposures[hazard] = exposure
-    return exposures
-
-
-def layer_extent(layer: xr.Dataset) -> str:
-    """Describe where a layer can be sampled, for error messages.
-
-    Parameters
-    ----------
-    layer : xarray.Dataset
-        A gridded (``lat``/``lon`` dims) or station (``station`` dim) HazardLayer.
-
-    Returns
-    -------
-    str
-        For a grid, its cell-centre box and the one-spacing margin that ``sample_layer``
-        accepts; for stations, each station and the 50 km reach.
-    """
-    lon, lat = layer["lon"].values, layer["lat"].values
-    if "station" in layer.dims:
-        names = layer["station"].values
-        where = ", ".join(
-            f"{n} ({x:.3f} E, {y:.3f} N)" for n, x, y in zip(names, lon, lat, strict=True)
-        )
-        return f"a site within {_STATION_REACH_KM:g} km of a station: {where}"
-    dlon = float(np.max(np.diff(lon))) if lon.size > 1 else 0.0
-    dlat = float(np.max(np.diff(lat))) if lat.size > 1 else 0.0
-    return (
-        f"a site within one grid spacing ({dlon:g} x {dlat:g} deg) of the grid, cell centres "
-        f"{lon.min():.3f}-{lon.max():.3f} E, {lat.min():.3f}-{lat.max():.3f} N"
-    )
-
-
-def extrapolation_note(exposure: xr.Dataset, submission: Submission) -> str | None:
-    """Say how the design life is extended beyond the layers' horizons, or None if it is not.
-
-    Annual probabilities are interpolated between horizon mid-years and held constant
-    outside them (``assets.risk``); years after the last horizon ends are therefore not
-    projected but held at the far horizon's probability.
-
-    Parameters
-    ----------
-    exposure : xarray.Dataset
-        An Exposure with ``start``/``end`` year coordinates on ``horizon``.
-    submission : Submission
-        The submission (``start_year``, ``design_life_years``).
-
-    Returns
-    -------
-    str or None
-        The rule used, naming the years extrapolated, or None when the design life ends
-        within the last horizon.
-    """
-    first = submission.start_year
-    last = first + (submission.design_life_years or 1) - 1
-    ends = exposure["end"].values
-    index = int(np.argmax(ends))
-    end, name = int(ends[index]), str(exposure["horizon"].values[index])
-    if last <= end:
-        return None
-    return (
-        f"design life {first}-{last} runs {last - end} years past the last horizon "
-        f"({name}, {int(exposure['start'].values[index])}-{end}): probabilities after {end} "
-        f"held at the {name} horizon's (no projection beyond it)"
-    )
-
-
-def _int_or_none(value: float) -> int | None:
-    return None if pd.isna(value) else int(value)
-
-
-def _rows(table: pd.DataFrame) -> list[HazardRow]:
-    fields = [f for f in HazardRow.model_fields if f in table.columns]
-    records = table[fields].to_dict(orient="records")
-    for record in records:
-        for key in ("likelihood", "consequence", "score"):
-            record[key] = _int_or_none(record[key])
-    return [HazardRow(**record) for record in records]
-
-
-def _ceil(value: float, step: float) -> float:
-    """Round up to ``step`` so that the advised standard stays on the safe side."""
-    return round(math.ceil(value / step) * step, 6)
-
-
-def _advice_for(
-    hazard: str, exposure: xr.Dataset, rows: pd.DataFrame, submission: Submission, target: float
-) -> Advice:
-    """Advise the standard that meets ``target`` in every scenario (the worst one governs)."""
-    metric = _METRIC[hazard]
-    loc, scale, shape = (
-        exposure[f"{metric}_{p}"].isel(asset_id=0).transpose("scenario", "horizon").values
-        for p in _GEV
-    )
-    life = submission.design_life_years
-    assert life is not None  # filled from the catalogue by Submission's validator
-    values = design_value_for_target(
-        (loc, scale, shape),
-        horizon_mid_years(exposure),
-        start_year=submission.start_year,
-        design_life_years=life,
-        target=target,
-    )
-    worst_index = int(np.argmax(values))
-    value, scenario = values[worst_index], str(exposure["scenario"].values[worst_index])
-    params = (loc[worst_index], scale[worst_index], shape[worst_index])
-    worst = rows[rows["scenario"] == scenario].iloc[0]
-    current = None if pd.isna(worst["standard"]) else float(worst["standard"])
-    units, period = str(worst["standard_units"]), None
-    if hazard == "surge":
-        advised = _ceil(float(value), 0.01)
-        message = f"raise protection level from {current:.2f} m to {advised:.2f} m (Wusong datum)"
-    elif hazard == "heat":
-        advised = _ceil(float(value), 0.1)
-        message = f"design for TXx {advised:.1f} degC (standard {current:.1f} degC)"
-    else:
-        advised = _ceil(float(value), 1.0)
-        baseline = [p[list(exposure["horizon"].values).index("baseline")] for p in params]
-        annual = float(exceedance_probability(advised, *baseline))
-        period = 1.0 / annual if annual > 1e-6 else 1e6  # beyond the fitted support: cap
-        message = (
-            f"size drainage for the {period:.0f}-yr storm ({advised:.0f} mm/day in the baseline "
-            f"climate) instead of the {submission.drainage_return_period_years:g}-yr storm "
-            f"({current:.0f} mm/day)"
-        )
-    return Advice(
-        hazard=cast(HazardName, hazard),
-        worst_scenario=scenario,  # type: ignore[arg-type]
-        design_life_exceedance_probability=float(worst["design_life_exceedance_probability"]),
-        current_standard=current,
-        advised_standard=advised,
-        units=units,
-        advised_return_period_years=period,
-        message=message,
-    )
-
-
-def _advice(
-    table: pd.DataFrame,
-    exposures: Mapping[str, xr.Dataset],
-    submission: Submission,
-    targets: Mapping[str, float],
-) -> list[Advice]:
-    advice = []
-    above = _above_target(table, targets)
-    for hazard, rows in table.groupby("hazard", sort=False):
-        if not above.loc[rows.index].any():
-            continue
-        target = targets[str(hazard)]
-        advice.append(_advice_for(str(hazard), exposures[str(hazard)], rows, submission, target))
-    return advice
-
-
-def hazard_targets(submission: Submission, target: float) -> dict[str, float]:
-    """Return the acceptable design-life exceedance probability per hazard.
-
-    Absolute standards (a temperature, a protection level) use ``target``. A drainage
-    standard is itself a return period T: even in a stationary climate it is exceeded over an
-    L-year life with probability 1 - (1 - 1/T)^L, which the standard accepts by design. The
-    rain check therefore asks whether climate change makes that probability worse, i.e. its
-    target is the larger of ``target`` and the stationary design-life probability.
-    """
-    life = submission.design_life_years or 1
-    period = submission.drainage_return_period_years or math.inf
-    designed = -math.expm1(life * math.log1p(-1.0 / period)) if period > 1 else 1.0
-    return {"heat": target, "surge": target, "rain": max(target, designed)}
-
-
-def _above_target(table: pd.DataFrame, targets: Mapping[str, float]) -> pd.Series:
-    limit = table["hazard"].map(targets).astype(float)
-    return table["design_life_exceedance_probability"] > limit + 1e-12
-
-
-def life_horizons(exposure: xr.Dataset, submission: Submission) -> set[str]:
-    """Return the horizons that overlap the design life (all of them if none does).
-
-    A project built in 2030 with a 30-year life is scored on the near and mid horizons, not on
-    2081-2100; its design-life probability already integrates every year of its life.
-    """
-    first = submission.start_year
-    last = first + (submission.design_life_years or 1) - 1
-    starts, ends = exposure["start"].values, exposure["end"].values
-    names = [str(h) for h in exposure["horizon"].values]
-    overlapping = {
-        n for n, s, e in zip(names, starts, ends, strict=True) if s <= last and e >= first
-    }
-    return overlapping or set(names)
-
-
-def _verdict(table: pd.DataFrame, targets: Mapping[str, float], horizons: set[str]) -> str:
-    scored = table[table["horizon"].isin(horizons)]
-    if (scored["score"] >= VERY_HIGH_SCORE).any():
-        return "not_feasible"
-    if _above_target(table, targets).any():
-        return "feasible_with_adaptation"
-    return "feasible"
 
 
 def _layer_inputs(layers: Mapping[str, xr.Dataset]) -> dict[str, LayerInput]:
@@ -348,12 +109,129 @@ def _layer_inputs(layers: Mapping[str, xr.Dataset]) -> dict[str, LayerInput]:
     }
 
 
+def _value(array: np.ndarray | None, *index: int) -> float | None:
+    if array is None:
+        return None
+    value = float(array[index])
+    return value if np.isfinite(value) else None
+
+
+def _level(value: float) -> int | None:
+    return int(value) if np.isfinite(value) else None
+
+
+def _distribution(site: SiteHazard, s: int, h: int) -> dict[str, Any]:
+    """Return the row's GEV and its spread locations (empty for a count hazard)."""
+    if site.kind != "gev":
+        return {}
+    gev = tuple(_value(p, s, h) for p in site.params)
+    low, high = (_value(params[0], s, h) for params in site.spread)
+    if any(v is None for v in gev):
+        return {}
+    spread = None if low is None or high is None else (low, high)
+    return {"gev": gev, "gev_loc_spread": spread}
+
+
+def _rows(
+    site: SiteHazard, median: Assessment, low: Assessment, high: Assessment
+) -> list[HazardRow]:
+    """Return the HazardRows of one hazard, scenario-major, from variant 0 of each."""
+    q_low, q_high = float(site.quantiles[0]), float(site.quantiles[-1])
+    middle = int(np.argmin(np.abs(site.quantiles - 0.5)))
+    rows = []
+    classes = median.risk_class[0]
+    for s, scenario in enumerate(site.scenarios):
+        for h, horizon in enumerate(site.horizons):
+            rows.append(
+                HazardRow(
+                    hazard=site.hazard,  # type: ignore[arg-type]
+                    scenario=scenario,
+                    horizon=horizon,
+                    metric=site.metric,
+                    metric_value=_value(site.metric_values, s, h, middle),
+                    metric_units=site.metric_units,
+                    standard=site.standard if site.checked else None,
+                    standard_units=site.standard_units,
+                    annual_exceedance_probability=_value(median.annual, 0, s, h),
+                    design_life_exceedance_probability=_value(median.design_life, 0, s),
+                    likelihood=_level(median.likelihood[0, s, h]),
+                    consequence=_level(site.consequence) if site.checked else None,
+                    score=_level(median.score[0, s, h]),
+                    risk_class=str(classes[s, h]),
+                    standard_basis=site.standard_basis,
+                    metric_value_p10=_value(site.metric_values, s, h, 0),
+                    metric_value_p90=_value(site.metric_values, s, h, -1),
+                    annual_exceedance_probability_p10=_value(low.annual, 0, s, h),
+                    annual_exceedance_probability_p90=_value(high.annual, 0, s, h),
+                    design_life_exceedance_probability_p10=_value(low.design_life, 0, s),
+                    design_life_exceedance_probability_p90=_value(high.design_life, 0, s),
+                    spread_quantiles=(q_low, q_high),
+                    flood_depth_m=_value(site.flood_depth_m, s, h),
+                    **_distribution(site, s, h),
+                )
+            )
+    return rows
+
+
+def _not_checked(sites: Mapping[str, SiteHazard]) -> dict[str, str]:
+    out = {}
+    if not sites["surge"].checked:
+        out["surge"] = (
+            "no protection_level_m or ground_elevation_m given: the surge exceedance check "
+            "is not possible (metric shown for information)"
+        )
+    if not sites["heat"].checked:
+        out["heat"] = "no heat standard given: the heat check is not possible"
+    return out
+
+
+def _assess_all(
+    sites: Mapping[str, SiteHazard], submission: Submission
+) -> tuple[dict[str, Assessment], list[HazardRow]]:
+    """Score every hazard with the submitted standards; rows carry the model spread."""
+    life, start = int(submission.design_life_years or 1), submission.start_year
+    median, rows = {}, []
+    for hazard, site in sites.items():
+        low, middle, high = (
+            assess(site, [site.standard], start_year=start, design_life_years=life, params=p)
+            for p in (site.spread[0], None, site.spread[1])
+        )
+        median[hazard] = middle
+        rows += _rows(site, middle, low, high)
+    return median, rows
+
+
+def _tipping_points(
+    sites: Mapping[str, SiteHazard],
+    median: Mapping[str, Assessment],
+    submission: Submission,
+    *,
+    targets: Mapping[str, float],
+    bounds: tuple[int, int],
+) -> list[TippingPoint]:
+    """Return the tipping points of every checked hazard, per scenario."""
+    return [
+        point
+        for h, site in sites.items()
+        if site.checked
+        for point in tipping_points(
+            site,
+            median[h].annual[0],
+            target=targets[h],
+            start_year=submission.start_year,
+            design_life_years=int(submission.design_life_years or 1),
+            horizon_bounds=bounds,
+        )
+    ]
+
+
 def run_check(
     submission: Submission,
     layers: Mapping[str, xr.Dataset],
     *,
     target_probability: float = 0.10,
     validated: bool = False,
+    hot_day_dispersion: float = HOT_DAY_DISPERSION,
 ) -> CheckResult:
     """Check a submission against the heat, rain and surge layers.
 
@@ -370,16 +248,22 @@ def run_check(
         True when the layers were already validated, e.g. by
         :class:`resilience.feasibility.layer_cache.LayerCache`: the contract check is then
         not repeated. Leave False for layers from anywhere else.
+    hot_day_dispersion : float, optional
+        NB2 size k of a year's count of hot days (``assets.hot_days.HOT_DAY_DISPERSION``,
+        UNCONFIRMED; ``math.inf`` for Poisson). Recorded in ``parameters``.
 
     Returns
     -------
     CheckResult
-        Rows per hazard x scenario x horizon, overall score, verdict and advice.
+        Rows per hazard x scenario x horizon with the model spread, overall score, verdict,
+        governing hazard, advice, adaptation options, tipping points, the layers' domain and
+        the result hash.
 
     Raises
     ------
     FeasibilityError
-        If a layer or one of its variables is missing, or the site is outside a layer.
+        If a layer or one of its variables is missing, or the site is outside a layer or the
+        layers' domain (the message names the layer and its extent).
     hazard_models.layer.SchemaError
         If a layer breaks the HazardLayer contract.
     """
@@ -387,39 +271,59 @@ def run_check(
         raise ValueError(
             f"target_probability: expected a value in (0, 1), got {target_probability}"
         )
-    _check_layers(layers, validated=validated)
-    site = _site_frame(submission)
-    exposures = _exposures(layers, site)
-    table = build_risk_table(
-        exposures, site, catalogue=ASSET_TYPES, start_year=submission.start_year
-    )
-    not_checked = {}
-    if submission.protection_level_m is None:
-        not_checked["surge"] = (
-            "no protection_level_m given: the surge exceedance check is not possible "
-            "(metric shown for information)"
-        )
-    overall = table["score"].max()
+    if not hot_day_dispersion > 0:
+        raise ValueError(f"hot_day_dispersion: expected k > 0, got {hot_day_dispersion}")
+    check_layers(layers, submission, validated=validated)
+    used = {h: layers[h] for h in HAZARDS}
+    domain = validate_site(used, submission.lon, submission.lat)
+    sites = sample_site(used, submission, hot_day_dispersion=hot_day_dispersion)
     targets = hazard_targets(submission, target_probability)
-    inputs = _layer_inputs(layers)
+    horizons = life_horizons(used["heat"], submission)
+    in_life = {h: np.isin(np.asarray(s.horizons), list(horizons)) for h, s in sites.items()}
+    median, rows = _assess_all(sites, submission)
+    advice = [
+        advise(sites[h], median[h], submission, targets[h])
+        for h in HAZARDS
+        if sites[h].checked and (median[h].design_life[0] > targets[h] + 1e-12).any()
+    ]
+    bounds = (int(used["heat"]["start"].values.min()), int(used["heat"]["end"].values.max()))
+    tipping = _tipping_points(sites, median, submission, targets=targets, bounds=bounds)
+    scores = np.concatenate([a.score.ravel() for a in median.values()])
+    overall = float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan")
+    parameters: dict[str, float | str] = {
+        "target_probability": target_probability,
+        # JSON has no infinity: the Poisson limit is recorded as the string "inf"
+        "hot_day_dispersion": hot_day_dispersion if np.isfinite(hot_day_dispersion) else "inf",
+    }
+    code = code_version()
+    inputs = _layer_inputs(used)
     return CheckResult(
         submission=submission,
-        rows=_rows(table),
-        not_checked=not_checked,
+        rows=rows,
+        not_checked=_not_checked(sites),
         target_probability=target_probability,
         hazard_targets=targets,
-        overall_score=_int_or_none(overall),
+        overall_score=_level(overall),
         overall_class=str(risk_class(np.asarray(overall))),
-        verdict=_verdict(table, targets, life_horizons(exposures["heat"], submission)),  # type: ignore[arg-type]
+        verdict=verdicts(median, targets, in_life)[0],  # type: ignore[arg-type]
         verdict_rule=VERDICT_RULE,
-        advice=_advice(table, exposures, submission, targets),
-        extrapolation=extrapolation_note(exposures["heat"], submission),
+        advice=advice,
+        extrapolation=extrapolation_note(used["heat"], submission),
         layer_versions={
-            h: f"{layers[h].attrs['layer_version']}:{str(layers[h].attrs['inputs_sha256'])[:12]}"
+            h: f"{used[h].attrs['layer_version']}:{str(used[h].attrs['inputs_sha256'])[:12]}"
             for h in HAZARDS
         },
         synthetic_data=any(i.synthetic == "yes" for i in inputs.values()),
         layer_inputs=inputs,
         method=METHOD,
         sources=list(SOURCES),
+        governing_hazard=governing_hazard(median),  # type: ignore[arg-type]
+        tipping_points=tipping,
+        options=adaptation_options(sites, advice, submission, targets=targets, in_life=in_life),
+        domain=domain,
+        code_version=code,
+        parameters=parameters,
+        result_hash=result_hash(
+            submission.model_dump(mode="json"), used, code=code, parameters=parameters
+        ),
     )

@@ -7,28 +7,33 @@ be exceeded over the design life, with a verdict and adaptation advice (``docs/f
 
 from __future__ import annotations
 
-import math
-import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    JsonValue,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from assets.catalogue import ASSET_TYPES
+from assets.catalogue import ASSET_TYPES, HeatStandard
+from resilience.feasibility.fields import (
+    BOUNDS,
+    CONTROL,
+    HOT_DAY_THRESHOLDS_DEGC,
+    WGS84,
+    finite_or_none,
+    number_field,
+)
 
 __all__ = [
-    "SHANGHAI_DOMAIN",
+    "HOT_DAY_THRESHOLDS_DEGC",
     "AdaptationOption",
     "Advice",
     "CheckResult",
@@ -43,123 +48,57 @@ __all__ = [
 
 Verdict = Literal["feasible", "feasible_with_adaptation", "not_feasible"]
 HazardName = Literal["heat", "rain", "surge"]
-#: Shanghai domain of the engine's layers: (lon_min, lon_max, lat_min, lat_max), degrees.
-SHANGHAI_DOMAIN: tuple[float, float, float, float] = (120.8, 122.1, 30.6, 31.9)
-
-
-class _Range(NamedTuple):
-    """Physical range of a numeric Submission field, with units and where it comes from."""
-
-    low: float
-    high: float
-    units: str
-    basis: str
-    low_open: bool = False
-
-    def contains(self, value: float) -> bool:
-        """Return True if ``value`` lies in the range."""
-        above = value > self.low if self.low_open else value >= self.low
-        return above and value <= self.high
-
-    def describe(self) -> str:
-        """Return e.g. ``"-90 to 60 degC (Earth's observed extremes)"``."""
-        low = f"more than {self.low:g}" if self.low_open else f"{self.low:g}"
-        units = f" {self.units}" if self.units else ""
-        return f"{low} to {self.high:g}{units} ({self.basis})"
-
-
-#: Ranges of the numeric fields (lon and lat are bounded by SHANGHAI_DOMAIN instead). Values
-#: outside them are typing errors, not designs, so they are rejected rather than clipped.
-_BOUNDS: dict[str, _Range] = {
-    # Service lives of civil works: 1 year to 300 (monumental structures); the catalogue's
-    # longest default is 100 years (assets.catalogue).
-    "design_life_years": _Range(1, 300, "years", "a civil-works design life"),
-    # The layers' horizons run from the 1995-2014 baseline to 2081-2100 (AR6_HORIZONS in
-    # hazard_models/horizon.py), so a start year outside 2000-2100 cannot be checked.
-    "start_year": _Range(2000, 2100, "", "the hazard layers' horizons"),
-    # Land and structures in Shanghai lie within about -20 m (deep basements, metro) and
-    # 100 m (the few hills of Songjiang and Jinshan reach about 100 m) on the Wusong datum.
-    "ground_elevation_m": _Range(-20, 100, "m", "Shanghai's terrain on the Wusong datum"),
-    "protection_level_m": _Range(-20, 100, "m", "Shanghai's terrain on the Wusong datum"),
-    # The 1-5 criticality scale of the risk matrix (docs/feasibility.md, step 4).
-    "criticality": _Range(1, 5, "", "the 1-5 consequence scale"),
-    # Zero up to 1e13 CNY, about twice Shanghai's 2023 GDP (4.7e12 CNY, Shanghai Statistical
-    # Yearbook): no single project is worth more.
-    "replacement_value": _Range(0, 1e13, "CNY", "at most twice Shanghai's annual GDP"),
-    # Earth's observed extremes of air temperature: -89.2 degC (Vostok, 1983) and 56.7 degC
-    # (Death Valley, 1913), WMO Archive of Weather and Climate Extremes.
-    "heat_threshold_degc": _Range(-90, 60, "degC", "Earth's observed extremes"),
-    # A return period is longer than one year (an annual probability below 1); 100000 years
-    # is beyond the longest design standard in use (Dutch dikes, 1 in 10000 years).
-    "drainage_return_period_years": _Range(
-        1, 100_000, "years", "an annual exceedance probability in [1e-5, 1)", low_open=True
-    ),
-}
-#: C0 controls (NUL, ESC ...), DEL and C1 controls: never part of a name.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _number(description: str, bound: _Range | None = None, **kwargs: Any) -> Any:
-    """Return a Field that takes a real number only: no bool, no string, no NaN or infinity.
-
-    ``bound`` only documents the range in the JSON schema; ``Submission._in_physical_range``
-    enforces it with a message that names the field, the range and its basis.
-    """
-    schema: dict[str, JsonValue] | None = None
-    if bound is not None:
-        low = "exclusiveMinimum" if bound.low_open else "minimum"
-        schema = {low: bound.low, "maximum": bound.high}
-    return Field(
-        strict=True,
-        allow_inf_nan=False,
-        description=description,
-        json_schema_extra=schema,
-        **kwargs,
-    )
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    """Map NaN/inf to None so that JSON stays valid and round-trips."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 class Submission(BaseModel):
     """A project submitted for a climate feasibility check.
 
-    Standards left out default from the asset-type catalogue (``assets.catalogue``); a
-    missing ``protection_level_m`` means no surge check is possible.
+    Standards left out default from the asset-type catalogue (``assets.catalogue``); without
+    ``protection_level_m`` the surge standard is ``ground_elevation_m``, and without either
+    no surge check is possible.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     project_name: str = Field(min_length=1, max_length=200, description="plain text")
     asset_type: str = Field(description="a key of assets.catalogue.ASSET_TYPES")
-    lon: float = _number("site longitude, degrees east (WGS 84)")
-    lat: float = _number("site latitude, degrees north (WGS 84)")
-    design_life_years: int | None = _number("years", _BOUNDS["design_life_years"], default=None)
-    start_year: int = _number("first year of service", _BOUNDS["start_year"], default=2025)
-    ground_elevation_m: float | None = _number(
-        "m, Wusong datum", _BOUNDS["ground_elevation_m"], default=None
+    lon: float = number_field("site longitude, degrees east (WGS 84)", WGS84["lon"])
+    lat: float = number_field("site latitude, degrees north (WGS 84)", WGS84["lat"])
+    design_life_years: int | None = number_field("years", BOUNDS["design_life_years"], default=None)
+    start_year: int = number_field("first year of service", BOUNDS["start_year"], default=2025)
+    ground_elevation_m: float | None = number_field(
+        "m, Wusong datum", BOUNDS["ground_elevation_m"], default=None
     )
-    criticality: int = _number("1 low to 5 critical", _BOUNDS["criticality"], default=3)
-    replacement_value: float | None = _number("CNY", _BOUNDS["replacement_value"], default=None)
-    heat_threshold_degc: float | None = _number(
-        "degC, daily maximum", _BOUNDS["heat_threshold_degc"], default=None
+    criticality: int = number_field("1 low to 5 critical", BOUNDS["criticality"], default=3)
+    replacement_value: float | None = number_field("CNY", BOUNDS["replacement_value"], default=None)
+    heat_standard: HeatStandard | None = Field(
+        default=None,
+        description="what the heat standard means: 'equipment' (design temperature against "
+        "the annual maximum of daily Tmax) or 'hot_days' (days per year with Tmax >= "
+        "heat_threshold_degc); default from the asset type",
     )
-    drainage_return_period_years: float | None = _number(
-        "years", _BOUNDS["drainage_return_period_years"], default=None
+    heat_threshold_degc: float | None = number_field(
+        "degC, daily maximum: the design temperature (equipment) or the hot-day threshold "
+        "(hot_days: 35, 37 or 40)",
+        BOUNDS["heat_threshold_degc"],
+        default=None,
     )
-    protection_level_m: float | None = _number(
-        "m, Wusong datum", _BOUNDS["protection_level_m"], default=None
+    heat_days_standard: float | None = number_field(
+        "days/yr with Tmax >= heat_threshold_degc the design is planned for (hot_days only)",
+        BOUNDS["heat_days_standard"],
+        default=None,
+    )
+    drainage_return_period_years: float | None = number_field(
+        "years", BOUNDS["drainage_return_period_years"], default=None
+    )
+    protection_level_m: float | None = number_field(
+        "m, Wusong datum", BOUNDS["protection_level_m"], default=None
     )
 
     @field_validator("project_name", "asset_type")
     @classmethod
     def _plain_text(cls, value: str, info: ValidationInfo) -> str:
-        bad = _CONTROL.search(value)
+        bad = CONTROL.search(value)
         if bad:
             raise ValueError(
                 f"{info.field_name}: expected plain text, found control character "
@@ -167,10 +106,10 @@ class Submission(BaseModel):
             )
         return value
 
-    @field_validator(*_BOUNDS)
+    @field_validator(*BOUNDS)
     @classmethod
     def _in_physical_range(cls, value: float | None, info: ValidationInfo) -> float | None:
-        bound = _BOUNDS[str(info.field_name)]
+        bound = BOUNDS[str(info.field_name)]
         if value is not None and not bound.contains(value):
             raise ValueError(f"{info.field_name} {value:g}: expected {bound.describe()}")
         return value
@@ -184,18 +123,23 @@ class Submission(BaseModel):
 
     @field_validator("lon")
     @classmethod
-    def _lon_in_domain(cls, value: float) -> float:
-        lo, hi = SHANGHAI_DOMAIN[:2]
-        if not lo <= value <= hi:
-            raise ValueError(f"lon {value} is outside the Shanghai domain {lo}-{hi} E")
+    def _lon_on_earth(cls, value: float) -> float:
+        if not WGS84["lon"].contains(value):
+            raise ValueError(f"lon {value:g}: expected {WGS84['lon'].describe()}")
         return value
 
     @field_validator("lat")
     @classmethod
-    def _lat_in_domain(cls, value: float) -> float:
-        lo, hi = SHANGHAI_DOMAIN[2:]
-        if not lo <= value <= hi:
-            raise ValueError(f"lat {value} is outside the Shanghai domain {lo}-{hi} N")
+    def _lat_on_earth(cls, value: float, info: ValidationInfo) -> float:
+        if not WGS84["lat"].contains(value):
+            lon = info.data.get("lon")
+            swapped = (
+                isinstance(lon, int | float)
+                and WGS84["lat"].contains(lon)
+                and WGS84["lon"].contains(value)
+            )
+            hint = f"; lat and lon look swapped (lon {lon:g}, lat {value:g})" if swapped else ""
+            raise ValueError(f"lat {value:g}: expected {WGS84['lat'].describe()}{hint}")
         return value
 
     @model_validator(mode="after")
@@ -203,11 +147,35 @@ class Submission(BaseModel):
         kind = ASSET_TYPES[self.asset_type]
         if self.design_life_years is None:
             self.design_life_years = kind.design_life_years
+        if self.heat_standard is None:
+            self.heat_standard = kind.heat_standard
         if self.heat_threshold_degc is None:
             self.heat_threshold_degc = kind.heat_threshold_degc
         if self.drainage_return_period_years is None:
             self.drainage_return_period_years = float(kind.drainage_return_period_years)
+        if self.heat_standard == "hot_days":
+            self._hot_days_standard(kind.heat_days_standard)
+        elif self.heat_days_standard is not None:
+            raise ValueError(
+                "heat_days_standard: applies to a 'hot_days' heat standard only; "
+                f"{self.asset_type} uses 'equipment' (set heat_standard to 'hot_days')"
+            )
         return self
+
+    def _hot_days_standard(self, default: float | None) -> None:
+        if self.heat_days_standard is None:
+            self.heat_days_standard = default
+        if self.heat_days_standard is None:
+            raise ValueError(
+                "heat_days_standard: expected days per year for a 'hot_days' heat standard "
+                f"({self.asset_type} has no default)"
+            )
+        if self.heat_threshold_degc not in HOT_DAY_THRESHOLDS_DEGC:
+            raise ValueError(
+                f"heat_threshold_degc {self.heat_threshold_degc:g}: a hot-day standard "
+                f"counts days with Tmax >= one of {list(HOT_DAY_THRESHOLDS_DEGC)} degC "
+                "(the heat layer's counts)"
+            )
 
 
 class SubmissionError(ValueError):
@@ -283,6 +251,22 @@ class HazardRow(BaseModel):
     )
     design_life_exceedance_probability_p10: float | None = None
     design_life_exceedance_probability_p90: float | None = None
+    gev: tuple[float, float, float] | None = Field(
+        default=None,
+        description="the site's pooled GEV (loc, scale, shape; Coles 2001 sign convention, "
+        "shape > 0 heavy tail) of the metric's annual maximum in this scenario and horizon: "
+        "the distribution behind annual_exceedance_probability; None for counts",
+    )
+    gev_loc_spread: tuple[float, float] | None = Field(
+        default=None,
+        description="GEV locations shifted to the spread_quantiles (docs/feasibility.md, "
+        "'Model spread'); with scale and shape of ``gev`` they give the band of the curve",
+    )
+    spread_quantiles: tuple[float, float] | None = Field(
+        default=None,
+        description="the layer's ensemble quantiles behind the *_p10/*_p90 fields (0.1, 0.9 "
+        "for heat and rain; the sea-level likely range 0.17, 0.83 for surge)",
+    )
     flood_depth_m: float | None = Field(
         default=None,
         description="surge rows: still water at the metric's return period above the site's "
@@ -302,7 +286,7 @@ class HazardRow(BaseModel):
         "design_life_exceedance_probability_p90",
         "flood_depth_m",
         mode="before",
-    )(_finite_or_none)
+    )(finite_or_none)
 
 
 class Advice(BaseModel):
@@ -340,13 +324,19 @@ class TippingPoint(BaseModel):
 class AdaptationOption(BaseModel):
     """One change of a standard and the verdict the check would give with it."""
 
-    hazard: HazardName
+    hazard: HazardName | Literal["combined"] = Field(
+        description="the hazard whose standard changes, or 'combined' for every advised change"
+    )
     action: str = Field(description="plain-language change, e.g. 'raise protection to 6.60 m'")
-    standard: float
+    standard: float | None = Field(description="the changed standard; None when combined")
     units: str
     verdict: Verdict
     design_life_exceedance_probability: float = Field(
-        description="worst scenario, with the changed standard"
+        description="worst scenario, with the changed standard (combined: the highest over "
+        "the changed hazards)"
+    )
+    changes: dict[str, float] = Field(
+        default_factory=dict, description="hazard -> changed standard (in the row's units)"
     )
 
 

@@ -1,7 +1,12 @@
-"""Reports of a feasibility check: self-contained HTML, JSON, and a rich table for the CLI.
+"""Reports of a feasibility check: HTML and PDF in English or Chinese, JSON, and a CLI table.
 
-The HTML template is kept in this module (not a separate file) so that the report renders
-from an installed wheel without extra package data.
+``render_html`` builds one self-contained page (inline CSS and SVG, nothing fetched) that an
+approving authority can read: executive summary, site map, per hazard the chance of exceeding
+the standard with the model spread and the return-level curve, adaptation options and tipping
+points, method, provenance, limitations and a sign-off block (``docs/report.md``).
+``render_pdf`` prints the same HTML with WeasyPrint. The parts live in ``report_text``
+(EN/ZH strings), ``report_context`` (geography), ``report_map``, ``report_figures``,
+``report_template`` and ``report_pdf``.
 """
 
 from __future__ import annotations
@@ -11,12 +16,40 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from resilience.feasibility.models import CheckResult
-from resilience.storage.atomic import write_text_atomic
+from resilience.feasibility.report_context import (
+    ReportContext,
+    default_report_context,
+    site_return_levels,
+)
+from resilience.feasibility.report_pdf import MissingFontError, render_pdf_bytes
+from resilience.feasibility.report_sections import (
+    advice_text,
+    change,
+    governing,
+    hazard_sections,
+    heat_standard,
+    layer_names,
+    layer_rows,
+    option_rows,
+    tipping_rows,
+)
+from resilience.feasibility.report_text import TEXT, check_lang, num, pct
+from resilience.storage.atomic import write_bytes_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["format_table", "render_html", "terminal_text", "write_report"]
+__all__ = [
+    "MissingFontError",
+    "ReportContext",
+    "default_report_context",
+    "format_table",
+    "render_html",
+    "render_pdf",
+    "site_return_levels",
+    "terminal_text",
+    "write_report",
+]
 
 _VERDICT_LABEL = {
     "feasible": "Feasible",
@@ -32,98 +65,16 @@ _ANSI = re.compile(
 )
 #: Other C0 controls (NUL, BEL, CR, LF, TAB ...), DEL and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Climate feasibility check: {{ s.project_name }}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:.25em .5em}
-th{background:#eee}td.num{text-align:right}.verdict{font-size:1.4em;font-weight:bold}
-.feasible{color:#1a7f37}.feasible_with_adaptation{color:#9a6700}.not_feasible{color:#cf222e}
-.caveat{background:#fff3cd;border:1px solid #e0c060;padding:.5em 1em}
-.c-low{background:#dafbe1}.c-medium{background:#fff8c5}.c-high{background:#ffd8b5}
-.c-very-high{background:#ffc1c0}
-</style></head><body>
-<h1>Climate feasibility check: {{ s.project_name }}</h1>
-{% if r.synthetic_data %}<p class="caveat"><strong>Synthetic data.</strong> The hazard layers
-used here ({% for h, i in r.layer_inputs.items() if i.synthetic == "yes" -%}
-{{ h }}{{ ", " if not loop.last }}{% endfor %})
-were built from synthetic demonstration data, not climate projections or observations: do not
-use these numbers for design.</p>{% endif %}
-{% set unknown = r.layer_inputs.values() | selectattr("synthetic", "equalto", "unknown") | list %}
-{% if unknown %}<p class="caveat"><strong>Provenance unknown.</strong> Some hazard layers
-({% for h, i in r.layer_inputs.items() if i.synthetic == "unknown" -%}
-{{ h }}{{ ", " if not loop.last }}{% endfor %})
-do not record whether their inputs were synthetic.</p>{% endif %}
-<p class="verdict {{ r.verdict }}">Verdict: {{ verdict_label }}</p>
-<p>Overall score {{ r.overall_score if r.overall_score is not none else "n/a" }} / 25
-({{ r.overall_class }}); target: at most {{ pct(r.target_probability) }} chance of exceeding a
-design standard over the design life.</p>
-{% if r.extrapolation %}<p class="caveat"><strong>Extrapolated.</strong>
-{{ r.extrapolation }}.</p>{% endif %}
-<h2>Submission</h2>
-<table>
-<tr><th>Asset type</th><td>{{ s.asset_type }}</td></tr>
-<tr><th>Site</th><td>{{ "%.4f"|format(s.lon) }} E, {{ "%.4f"|format(s.lat) }} N</td></tr>
-<tr><th>Design life</th><td>{{ s.design_life_years }} years from {{ s.start_year }}</td></tr>
-<tr><th>Ground elevation</th><td>{{ num(s.ground_elevation_m, 2) }} m (Wusong)</td></tr>
-<tr><th>Heat threshold</th><td>{{ num(s.heat_threshold_degc, 1) }} degC</td></tr>
-<tr><th>Drainage standard</th><td>{{ num(s.drainage_return_period_years, 0) }}-yr storm</td></tr>
-<tr><th>Protection level</th><td>{{ num(s.protection_level_m, 2) }} m (Wusong)</td></tr>
-</table>
-{% for hazard, rows in by_hazard %}
-<h2>Hazard: {{ hazard }}</h2>
-{% if hazard in r.not_checked %}<p class="caveat">{{ r.not_checked[hazard] }}</p>{% endif %}
-<table><tr><th>Scenario</th><th>Horizon</th><th>Metric</th><th>Value</th><th>Standard</th>
-<th>Annual p</th><th>Design-life p</th><th>L</th><th>C</th><th>Score</th><th>Class</th></tr>
-{% for row in rows %}<tr><td>{{ row.scenario }}</td><td>{{ row.horizon }}</td>
-<td>{{ row.metric }}</td><td class="num">{{ num(row.metric_value, 2) }} {{ row.metric_units }}</td>
-<td class="num">{{ num(row.standard, 2) }} {{ row.standard_units }}</td>
-<td class="num">{{ pct(row.annual_exceedance_probability) }}</td>
-<td class="num">{{ pct(row.design_life_exceedance_probability) }}</td>
-<td class="num">{{ row.likelihood or "" }}</td><td class="num">{{ row.consequence or "" }}</td>
-<td class="num">{{ row.score or "" }}</td>
-<td class="c-{{ row.risk_class|replace(' ', '-') }}">{{ row.risk_class }}</td></tr>
-{% endfor %}</table>
-{% endfor %}
-<h2>Adaptation advice</h2>
-{% if r.advice %}<ul>{% for a in r.advice %}<li><strong>{{ a.hazard }}</strong>
-({{ a.worst_scenario }}, design-life probability {{ pct(a.design_life_exceedance_probability) }}):
-{{ a.message }}</li>{% endfor %}</ul>
-{% else %}<p>None needed: every checked standard meets the target.</p>{% endif %}
-<h2>Method and sources</h2>
-<p>{{ r.method }}</p><p>Verdict rule: {{ r.verdict_rule }}.</p>
-<ul>{% for source in r.sources %}<li>{{ source }}</li>{% endfor %}</ul>
-<p>Layer versions: {% for h, v in r.layer_versions.items() %}{{ h }} {{ v }}
-{{- "; " if not loop.last }}{% endfor %}.</p>
-<table><tr><th>layer</th><th>inputs sha256</th><th>synthetic input</th><th>code</th></tr>
-{% for h, i in r.layer_inputs.items() %}<tr><td>{{ h }}</td>
-<td><code>{{ i.inputs_sha256 }}</code></td><td>{{ i.synthetic }}</td>
-<td>{{ i.code_version }}</td></tr>
-{% endfor %}</table>
-<p>
-Check {{ r.check_id }}, created {{ r.created.isoformat() }}.</p>
-</body></html>
-"""
-
-
-def _num(value: float | None, digits: int) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-#: Probabilities below this (0.01 %) print as "<0.01 %", never in exponent notation.
-_SMALLEST_SHOWN = 1e-4
-
-
-def _pct(value: float | None) -> str:
-    """Format a probability in [0, 1] as a percentage: "0 %", "<0.01 %", "0.528 %", "97.7 %"."""
-    if value is None:
-        return "n/a"
-    if value == 0:
-        return "0 %"
-    if value < _SMALLEST_SHOWN:
-        return "<0.01 %"
-    return f"{100 * value:.3g} %" if value < 0.9995 else f"{100 * value:.2f} %"
+_FONTS = {
+    "en": '"DejaVu Sans", "Noto Sans", "Noto Sans CJK SC", system-ui, sans-serif',
+    "zh": '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", '
+    '"Microsoft YaHei", "PingFang SC", sans-serif',
+}
+_num, _pct = num, pct  # the names the CLI tests use
+_DAPP = (
+    "Haasnoot, Kwakkel, Walker & ter Maat (2013) Dynamic adaptive policy pathways, Global "
+    "Environmental Change 23, 485-498, doi:10.1016/j.gloenvcha.2012.12.006"
+)
 
 
 def terminal_text(text: object) -> str:
@@ -149,38 +100,114 @@ def terminal_text(text: object) -> str:
     return escape(cleaned)
 
 
-def render_html(result: CheckResult) -> str:
-    """Return a self-contained HTML report of a check.
+def render_html(
+    result: CheckResult, *, lang: str = "en", context: ReportContext | None = None
+) -> str:
+    """Return the report of a check as one self-contained HTML page.
+
+    Parameters
+    ----------
+    result : CheckResult
+        The check to render. Fields that a check did not fill (options, tipping points,
+        governing hazard, spread, result hash ...) are shown as "not available".
+    lang : {"en", "zh"}
+        Language of every fixed phrase; engine-written text (advice, rules) is shown as
+        written beside a translated lead.
+    context : ReportContext, optional
+        Geography for the map and return-level curves at the site. Default: the bundled
+        Shanghai geography (:func:`default_report_context`); ``ReportContext()`` draws no map.
+
+    Returns
+    -------
+    str
+        HTML with inline CSS and SVG only: no script, no external fetch.
+
+    Raises
+    ------
+    ValueError
+        If ``lang`` is not one of "en", "zh".
+    """
+    import jinja2
+
+    from resilience.feasibility.report_map import render_site_map
+    from resilience.feasibility.report_template import TEMPLATE
+
+    language = check_lang(lang)
+    context = default_report_context() if context is None else context
+
+    def t(key: str) -> str:
+        return TEXT[key][language]
+
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return environment.from_string(TEMPLATE).render(
+        r=result,
+        s=result.submission,
+        lang=language,
+        t=t,
+        text=TEXT,
+        num=num,
+        pct=pct,
+        fonts=_FONTS[language],
+        synthetic_layers=layer_names(result, "yes", language),
+        unknown_layers=layer_names(result, "unknown", language),
+        governing=governing(result, language),
+        heat=heat_standard(result, language),
+        change=change(result, language),
+        site_map=render_site_map(result.submission, context, language),
+        map_sources=context.sources_zh
+        if language == "zh" and context.sources_zh
+        else context.sources,
+        hazards=hazard_sections(result, language, context),
+        options=option_rows(result, language),
+        advice=[advice_text(a, language) for a in result.advice],
+        tipping=tipping_rows(result, language),
+        tipping_rule=result.tipping_points[0].rule if result.tipping_points else "",
+        layers=layer_rows(result, language),
+        sources=[
+            *result.sources,
+            *([] if any("Haasnoot" in source for source in result.sources) else [_DAPP]),
+        ],
+    )
+
+
+def render_pdf(
+    result: CheckResult, *, lang: str = "en", context: ReportContext | None = None
+) -> bytes:
+    """Return the report of a check as PDF (WeasyPrint from :func:`render_html`).
 
     Parameters
     ----------
     result : CheckResult
         The check to render.
+    lang : {"en", "zh"}
+        Language; "zh" needs a Chinese (CJK) font installed.
+    context : ReportContext, optional
+        As for :func:`render_html`.
 
     Returns
     -------
-    str
-        One HTML page (inline CSS, no external resources): verdict, one table per hazard of
-        scenario x horizon rows, adaptation advice, method and sources, and the
-        synthetic-data caveat when the layers say so.
+    bytes
+        A PDF document (A4, page numbers, the check id on every page).
+
+    Raises
+    ------
+    ValueError
+        If ``lang`` is not one of "en", "zh".
+    MissingFontError
+        If ``lang`` is "zh" and no CJK font is installed (install ``fonts-noto-cjk``).
     """
-    import jinja2
-
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    hazards = dict.fromkeys(row.hazard for row in result.rows)
-    by_hazard = [(h, [row for row in result.rows if row.hazard == h]) for h in hazards]
-    return environment.from_string(_TEMPLATE).render(
-        r=result,
-        s=result.submission,
-        by_hazard=by_hazard,
-        num=_num,
-        pct=_pct,
-        verdict_label=_VERDICT_LABEL[result.verdict],
-    )
+    language = check_lang(lang)
+    return render_pdf_bytes(render_html(result, lang=language, context=context), language)
 
 
-def write_report(result: CheckResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``check_<id>.html`` and ``check_<id>.json`` atomically into ``out_dir``.
+def write_report(
+    result: CheckResult,
+    out_dir: str | Path,
+    *,
+    lang: str = "en",
+    context: ReportContext | None = None,
+) -> dict[str, Path]:
+    """Write the check's HTML, PDF and JSON atomically into ``out_dir``.
 
     Parameters
     ----------
@@ -188,20 +215,36 @@ def write_report(result: CheckResult, out_dir: str | Path) -> dict[str, Path]:
         The check to write.
     out_dir : str or Path
         Directory, created if missing.
+    lang : {"en", "zh"}
+        Language of the HTML and PDF; Chinese files carry a ``_zh`` suffix.
+    context : ReportContext, optional
+        As for :func:`render_html`.
 
     Returns
     -------
     dict of str to Path
-        ``{"html": ..., "json": ...}``.
+        ``{"html": check_<id>.html, "pdf": check_<id>.pdf, "json": check_<id>.json}``.
+
+    Raises
+    ------
+    ValueError
+        If ``lang`` is not one of "en", "zh" (nothing is written).
+    MissingFontError
+        As for :func:`render_pdf` (the JSON and HTML are written first).
     """
+    language = check_lang(lang)
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
+    stem = f"check_{result.check_id}" + ("" if language == "en" else f"_{language}")
     paths = {
-        "html": directory / f"check_{result.check_id}.html",
+        "html": directory / f"{stem}.html",
+        "pdf": directory / f"{stem}.pdf",
         "json": directory / f"check_{result.check_id}.json",
     }
+    html = render_html(result, lang=language, context=context)
     write_text_atomic(paths["json"], result.model_dump_json(indent=2))
-    write_text_atomic(paths["html"], render_html(result))
+    write_text_atomic(paths["html"], html)
+    write_bytes_atomic(paths["pdf"], render_pdf_bytes(html, language))
     return paths
 
 

@@ -280,6 +280,9 @@ class LayerStore:
         entry = self.entry(name, version)
         _verify_file(entry)
         ds = xr.open_dataset(entry.path)
+        # The verified file's sha256 identifies the content a result was computed from
+        # (resilience.feasibility.identity); it lives in the manifest, not in the file.
+        ds.attrs["file_sha256"] = str(entry.manifest.get("file_sha256", ""))
         try:
             return validate_hazard_layer(ds)
         except SchemaError as error:

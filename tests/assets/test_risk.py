@@ -2,6 +2,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import xarray as xr
+from scipy.stats import nbinom
 from shapely.geometry import Point
 
 from assets.metrics import (
@@ -181,12 +182,42 @@ def test_surge_below_ground_and_below_protection_do_no_damage():
     assert walled["annual_exceedance_probability"].max() < 1e-9
 
 
-def test_missing_protection_level_is_not_assessed():
+def test_without_protection_the_ground_is_the_surge_standard():
     exposure = _exposure("still_water_level", "m", 4.0, 0.5, extra=5.0)
     table = build_risk_table({"surge": exposure}, _assets(protection_level_m=[np.nan]))
+    assert (table["standard"] == 4.0).all()  # ground elevation
+    # Gumbel(4.0, 0.5): P(level > 4.0 m) = 1 - exp(-1) in the baseline
+    assert table["annual_exceedance_probability"].iloc[0] == pytest.approx(1 - np.exp(-1.0))
+    assert (table["damage_rp100"] > 0).all()  # no defence: water above 4 m ground floods
+    bare = _assets(protection_level_m=[np.nan], ground_elevation_m=[np.nan])
+    table = build_risk_table({"surge": exposure}, bare)
     assert table["design_life_exceedance_probability"].isna().all()
     assert (table["risk_class"] == "not assessed").all()
-    assert (table["damage_rp100"] > 0).all()  # no defence: water above 4 m ground floods
+
+
+def test_hospital_heat_is_a_count_of_hot_days():
+    exposure = _exposure("txx", "degC", [39.0, 40.0, 41.0, 43.0], 1.0, extra=41.5)
+    counts = np.broadcast_to(
+        np.array([5.0, 10.0, 20.0, 45.0])[None, None, :, None], (1, 2, 4, 3)
+    ).copy()
+    counts[..., 0] *= 0.8  # quantile spread: the median (index 1) is the one used
+    attrs = {"units": "days", "long_name": "days Tmax >= 35 degC", "method": "test"}
+    dims = ("asset_id", "scenario", "horizon", "quantile")
+    exposure = exposure.assign(tx_days_above_35=(dims, counts, attrs))
+    table = build_risk_table({"heat": exposure}, _assets(asset_type=["hospital"]))
+    k = 4.0  # assets.hot_days.HOT_DAY_DISPERSION
+    expected = nbinom.sf(30, k, k / (k + np.array([5.0, 10.0, 20.0, 45.0])))
+    np.testing.assert_allclose(
+        table["annual_exceedance_probability"].to_numpy()[:4], expected, rtol=1e-9
+    )
+    assert (table["standard"] == 30.0).all() and (table["standard_units"] == "days/yr").all()
+    assert (table["metric"] == "tx_days_above_35_median").all()
+    assert table["metric_value"].iloc[0] == 5.0
+    assert table["likelihood"].iloc[0] == 1  # 5 hot days a year: a 30-day plan holds today
+    with pytest.raises(SchemaError, match="hot-day assets need \\['tx_days_above_35'\\]"):
+        build_risk_table(
+            {"heat": exposure.drop_vars("tx_days_above_35")}, _assets(asset_type=["hospital"])
+        )
 
 
 def test_unknown_hazard_and_missing_variable_are_rejected():

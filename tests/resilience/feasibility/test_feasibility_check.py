@@ -62,13 +62,45 @@ def test_mild_climate_is_feasible(mild_layers, submission):
     assert all(r.design_life_exceedance_probability <= 0.10 for r in result.rows)
 
 
-def test_missing_protection_level_means_no_surge_check(hot_layers, submission):
-    result = run_check(submission.model_copy(update={"protection_level_m": None}), hot_layers)
+def test_without_protection_or_ground_there_is_no_surge_check(hot_layers, submission):
+    bare = submission.model_copy(update={"protection_level_m": None, "ground_elevation_m": None})
+    result = run_check(bare, hot_layers)
     assert "surge" in result.not_checked
     surge = [r for r in result.rows if r.hazard == "surge"]
     assert surge and all(r.design_life_exceedance_probability is None for r in surge)
     assert all(r.risk_class == "not assessed" for r in surge)
+    assert all(r.flood_depth_m is None for r in surge)
     assert not math.isnan(surge[0].metric_value)
+    assert not [t for t in result.tipping_points if t.hazard == "surge"]
+
+
+def test_without_protection_the_ground_elevation_is_the_surge_standard(hot_layers, submission):
+    # ground 4.2 m against a still water GEV with loc 5.2 m: flooded in most years
+    result = run_check(submission.model_copy(update={"protection_level_m": None}), hot_layers)
+    assert "surge" not in result.not_checked
+    surge = [r for r in result.rows if r.hazard == "surge"]
+    assert all(r.standard == 4.2 for r in surge)
+    assert all(r.standard_basis.startswith("ground elevation") for r in surge)
+    baseline = next(r for r in surge if r.horizon == "baseline")
+    # Gumbel(5.2, 0.25): P(level > 4.2) = 1 - exp(-exp(4)) ~ 1
+    assert baseline.annual_exceedance_probability == pytest.approx(1 - math.exp(-math.exp(4.0)))
+    # flood depth = 100-yr still water - ground (static bound)
+    assert baseline.flood_depth_m == pytest.approx(baseline.metric_value - 4.2)
+    advice = next(a for a in result.advice if a.hazard == "surge")
+    assert advice.message.startswith("protect the site to ")
+    protected = run_check(submission, hot_layers)  # protection 6.0 m given: it governs
+    assert all(
+        r.standard == 6.0 and r.standard_basis.startswith("protection level")
+        for r in protected.rows
+        if r.hazard == "surge"
+    )
+    # the flood depth is reported whenever the ground is known, protected or not
+    assert all(r.flood_depth_m is not None for r in protected.rows if r.hazard == "surge")
+
+
+def test_flood_depth_is_zero_on_high_ground(mild_layers, submission):
+    high = run_check(submission.model_copy(update={"ground_elevation_m": 9.0}), mild_layers)
+    assert all(r.flood_depth_m == 0.0 for r in high.rows if r.hazard == "surge")
 
 
 def test_layer_versions_and_synthetic_flag(hot_layers, submission):

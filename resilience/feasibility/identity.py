@@ -1,0 +1,91 @@
+"""The identity of a check: a reproducible hash of everything that determines its result.
+
+``result_hash`` = sha256 of the canonical JSON (keys sorted, no whitespace, UTF-8) of the
+submission (``model_dump(mode="json")``, standards filled from the catalogue), each layer's
+identity (version, full ``inputs_sha256``, code version, synthetic flag and, when the layer
+carries it, the published file's sha256), the engine's code version and the parameters that
+change the result (the target probability ...). The check's own id and timestamp are left
+out, so the same inputs give the same hash in the CLI, the API and a flow, and a re-submission
+can be recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+import xarray as xr
+
+from hazard_models.layer import synthetic_flag
+
+__all__ = [
+    "LAYER_IDENTITY_ATTRS",
+    "canonical_json",
+    "code_version",
+    "layer_identity",
+    "result_hash",
+]
+
+#: HazardLayer global attributes that identify a layer's content (docs/design.md); the
+#: ``file_sha256`` attribute is optional (set by whoever opened a published file).
+LAYER_IDENTITY_ATTRS: tuple[str, ...] = (
+    "hazard",
+    "layer_version",
+    "inputs_sha256",
+    "code_version",
+    "file_sha256",
+)
+
+
+def code_version() -> str:
+    """Return the version of the ``resilience`` package that computes the check."""
+    from resilience import __version__
+
+    return f"resilience {__version__}"
+
+
+def canonical_json(value: object) -> str:
+    """Return JSON with sorted keys and no whitespace (RFC 8785-like canonical form)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def layer_identity(layer: xr.Dataset) -> dict[str, str]:
+    """Return the attributes that identify one layer's content, as strings."""
+    identity = {k: str(layer.attrs[k]) for k in LAYER_IDENTITY_ATTRS if k in layer.attrs}
+    identity["synthetic"] = synthetic_flag(layer.attrs)
+    return identity
+
+
+def result_hash(
+    submission: Mapping[str, object],
+    layers: Mapping[str, xr.Dataset],
+    *,
+    code: str,
+    parameters: Mapping[str, object],
+) -> str:
+    """Return the sha256 (hex) of a check's inputs.
+
+    Parameters
+    ----------
+    submission : mapping
+        ``Submission.model_dump(mode="json")``.
+    layers : mapping of str to xarray.Dataset
+        The layers the check used (only their identifying attributes enter).
+    code : str
+        The engine's code version (:func:`code_version`).
+    parameters : mapping
+        Settings that change the result, e.g. ``{"target_probability": 0.1}``.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    document = {
+        "submission": dict(submission),
+        "layers": {name: layer_identity(layer) for name, layer in layers.items()},
+        "code_version": code,
+        "parameters": dict(parameters),
+    }
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
