@@ -370,16 +370,18 @@ def check_feasibility(
     submission: Path, store_root: Path, out_dir: Path, database_url: str, target: float
 ) -> CheckOutputs:
     """Run one feasibility check against the current layers, store it and write its report."""
-    from resilience.feasibility.check import run_check
     from resilience.feasibility.layer_cache import shared_layer_cache
     from resilience.feasibility.models import Submission
     from resilience.feasibility.report import write_report
+    from resilience.feasibility.service import check_submission
     from resilience.feasibility.store import save_check
+    from resilience.settings import Settings
     from resilience.storage.database import make_engine
 
     request = Submission.model_validate_json(Path(submission).read_text(encoding="utf-8"))
-    layers = shared_layer_cache(Path(store_root)).layers()  # opened once per version
-    result = run_check(request, layers, target_probability=target, validated=True)
+    settings = Settings(database_url=database_url, design_life_target_probability=target)
+    cache = shared_layer_cache(Path(store_root))  # layers opened once per version
+    result = check_submission(request, settings, cache=cache)  # as the CLI and the API
     check_id = save_check(make_engine(database_url), request, result)
     files = write_report(result, Path(out_dir))
     return CheckOutputs(

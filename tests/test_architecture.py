@@ -76,7 +76,12 @@ UNIT_ALLOWED = {
     },
     "resilience.fitting": {"resilience", "resilience.storage"},
     "resilience.observed": {"resilience", "resilience.storage", "resilience.geodata"},
-    "resilience.feasibility": {"resilience", "resilience.storage", "resilience.geodata"},
+    "resilience.feasibility": {
+        "resilience",
+        "resilience.storage",
+        "resilience.geodata",
+        "resilience.sample",
+    },
     "resilience.early_warning": {"resilience", "resilience.storage", "resilience.geodata"},
     "resilience.api": {
         "resilience",

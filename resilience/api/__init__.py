@@ -1,5 +1,8 @@
-"""The REST API (FastAPI): warnings, feeds and CAP messages over HTTP, with per-agency keys.
+"""The REST API (FastAPI): feasibility checks and their review, warnings, feeds, CAP messages.
 
-:mod:`.app` builds the application (``resilience serve``); web pages and the feasibility
-service will live beside it. May import every ``resilience`` subpackage but ``cli``.
+:mod:`.app` builds the application (``resilience serve``) from the routers of :mod:`.checks`
+and :mod:`.alerts`; :mod:`.auth` maps a request's key to its caller and role, :mod:`.keys`
+keeps keys in the database, :mod:`.legacy_keys` reads the keys file of before, and
+:mod:`.limits` refuses oversized bodies and words validation errors. Start at :mod:`.app`;
+docs/api.md is the reference. May import every ``resilience`` subpackage but ``cli``.
 """

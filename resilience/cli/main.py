@@ -165,78 +165,6 @@ def refresh(
 
 
 @app.command()
-def check(
-    submission: Annotated[Path, typer.Argument(help="Submission JSON file.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    report_dir: Annotated[
-        Path | None, typer.Option("--report", help="Also write HTML and JSON reports here.")
-    ] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Check a project's climate feasibility against the published hazard layers.
-
-    The report (``--report``) is written before the check is stored, so a database that
-    cannot take the row (locked, read-only, unreachable) loses nothing: the command says
-    where the report was kept and exits with status 2.
-    """
-    settings = _settings(config)
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from resilience.feasibility.check import FeasibilityError, run_check
-    from resilience.feasibility.layer_cache import shared_layer_cache
-    from resilience.feasibility.models import SubmissionError, read_submission
-    from resilience.feasibility.report import format_table, terminal_text, write_report
-    from resilience.feasibility.store import save_check
-    from resilience.storage.database import make_engine
-
-    try:
-        request = read_submission(submission)
-    except SubmissionError as error:
-        _fail(terminal_text(error))
-    cache = shared_layer_cache(settings.layer_store_dir)
-    store = cache.store
-    if not store.names():
-        _fail(
-            f"no published layers in {terminal_text(store.root)}; "
-            "run `resilience refresh` or `resilience demo`"
-        )
-    target = settings.design_life_target_probability
-    try:  # layers from the cache are verified and validated once per version
-        result = run_check(request, cache.layers(), target_probability=target, validated=True)
-    except FeasibilityError as error:
-        _fail(terminal_text(error))
-    try:
-        files = None if report_dir is None else write_report(result, report_dir)
-    except OSError as error:
-        _fail(f"{terminal_text(error)}: cannot write the report; the check was not stored")
-    if as_json:
-        typer.echo(result.model_dump_json(indent=2))
-    else:
-        console.print(format_table(result))
-        for advice in result.advice:
-            where = f"{advice.hazard}, worst {terminal_text(advice.worst_scenario)}"
-            console.print(f"  advice ({where}): {terminal_text(advice.message)}")
-        for hazard, why in result.not_checked.items():
-            console.print(f"  not checked ({hazard}): {terminal_text(why)}")
-    kept = "no report was written (pass --report DIR to keep one)"
-    if files is not None:
-        html, json_file = terminal_text(files["html"]), terminal_text(files["json"])
-        kept = f"the report was kept in {html} and {json_file}"
-        if not as_json:
-            console.print(f"report {html}\n       {json_file}")
-    url, shown = settings.resolved_database_url, "the configured database"
-    try:
-        shown = terminal_text(make_url(url).render_as_string(hide_password=True))
-        check_id = save_check(make_engine(url), request, result)
-    except (SQLAlchemyError, OSError) as error:
-        reason = terminal_text(str(error).splitlines()[0] if str(error) else repr(error))
-        _fail(f"check {result.check_id} was not stored in {shown}: {reason}; {kept}")
-    if not as_json:
-        console.print(f"stored as check #{check_id} in {shown}")
-
-
-@app.command()
 def fit(
     csv_file: Annotated[Path, typer.Argument(help="CSV with one value per row.")],
     column: Annotated[str, typer.Option("--column", help="Column to fit.")],
@@ -481,13 +409,16 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 # Command groups that live in their own modules (typer and rich only at import time).
+from resilience.cli.check import check_command  # noqa: E402
 from resilience.cli.compound import compound_command  # noqa: E402
 from resilience.cli.db import db_app  # noqa: E402
 from resilience.cli.flood import flood_command  # noqa: E402
 from resilience.cli.hazards import app as _hazards_app  # noqa: E402
+from resilience.cli.keys import keys_app  # noqa: E402
 from resilience.cli.surge import surge_command  # noqa: E402
-from resilience.cli.warn import keys_app, serve_command, warn_app  # noqa: E402
+from resilience.cli.warn import serve_command, warn_app  # noqa: E402
 
+app.command("check")(check_command)
 app.add_typer(_hazards_app, name="hazards")
 app.command("surge")(surge_command)
 app.command("flood")(flood_command)

@@ -1,15 +1,16 @@
-"""``resilience warn [verify|deliver]``, ``resilience serve`` and ``resilience keys add``.
+"""``resilience warn [verify|deliver]`` and ``resilience serve``.
 
 ``resilience warn --forecast FILE --out DIR`` evaluates the warning rules on a forecast and
 writes its CAP 1.2 messages (the callback of the ``warn`` group runs when no subcommand is
 given); ``warn verify`` scores CAP files against observed events; ``warn deliver`` runs the
-outbox worker. ``serve`` runs the REST API under uvicorn; ``keys add`` issues an agency key.
+outbox worker. ``serve`` runs the REST API under uvicorn (keys: :mod:`resilience.cli.keys`).
 Registered on the main app by ``resilience.cli.main``. Imports stay inside the commands so that
 ``resilience --help`` stays fast (style.md rule 4).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -17,14 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["keys_app", "serve_command", "warn_app"]
+__all__ = ["serve_command", "warn_app"]
 
 warn_app = typer.Typer(
     help="Warnings: evaluate the rules on a forecast (no subcommand), deliver, verify.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
-keys_app = typer.Typer(help="Per-agency API keys of the warnings REST API.", no_args_is_help=True)
 console = Console()
 error_console = Console(stderr=True, soft_wrap=True)
 
@@ -266,47 +266,46 @@ def serve_command(
     keys: Annotated[
         Path | None, typer.Option("--keys", help="Keys file (default: <data_dir>/api_keys.toml).")
     ] = None,
-    rules: RulesOption = None,
-    config: ConfigOption = None,
-) -> None:
-    """Serve the warnings REST API (alerts, CAP messages, Atom feeds) with uvicorn."""
-    import uvicorn
-
-    from resilience.api.app import ApiKeyError, create_app
-
-    settings = _settings(config)
-    _rules(rules)  # a bad rule file fails here, not on the first request
-    try:
-        app = create_app(settings, rules_path=rules, keys_path=keys, base_url=base_url)
-    except ApiKeyError as error:  # a corrupt keys file: one line, not a traceback
-        _fail(str(error))
-    console.print(f"serving warnings API on http://{host}:{port}/v1/ (Ctrl-C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-@keys_app.command("add")
-def add_key(
-    agency: Annotated[str, typer.Argument(help="Agency id from the rule set.")],
-    label: Annotated[
-        str, typer.Option("--label", help="Who holds the key (printable, at most 200 characters).")
-    ] = "",
-    keys: Annotated[
-        Path | None, typer.Option("--keys", help="Keys file (default: <data_dir>/api_keys.toml).")
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes.")] = 1,
+    check_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--check-processes",
+            min=0,
+            help="Processes that run feasibility checks (default: one per core; 0: in the "
+            "server process, one check at a time).",
+        ),
     ] = None,
     rules: RulesOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Issue an API key for an agency; the key is shown once, only its hash is stored."""
-    from resilience.api.app import ApiKeyError, issue_api_key
+    """Serve the REST API (feasibility checks, alerts, CAP messages, feeds) with uvicorn."""
+    import uvicorn
 
-    known = sorted(a.id for a in _rules(rules).agencies)
-    if agency not in known:
-        _fail(f"unknown agency {agency!r}; expected one of {', '.join(known)}")
-    path = keys or _settings(config).data_dir / "api_keys.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from resilience.api.app import SERVE_ENVIRONMENT, ApiKeyError, create_app
+
+    settings = _settings(config)
+    _rules(rules)  # a bad rule file fails here, not on the first request
+    if check_processes is None:  # a check holds the GIL: one process per core (bench_api_checks)
+        check_processes = len(os.sched_getaffinity(0))
     try:
-        key = issue_api_key(path, agency, label=label)
-    except (ApiKeyError, OSError) as error:  # nothing written: the file is as it was
+        app = create_app(
+            settings,
+            rules_path=rules,
+            keys_path=keys,
+            base_url=base_url,
+            check_processes=check_processes if workers == 1 else 0,  # workers build their own
+        )
+    except ApiKeyError as error:  # a corrupt keys file: one line, not a traceback
         _fail(str(error))
-    console.print(f"key for {agency} (stored as SHA-256 in {path}; shown only now):")
-    typer.echo(key)
+    console.print(f"serving the API on http://{host}:{port}/v1/ (Ctrl-C to stop)")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    given = {"config": config, "rules": rules, "keys": keys}
+    for option, name in SERVE_ENVIRONMENT.items():  # each worker builds the same app
+        value = {"base_url": base_url, "check_processes": str(check_processes)}.get(option)
+        path = given.get(option)
+        os.environ[name] = str(path.resolve()) if path is not None else value or ""
+    factory = "resilience.api.app:app_from_environment"
+    uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, log_level="info")

@@ -1,6 +1,7 @@
 """Every table of the engine's database, on one declarative ``Base``.
 
-Feasibility submissions and check results, issued CAP alerts, and the delivery outbox of the
+Feasibility submissions, check results and reviewers' decisions, API keys with roles,
+issued CAP alerts, and the delivery outbox of the
 early warnings (messages, deliveries, attempts: the transactional-outbox pattern of
 :mod:`resilience.early_warning.outbox`), and what schema upgrades reported. They are defined
 together so that the whole schema is known without importing the packages that use it
@@ -30,7 +31,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "AlertRecord",
+    "ApiKeyRecord",
     "Base",
+    "CheckDecisionRecord",
     "CheckRecord",
     "DeliveryAttempt",
     "DeliveryRecord",
@@ -61,16 +64,58 @@ class SubmissionRecord(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class ApiKeyRecord(Base):
+    """An API key of the REST API (revision 0003): its name, role and SHA-256, never the key.
+
+    ``role`` is ``engineer`` (submits checks, sees its own), ``reviewer`` (sees every check,
+    records decisions) or ``agency`` (the warnings endpoints; ``agency`` names which).
+    ``revoked`` is set when the key stops working; the row stays for the audit trail.
+    """
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(10))
+    agency: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    revoked: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class CheckRecord(Base):
-    """The result of one feasibility check (JSON of ``CheckResult``)."""
+    """The result of one feasibility check (JSON of ``CheckResult``).
+
+    ``owner_key_id`` is the API key that submitted it (``None`` for the CLI and flows);
+    ``result_hash`` is the result's ``result_hash`` (``None`` on rows older than revision
+    0003 that lack one), unique per owner so that a resubmission finds its first check.
+    """
 
     __tablename__ = "check_results"
+    __table_args__ = (
+        UniqueConstraint("owner_key_id", "result_hash", name="uq_check_results_owner_hash"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
     verdict: Mapped[str] = mapped_column(String(40))
     score: Mapped[float] = mapped_column(Float)
     layer_versions: Mapped[dict] = mapped_column(JSON)
     payload: Mapped[dict] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    owner_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", name="fk_check_results_owner_key_id"), nullable=True, index=True
+    )
+    result_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+
+class CheckDecisionRecord(Base):
+    """A reviewer's decision on a check (``approved`` or ``returned``) with a comment."""
+
+    __tablename__ = "check_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("check_results.id"), index=True)
+    reviewer_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    decision: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 

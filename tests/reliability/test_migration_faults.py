@@ -70,7 +70,7 @@ def test_a_failed_upgrade_leaves_the_database_as_it_was(tmp_path):
     with sqlite3.connect(path) as connection:
         keys = [k for (k,) in connection.execute("SELECT alert_key FROM alerts ORDER BY id")]
         assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            ("0002",)
+            ("0003",)
         ]
     assert keys == [KEY, f"{KEY}#duplicate-2"]
 

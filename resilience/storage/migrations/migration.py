@@ -71,7 +71,7 @@ def _script() -> ScriptDirectory:
 
 
 def head_revision() -> str:
-    """Return the newest revision this release knows (``"0002"``)."""
+    """Return the newest revision this release knows (``"0003"``)."""
     head = _script().get_current_head()
     if head is None:  # pragma: no cover - the package ships its revisions
         raise DatabaseSchemaError("no migration revisions found in resilience.storage.migrations")

@@ -124,6 +124,7 @@ def snapshot(engine: Engine) -> dict[str, list[dict]]:
         return {
             name: [dict(r._mapping) for r in connection.execute(select(table).order_by(table.c.id))]
             for name, table in metadata.tables.items()
+            if name in RELEASE_TABLES  # not api_keys, reflected as check_results' referent
         }
 
 
@@ -142,7 +143,9 @@ def assert_upgraded_in_place(before: dict, engine: Engine, caplog: pytest.LogCap
     # Every row kept: same ids, same values, except the later duplicate's key.
     assert {t: len(r) for t, r in after.items()} == {t: len(r) for t, r in before.items()}
     renamed = dict(before["alerts"][1], alert_key=before["alerts"][1]["alert_key"] + "#duplicate-2")
-    expected = dict(before, alerts=[before["alerts"][0], renamed, before["alerts"][2]])
+    checks = [dict(r, owner_key_id=None, result_hash=None) for r in before["check_results"]]
+    alerts = [before["alerts"][0], renamed, before["alerts"][2]]
+    expected = dict(before, alerts=alerts, check_results=checks)  # 0003 adds two columns
     assert after == expected
     with engine.connect() as connection:
         reports = connection.execute(
@@ -152,7 +155,7 @@ def assert_upgraded_in_place(before: dict, engine: Engine, caplog: pytest.LogCap
     assert [tuple(r) for r in reports] == [("0002", "alerts", 2, key, f"{key}#duplicate-2")]
     assert "1 alert_key value(s) held by more than one alerts row" in caplog.text
     assert key in caplog.text
-    assert revision_of(engine) == head_revision() == "0002"
+    assert revision_of(engine) == head_revision() == "0003"
     assert model_differences(engine) == []
 
 
@@ -313,7 +316,7 @@ def test_db_commands_read_and_upgrade_a_release_database(tmp_path):
     assert revision_of(create_engine(url)) is None  # `current` changed nothing
     upgraded = runner.invoke(db_app, ["upgrade", "--database-url", url])
     assert upgraded.exit_code == 0, upgraded.output
-    assert "database at revision 0002" in upgraded.output
+    assert "database at revision 0003" in upgraded.output
     assert "alerts.id 2" in upgraded.output and "#duplicate-2" in upgraded.output
 
 
@@ -359,3 +362,47 @@ def test_downgrade_to_0001_gives_back_the_release_schema(tmp_path):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
         assert compare_metadata(context, r0001_initial.schema()) == []
+
+
+# --- revision 0003: keys, check owners and hashes, decisions ---------------------------
+
+
+def _upgrade_0002_database_with_checks(url: str) -> Engine:
+    """A database at 0002 with two checks (one whose payload has a result_hash), upgraded."""
+    old = create_engine(url)
+    with old.begin() as connection:
+        upgrade_database(connection, "0002")
+    tables = r0001_initial.schema().tables
+    rows = release_rows()
+    digest = "ab" * 32
+    checks = [
+        dict(rows["check_results"][0], payload={"result_hash": digest}),
+        dict(rows["check_results"][0], id=2, submission_id=2),
+    ]
+    with old.begin() as connection:
+        connection.execute(insert(tables["submissions"]), rows["submissions"])
+        connection.execute(insert(tables["check_results"]), checks)
+    old.dispose()
+    return make_engine(url)
+
+
+def _assert_0003_applied(engine: Engine) -> None:
+    assert revision_of(engine) == "0003" and model_differences(engine) == []
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT id, owner_key_id, result_hash FROM check_results ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in found] == [(1, None, "ab" * 32), (2, None, None)]
+
+
+def test_revision_0003_fills_result_hashes_on_sqlite(tmp_path):
+    engine = _upgrade_0002_database_with_checks(f"sqlite:///{tmp_path / 'r3.db'}")
+    _assert_0003_applied(engine)
+
+
+def test_revision_0003_fills_result_hashes_on_postgresql(postgres):
+    engine = _upgrade_0002_database_with_checks(postgres())
+    try:
+        _assert_0003_applied(engine)
+    finally:
+        engine.dispose()
