@@ -72,6 +72,7 @@ class CheckOutputs(BaseModel):
     score: float | None
     html: Path
     json_path: Path
+    pdf: Path | None = None
 
 
 class WarningOutputs(BaseModel):
@@ -390,6 +391,7 @@ def check_feasibility(
         score=result.overall_score,
         html=files["html"],
         json_path=files["json"],
+        pdf=files.get("pdf"),
     )
 
 

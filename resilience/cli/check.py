@@ -82,10 +82,10 @@ def check_command(
         _print_result(result)
     kept = "no report was written (pass --report DIR to keep one)"
     if files is not None:
-        html, json_file = terminal_text(files["html"]), terminal_text(files["json"])
-        kept = f"the report was kept in {html} and {json_file}"
+        shown_files = [terminal_text(path) for path in files.values()]
+        kept = f"the report was kept in {', '.join(shown_files)}"
         if not as_json:
-            console.print(f"report {html}\n       {json_file}")
+            console.print("report " + "\n       ".join(shown_files))
     url, shown = settings.resolved_database_url, "the configured database"
     try:
         shown = terminal_text(make_url(url).render_as_string(hide_password=True))

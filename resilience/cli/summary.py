@@ -103,10 +103,12 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
         ("risk table (CSV)", risk.csv),
         ("feasibility report (HTML)", check.html),
         ("feasibility result (JSON)", check.json_path),
+        ("feasibility report (PDF)", check.pdf),
         ("CAP 1.2 messages", result.warnings.out_dir),
         ("sample inputs", result.sample_dir),
         ("city profile", result.refresh.profile),
     ]
     console.print(f"\n[bold]Outputs[/] (demo finished in {elapsed_s:.0f} s):")
     for label, path in rows:
-        console.print(f"  {label:<26} {path}", highlight=False, soft_wrap=True)
+        if path is not None:  # e.g. no PDF when the report was written without one
+            console.print(f"  {label:<26} {path}", highlight=False, soft_wrap=True)
