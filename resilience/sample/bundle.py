@@ -12,6 +12,7 @@ Layout written by :func:`write_sample` (all deterministic)::
     DIR/tide_gauges/tide_gauge_annual_maxima.csv (+ stations)             synthetic, real anchors
     DIR/forecast/forecast_72h.nc                                          synthetic 72-h ensemble
     DIR/submissions/bund_metro_station.json                               example submission
+    DIR/submissions/{metro_station,hospital,...}.json + expected.yaml     sample submissions
     DIR/SAMPLE.json                                                        what is real, what is not
     DIR/profile.yaml                                                      the city profile
 
@@ -131,6 +132,9 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
     forecast = write_sample_forecast(root / "forecast")
     submission = root / "submissions" / "bund_metro_station.json"
     _write_json_atomic(submission, EXAMPLE_SUBMISSION)
+    for shipped in sorted(data_path("submissions").iterdir()):  # docs/sample_submissions.md
+        if shipped.suffix in (".json", ".yaml"):
+            shutil.copyfile(shipped, root / "submissions" / shipped.name)
     paths = SamplePaths(
         root=root,
         projections_dir=root / "projections",
@@ -206,6 +210,8 @@ def _describe(paths: SamplePaths) -> dict:
             "recorded years are flagged synthetic=False",
             "forecast": "SYNTHETIC 72-h ensemble (typhoon rain on a spring tide, then a heat wave)",
             "submission": "an invented example project",
+            "submissions": "sample projects at real Shanghai sites with assumed design values "
+            "and expected verdicts (submissions/expected.yaml, docs/sample_submissions.md)",
         },
         "real": {
             "assets": "positions from public data (metro stations, OpenFlights, public facts); "
