@@ -19,6 +19,8 @@ Sources
 [JRC]      Huizinga, de Moel & Szewczyk (2017), Global flood depth-damage functions,
            EUR 28552 EN, doi:10.2760/16510 -- Asia curves.
 [EU2021]   Commission Notice 2021/C 373/01, climate proofing: sensitivity High/Medium/Low.
+[SEAWALL]  Shanghai seawall standards (shared domain.md 2.2): 100-yr tide + force-11/12 wind
+           after the 1997-2002 upgrade; 82.8 of 116.3 km of Pudong's main seawall >= 200-yr.
 """
 
 from __future__ import annotations
@@ -89,6 +91,9 @@ class AssetType:
         is planned for.
     heat_basis : str
         Source of the heat semantics and of the default standard.
+    hazards : tuple of str
+        Hazards a check of this type answers; the others are reported as not applicable
+        (a seawall is judged on surge only: its heat and drainage are not what it is for).
     """
 
     name: str
@@ -103,6 +108,7 @@ class AssetType:
     heat_standard: HeatStandard = "equipment"
     heat_days_standard: float | None = None
     heat_basis: str = ""
+    hazards: tuple[str, ...] = ("heat", "rain", "surge")
 
 
 ASSET_TYPES: dict[str, AssetType] = {
@@ -219,6 +225,21 @@ ASSET_TYPES: dict[str, AssetType] = {
             sources="[SHDRAIN] 3-5 yr pipe drainage; 100-yr bridge design life UNCONFIRMED.",
             heat_basis="bearing and expansion-joint design temperature against TXx; 40 degC "
             "is UNCONFIRMED",
+        ),
+        AssetType(
+            "seawall",
+            "Seawall or floodwall",
+            40.0,
+            5,
+            "roads",
+            100,
+            {"heat": 1, "rain": 1, "surge": 3},
+            confirmed=False,
+            sources="[SEAWALL] Shanghai seawalls since the 1997-2002 upgrade: 100-yr high tide "
+            "+ force-11/12 wind-waves, mid/long-term target 200-yr (domain.md 2.2); the crest "
+            "level is the submission's protection_level_m; 100-yr design life UNCONFIRMED.",
+            heat_basis="not applicable: a seawall is checked for surge only",
+            hazards=("surge",),
         ),
     )
 }

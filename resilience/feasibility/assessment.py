@@ -132,15 +132,24 @@ def verdicts(
     ]
 
 
-def governing_hazard(assessments: Mapping[str, Assessment], variant: int = 0) -> str | None:
+def governing_hazard(
+    assessments: Mapping[str, Assessment],
+    variant: int = 0,
+    in_life: Mapping[str, NDArray] | None = None,
+) -> str | None:
     """Return the hazard of the highest-scoring row (ties: higher design-life probability).
 
-    Hazards without a score (not checked) are left out; None if none is checked.
+    Hazards without a score (not checked) are left out; None if none is checked. With
+    ``in_life`` (horizons overlapping the design life, per hazard) only those horizons'
+    scores count, as in the verdict: a 2081-2100 score does not govern a project that
+    ends in 2066.
     """
     best: tuple[float, float] | None = None
     name = None
     for hazard, a in assessments.items():
         score = a.score[variant]
+        if in_life is not None:
+            score = np.where(in_life[hazard], score, np.nan)
         if np.all(np.isnan(score)):
             continue
         top = float(np.nanmax(score))

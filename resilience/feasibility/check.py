@@ -174,13 +174,13 @@ def _rows(
 
 
 def _not_checked(sites: Mapping[str, SiteHazard]) -> dict[str, str]:
-    out = {}
-    if not sites["surge"].checked:
+    out = {h: s.standard_basis for h, s in sites.items() if s.standard_basis.startswith("not ap")}
+    if not sites["surge"].checked and "surge" not in out:
         out["surge"] = (
             "no protection_level_m or ground_elevation_m given: the surge exceedance check "
             "is not possible (metric shown for information)"
         )
-    if not sites["heat"].checked:
+    if not sites["heat"].checked and "heat" not in out:
         out["heat"] = "no heat standard given: the heat check is not possible"
     return out
 
@@ -288,7 +288,8 @@ def run_check(
     ]
     bounds = (int(used["heat"]["start"].values.min()), int(used["heat"]["end"].values.max()))
     tipping = _tipping_points(sites, median, submission, targets=targets, bounds=bounds)
-    scores = np.concatenate([a.score.ravel() for a in median.values()])
+    # like the verdict, the overall score counts the horizons that overlap the design life
+    scores = np.concatenate([a.score[..., in_life[h]].ravel() for h, a in median.items()])
     overall = float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan")
     parameters: dict[str, float | str] = {
         "target_probability": target_probability,
@@ -317,7 +318,7 @@ def run_check(
         layer_inputs=inputs,
         method=METHOD,
         sources=list(SOURCES),
-        governing_hazard=governing_hazard(median),  # type: ignore[arg-type]
+        governing_hazard=governing_hazard(median, in_life=in_life),  # type: ignore[arg-type]
         tipping_points=tipping,
         options=adaptation_options(sites, advice, submission, targets=targets, in_life=in_life),
         domain=domain,

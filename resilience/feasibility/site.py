@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
-from assets.catalogue import ASSET_TYPES, HEAT_STANDARD_BASIS
+from assets.catalogue import ASSET_TYPES, HEAT_STANDARD_BASIS, AssetType
 from assets.hot_days import HOT_DAY_DISPERSION, hot_day_exceedance_probability
 from assets.metrics import consequence_level
 from assets.point import PointSample, sample_point
@@ -196,7 +196,7 @@ def _build(
             consequence_level(submission.criticality, kind.sensitivity.get(hazard, 2))
         ),
     }
-    if hazard == "heat" and submission.heat_standard == "hot_days":
+    if hazard == "heat" and submission.heat_standard == "hot_days" and hazard in kind.hazards:
         return _hot_days(sample, submission, common)
     name = _METRIC[hazard]
     params = tuple(_grid(sample, f"{name}_{p}") for p in _GEV)
@@ -218,6 +218,8 @@ def _build(
         values = levels[:, :, _nearest(periods, SURGE_RETURN_PERIOD), :]
         name = f"still_water_level_{SURGE_RETURN_PERIOD:g}yr_median"
         metric = _Metric(standard, values, name, units, basis)
+    if hazard not in kind.hazards:  # e.g. a seawall's heat and drainage: not what it is for
+        metric = _Metric(np.nan, metric.values, metric.name, metric.units, _not_applicable(kind))
     depth = None
     if hazard == "surge" and submission.ground_elevation_m is not None:
         median = metric.values[..., _median(quantiles)]
@@ -278,6 +280,11 @@ def _rain(
         "against the year's maximum daily rainfall (Rx1day), pooled GEV of each horizon"
     )
     return _Metric(standard, values, f"rx1day_{period:g}yr_pooled", units, basis)
+
+
+def _not_applicable(kind: AssetType) -> str:
+    """Return the standard basis of a hazard the asset type is not checked for."""
+    return f"not applicable: a {kind.label.lower()} is checked for {', '.join(kind.hazards)} only"
 
 
 def _median(quantiles: NDArray) -> int:

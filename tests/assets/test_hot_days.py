@@ -58,4 +58,6 @@ def test_every_asset_type_says_what_its_heat_standard_means():
     assert "project choice" in hospital.heat_basis
     assert "IEEE" in ASSET_TYPES["substation"].heat_basis
     unconfirmed = [k for k in ASSET_TYPES.values() if "UNCONFIRMED" in k.heat_basis]
-    assert {k.name for k in unconfirmed} == set(ASSET_TYPES) - {"substation"}
+    not_heat = {k.name for k in ASSET_TYPES.values() if "heat" not in k.hazards}
+    assert not_heat == {"seawall"} and "not applicable" in ASSET_TYPES["seawall"].heat_basis
+    assert {k.name for k in unconfirmed} == set(ASSET_TYPES) - {"substation"} - not_heat

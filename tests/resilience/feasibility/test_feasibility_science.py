@@ -230,3 +230,35 @@ def test_governing_hazard_is_the_top_score_then_probability(hot_layers, submissi
     )
     assert result.governing_hazard == best.hazard
     assert result.overall_score == top
+
+
+def test_a_seawall_is_judged_on_surge_only(mild_layers):
+    from resilience.feasibility.check import run_check
+    from resilience.feasibility.models import Submission
+
+    wall = Submission(
+        project_name="wall", asset_type="seawall", lon=121.45, lat=31.30, protection_level_m=5.0
+    )
+    result = run_check(wall, mild_layers)
+    assert set(result.not_checked) == {"heat", "rain"}
+    assert "not applicable" in result.not_checked["heat"]
+    for row in result.rows:
+        if row.hazard != "surge":
+            assert row.standard is None and row.design_life_exceedance_probability is None
+            assert row.score is None
+    assert result.governing_hazard in (None, "surge")
+    assert all(a.hazard == "surge" for a in result.advice)
+
+
+def test_overall_score_and_governing_hazard_count_only_the_design_life(layer_factory, submission):
+    from resilience.feasibility.check import run_check
+
+    # a life of 2025-2034 overlaps the near horizon (2021-2040) only
+    short = submission.model_copy(update={"start_year": 2025, "design_life_years": 10})
+    result = run_check(short, layer_factory(heat_loc=36.0))
+    life = [r for r in result.rows if r.horizon == "near" and r.score is not None]
+    later = [r for r in result.rows if r.horizon == "far" and r.score is not None]
+    assert max(r.score for r in later) > max(r.score for r in life)  # the case discriminates
+    assert result.overall_score == max(r.score for r in life)
+    top = max(life, key=lambda r: (r.score, r.design_life_exceedance_probability))
+    assert result.governing_hazard == top.hazard

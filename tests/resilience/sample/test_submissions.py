@@ -30,7 +30,7 @@ KINDS = {
     "hospital.json": "hospital",
     "substation.json": "substation",
     "tunnel.json": "tunnel",
-    "seawall_upgrade.json": "water_plant",  # the asset the wall protects (no seawall type)
+    "seawall_upgrade.json": "seawall",  # judged on surge only (catalogue hazards)
 }
 
 
