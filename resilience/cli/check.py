@@ -34,6 +34,21 @@ def _print_result(result: Any) -> None:  # noqa: ANN401 - CheckResult
         console.print(f"  advice ({where}): {terminal_text(advice.message)}")
     for hazard, why in result.not_checked.items():
         console.print(f"  not checked ({hazard}): {terminal_text(why)}")
+    if result.governing_hazard:
+        console.print(f"  governing hazard: {result.governing_hazard}")
+    for option in result.options:
+        console.print(
+            f"  option ({option.hazard}): {terminal_text(option.action)} -> {option.verdict}"
+        )
+    by_hazard: dict[str, list[str]] = {}
+    for point in result.tipping_points:  # DAPP: the year a standard stops meeting its target
+        if point.year is not None:
+            where = "" if point.status == "within_life" else f", {point.status.replace('_', ' ')}"
+            by_hazard.setdefault(point.hazard, []).append(
+                f"{terminal_text(point.scenario)} {point.year}{where}"
+            )
+    for hazard, points in by_hazard.items():
+        console.print(f"  tipping points ({hazard}): {'; '.join(points)}")
 
 
 def check_command(
@@ -62,7 +77,7 @@ def check_command(
     from resilience.feasibility.models import SubmissionError, read_submission
     from resilience.feasibility.report import terminal_text, write_report
     from resilience.feasibility.service import check_submission
-    from resilience.feasibility.store import save_check
+    from resilience.feasibility.store import checks_with_hash, save_check
     from resilience.settings import get_settings
     from resilience.storage.database import make_engine
 
@@ -89,9 +104,18 @@ def check_command(
     url, shown = settings.resolved_database_url, "the configured database"
     try:
         shown = terminal_text(make_url(url).render_as_string(hide_password=True))
-        check_id = save_check(make_engine(url), request, result)
+        engine = make_engine(url)
+        earlier = checks_with_hash(engine, result.result_hash)
+        check_id = save_check(engine, request, result)
     except (SQLAlchemyError, OSError) as error:
         reason = terminal_text(str(error).splitlines()[0] if str(error) else repr(error))
         _fail(f"check {result.check_id} was not stored in {shown}: {reason}; {kept}")
     if not as_json:
         console.print(f"stored as check #{check_id} in {shown}")
+    if earlier:  # the same submission, layer versions, code and settings: the same result
+        same = ", ".join(f"#{i}" for i in earlier[-3:])
+        typer.echo(
+            f"re-submission: the same inputs as stored check {same} "
+            f"(result_hash {result.result_hash[:12]}); the result is identical",
+            err=as_json,
+        )

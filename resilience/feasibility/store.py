@@ -31,6 +31,7 @@ from resilience.storage.tables import (
 )
 
 __all__ = [
+    "checks_with_hash",
     "CheckPage",
     "CheckSummary",
     "Decision",
@@ -160,6 +161,28 @@ def save_check(
         session.add(record)
         session.flush()
         return int(record.id)
+
+
+def checks_with_hash(engine: Engine, result_hash: str) -> list[int]:
+    """Return the ids of stored checks with this ``result_hash``, oldest first (any owner).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        The database.
+    result_hash : str
+        ``CheckResult.result_hash`` (same submission, layer versions, code and parameters).
+
+    Returns
+    -------
+    list of int
+        Empty when these inputs were never checked here.
+    """
+    if not result_hash:
+        return []
+    with session_scope(engine) as session:
+        query = select(CheckRecord.id).where(CheckRecord.result_hash == result_hash)
+        return [int(i) for i in session.scalars(query.order_by(CheckRecord.id))]
 
 
 def _same_result(engine: Engine, owner_key_id: int, result_hash: str) -> int | None:

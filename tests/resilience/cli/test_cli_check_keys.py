@@ -196,3 +196,19 @@ def test_serve_with_workers_hands_uvicorn_a_factory_that_builds_the_app(
     paths = set(built.openapi()["paths"])
     assert {"/v1/checks", "/v1/alerts", "/v1/health"} <= paths
     assert (tmp_path / "data" / "resilience.db").exists()
+
+
+def test_check_says_when_the_same_inputs_were_checked_before(tmp_path, config):
+    _publish(tmp_path)
+    submission = _submission(tmp_path)
+    first = runner.invoke(app, ["check", str(submission), "--config", str(config)])
+    assert first.exit_code == 0, first.output
+    assert "re-submission" not in first.output
+    assert "governing hazard:" in first.output
+    again = runner.invoke(app, ["check", str(submission), "--config", str(config)])
+    assert again.exit_code == 0, again.output
+    first_id = first.output.split("stored as check #")[1].split()[0]
+    assert f"the same inputs as stored check #{first_id}" in " ".join(again.output.split())
+    changed = _submission(tmp_path, design_life_years=31)
+    other = runner.invoke(app, ["check", str(changed), "--config", str(config)])
+    assert other.exit_code == 0 and "re-submission" not in other.output
