@@ -37,9 +37,10 @@ def _print_result(result: Any) -> None:  # noqa: ANN401 - CheckResult
     if result.governing_hazard:
         console.print(f"  governing hazard: {result.governing_hazard}")
     for option in result.options:
-        console.print(
-            f"  option ({option.hazard}): {terminal_text(option.action)} -> {option.verdict}"
-        )
+        action = terminal_text(option.action)
+        if option.hazard == "combined":  # its action repeats every advice line above
+            action = "all the advised changes together"
+        console.print(f"  option ({option.hazard}): {action} -> {option.verdict}")
     by_hazard: dict[str, list[str]] = {}
     for point in result.tipping_points:  # DAPP: the year a standard stops meeting its target
         if point.year is not None:
