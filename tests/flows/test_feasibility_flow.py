@@ -1,8 +1,8 @@
 """The feasibility flow on the bundled sample: the sample submissions get their expected
 verdicts, and the flow, the CLI, the service function and the REST API give one CheckResult.
 
-One refresh of the bundled sample (the demo's own pipeline, ``flows.refresh`` as plain calls,
-about a minute) builds the layers that every test in this module checks against.
+The session's one ``resilience demo`` run (tests/flows/conftest.py) builds the layers that
+every test in this module checks against.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import filecmp
 import json
 import warnings
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -31,18 +30,18 @@ PER_RUN = {"check_id", "created"}
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The bundled sample written and refreshed as ``resilience demo`` does, without Prefect."""
-    from flows.refresh import run_refresh
-    from flows.steps import write_sample
-
-    out = tmp_path_factory.mktemp("feasibility")
-    folder = Path(write_sample(out / "sample"))
-    run_refresh(folder / "profile.yaml", out / "data" / "layers", out, use_prefect=False)
-    config = out / "resilience.toml"
+def sample(demo_run, tmp_path_factory):
+    """The layers, database and sample submissions of the session's ``resilience demo`` run
+    (tests/flows/conftest.py); this module's reports go to a folder of its own."""
+    out = demo_run[0]
+    folder = out / "sample"
+    config = out / "feasibility.toml"
     config.write_text(f'data_dir = "{out / "data"}"\nuse_prefect = false\n', encoding="utf-8")
     return SimpleNamespace(
-        root=out, folder=folder, submissions=folder / "submissions", config=config
+        root=tmp_path_factory.mktemp("feasibility"),
+        folder=folder,
+        submissions=folder / "submissions",
+        config=config,
     )
 
 
