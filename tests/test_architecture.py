@@ -89,6 +89,13 @@ UNIT_ALLOWED = {
         "resilience.geodata",
         "resilience.early_warning",
         "resilience.feasibility",
+        "resilience.web",
+    },
+    "resilience.web": {
+        "resilience",
+        "resilience.storage",
+        "resilience.geodata",
+        "resilience.early_warning",
     },
 }
 #: The composition root may import every unit of its package.

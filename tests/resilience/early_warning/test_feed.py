@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from resilience.early_warning.cap import validate_cap
+from resilience.early_warning.cap import CAP_NS, validate_cap
 from resilience.early_warning.engine import evaluate_rules
 from resilience.early_warning.feed import (
     ATOM_NS,
@@ -19,6 +19,7 @@ from resilience.early_warning.feed import (
     agency_messages,
     build_feed,
     cap_info,
+    public_messages,
     validate_feed,
 )
 from resilience.early_warning.lifecycle import issue_alerts
@@ -27,6 +28,7 @@ from resilience.storage.tables import AlertRecord
 
 ISSUED = datetime.fromisoformat("2026-07-20T08:00:00+08:00")
 A = {"a": ATOM_NS}
+C = {"c": CAP_NS}
 _TEMPLATE: dict = {}
 
 
@@ -197,3 +199,51 @@ def test_validate_feed_rejects_other_roots_and_bad_xml():
         validate_feed(b"<rss version='2.0'/>")
     with pytest.raises(FeedError, match="not well-formed"):
         validate_feed(b"<feed")
+
+
+def test_public_messages_leave_out_restricted_ones(rain_db):
+    when = at("20T18:00:00")
+    public = public_messages(rain_db, when)
+    assert len(public) == 48  # 16 districts: Alert, yellow Update, blue Update; all Public
+    sent = [m.record.sent for m in public]
+    assert sent == sorted(sent, reverse=True)
+    target = public[0].record
+    _restrict(rain_db, target.identifier)
+    after = public_messages(rain_db, when)
+    assert len(after) == 47 and target.id not in {m.record.id for m in after}
+    addressed = agency_messages(rain_db, "emergency_management", when)
+    assert target.id in {m.record.id for m in addressed}  # its addressees still get it
+    assert public_messages(rain_db, at("20T07:00:00")) == []
+
+
+def _tree(node):
+    return [(e.tag, (e.text or "").strip(), dict(e.attrib)) for e in node.iter()]
+
+
+def _cap_children(entry):
+    return [c for c in entry if etree.QName(c).namespace == CAP_NS]
+
+
+def test_feed_entries_embed_the_message_and_its_cap_fields(rain_db):
+    when = at("20T18:00:00")
+    messages = public_messages(rain_db, when)[:2]
+    xml = build_feed("public", messages, title="p", base_url="", updated=when, language="en-US")
+    validate_feed(xml)
+    entries = etree.fromstring(xml).findall("a:entry", A)
+    for entry, message in zip(entries, messages, strict=True):
+        content = entry.find("a:content", A)
+        assert content.get("type") == "application/cap+xml"
+        (alert,) = content
+        stored = etree.fromstring(message.record.cap_xml.encode("utf-8"))
+        assert _tree(alert) == _tree(stored)  # the whole message (prefixes may differ)
+        fields = {etree.QName(c).localname: c for c in _cap_children(entry)}
+        assert set(fields) >= {"event", "effective", "expires", "status", "msgType", "areaDesc"}
+        assert set(fields) >= {"category", "urgency", "severity", "certainty", "polygon"}
+        assert fields["event"].text == "Rainstorm" and fields["msgType"].text == "Update"
+        assert fields["areaDesc"].text == cap_info(message.record.cap_xml, "en-US")["areaDesc"]
+        names = [c.text for c in fields["geocode"]]
+        assert names == ["GB/T 2260", message.record.area]
+    embedded = build_feed("public", messages, title="p", base_url="", updated=when, cap="embedded")
+    validate_feed(embedded)
+    for entry in etree.fromstring(embedded).findall("a:entry", A):
+        assert _cap_children(entry) == [] and entry.find("a:content/c:alert", A | C) is not None
