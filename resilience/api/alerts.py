@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from resilience.api.auth import _BEARER, _HEADER, Caller, require
+from resilience.api.auth import BEARER_SCHEME, HEADER_SCHEME, Caller, require
 from resilience.early_warning.feed import (
     AddressedMessage,
     active_alerts,
@@ -224,8 +224,8 @@ def alert_router(
     me = Depends(agency_of)
 
     def feed_agency_of(
-        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
-        header: Annotated[str | None, Security(_HEADER)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_SCHEME)],
+        header: Annotated[str | None, Security(HEADER_SCHEME)],
         key: Annotated[str | None, Security(_QUERY_KEY)],
     ) -> str:
         # a key in a header wins over one in the query

@@ -27,15 +27,15 @@ from sqlalchemy.engine import Engine
 from resilience.api.keys import Role, find_api_key
 from resilience.api.legacy_keys import ApiKeyError, hash_api_key, load_api_keys
 
-__all__ = ["Caller", "caller_dependency", "require"]
+__all__ = ["BEARER_SCHEME", "HEADER_SCHEME", "Caller", "caller_dependency", "require"]
 
 #: The logger of the API app, where operators look (kept from before the split).
 _LOG = logging.getLogger("resilience.api.app")
 
-_BEARER = HTTPBearer(
+BEARER_SCHEME = HTTPBearer(
     auto_error=False, description="An API key: `Authorization: Bearer KEY`", scheme_name="bearer"
 )
-_HEADER = APIKeyHeader(
+HEADER_SCHEME = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="The same key in `X-API-Key: KEY`"
 )
 
@@ -83,8 +83,8 @@ def caller_dependency(engine: Engine, keys_path: Path) -> Callable[..., Caller]:
     """
 
     def caller(
-        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
-        header: Annotated[str | None, Security(_HEADER)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_SCHEME)],
+        header: Annotated[str | None, Security(HEADER_SCHEME)],
     ) -> Caller:
         key = bearer.credentials.strip() if bearer is not None else header
         if not key:
