@@ -3,8 +3,8 @@
 :mod:`.refresh` (the scheduled refresh of one city profile: projections, bias adjustment,
 hazard layers, overlay, risk) over the steps of :mod:`.projection_steps` and :mod:`.steps`;
 :mod:`.pull` (climate projections from a catalogue); :mod:`.issue_warnings` (forecast intake
-to CAP alerts and delivery); :mod:`.feasibility` (feasibility checks of a folder of submissions, through the same
-service as the CLI and the API); :mod:`.demo` (the ``make demo`` job); :mod:`.deployments`
-(serving them on a schedule). The only package that imports Prefect; parallelism inside
-arrays is dask's job.
+to CAP alerts and delivery); :mod:`.feasibility` (feasibility checks of a folder of
+submissions, through the same service as the CLI and the API); :mod:`.demo` (the
+``make demo`` job); :mod:`.deployments` (serving them on a schedule). The only package that
+imports Prefect; parallelism inside arrays is dask's job.
 """
