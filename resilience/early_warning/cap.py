@@ -32,6 +32,12 @@ from typing import Literal
 from lxml import etree
 
 from resilience.early_warning.decision import AlertDecision, LevelStep
+from resilience.early_warning.wording import (
+    BEIJING_TIME_EN,
+    Lang,
+    format_member_values,
+    format_time,
+)
 
 __all__ = [
     "ASSET_RADIUS_KM",
@@ -147,39 +153,43 @@ def _headline(msg: CapMessage, d: AlertDecision, zh: bool) -> str:
 
 
 def _description(msg: CapMessage, d: AlertDecision, zh: bool) -> str:
+    """Return the description: times in Shanghai time, units as written (:mod:`.wording`)."""
     s = msg.step
+    lang: Lang = "zh" if zh else "en"
     demo = (
         "（演示用合成数据，非真实预报）" if zh else " (SYNTHETIC demo data, not a real forecast.)"
     )
     demo = demo if d.synthetic else ""
     if msg.msg_type == "Cancel":
+        after = format_time(d.expires, lang)
         if zh:
-            return f"预计{_iso(d.expires)}后{d.area.name_zh}不再达到预警标准，预警解除。{demo}"
+            return f"预计{after}后{d.area.name_zh}不再达到预警标准，预警解除。{demo}"
         return (
             f"Criteria are no longer expected to be met in {d.area.name_en} "
-            f"after {_iso(d.expires)}.{demo}"
+            f"after {after} {BEIJING_TIME_EN}.{demo}"
         )
+    start = format_time(s.start, lang)
+    values = format_member_values(s.value_median, s.value_max, s.units, lang)
     if zh:
         return (
-            f"预计{_iso(s.start)}起，{d.area.name_zh}{s.criterion_zh}。"
-            f"集合预报中{s.probability:.0%}的成员达到该级别；"
-            f"成员中位数最大{s.value_median:g}、最大{s.value_max:g}（{s.units}）。"
+            f"预计{start}起，{d.area.name_zh}{s.criterion_zh}。"
+            f"集合预报中{s.probability:.0%}的成员达到该级别；{values}。"
             f"{_asset_list(s, zh)}{demo}"
         )
     return (
-        f"From {_iso(s.start)}, {d.area.name_en}: {s.criterion_en}. "
+        f"From {start} {BEIJING_TIME_EN}, {d.area.name_en}: {s.criterion_en}. "
         f"{s.probability:.0%} of ensemble members reach this level; "
-        f"member median up to {s.value_median:g}, maximum "
-        f"{s.value_max:g} ({s.units}).{_asset_list(s, zh)}{demo}"
+        f"{values}.{_asset_list(s, zh)}{demo}"
     )
 
 
 def _asset_list(step: LevelStep, zh: bool) -> str:
     if not step.assets:
         return ""
-    names = [f"{a.name} ({a.asset_id}, {LEVEL_TEXT[a.level][0 if zh else 1]})" for a in step.assets]
     if zh:
+        names = [f"{a.name}（{a.asset_id}，{LEVEL_TEXT[a.level][0]}）" for a in step.assets]
         return f"涉及设施{len(names)}处：{'；'.join(names)}。"
+    names = [f"{a.name} ({a.asset_id}, {LEVEL_TEXT[a.level][1]})" for a in step.assets]
     return f" Assets ({len(names)}): {'; '.join(names)}."
 
 

@@ -50,6 +50,7 @@ from resilience.early_warning.metric import (
     missing_hours,
 )
 from resilience.early_warning.rule_models import LEVELS, Criterion, HazardRule, RuleSet
+from resilience.early_warning.wording import format_criterion
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -166,8 +167,7 @@ def _metric_units(units: str, crit: Criterion) -> str:
 
 
 def _texts(crit: Criterion, value: float) -> tuple[str, str]:
-    names = {"value": f"{value:g}", "magnitude": f"{abs(value):g}", "signed": f"{value:+g}"}
-    return crit.text_zh.format(**names), crit.text_en.format(**names)
+    return format_criterion(crit.text_zh, value), format_criterion(crit.text_en, value)
 
 
 def _step_assets(ctx: dict, hours: slice, units: np.ndarray) -> list[AssetRef]:
