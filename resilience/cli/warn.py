@@ -194,69 +194,6 @@ def verify(
     console.print(table)
 
 
-@warn_app.command("deliver")
-def deliver(
-    delivery: Annotated[Path, typer.Option("--config", help="Delivery configuration YAML.")],
-    once: Annotated[
-        bool,
-        typer.Option(
-            "--once",
-            help="One worker pass, then exit (else run until Ctrl-C); each webhook attempt "
-            "ends within the configuration's attempt_deadline_s.",
-        ),
-    ] = False,
-    replay_from: Annotated[
-        str | None,
-        typer.Option("--replay-from", help="Start the clock at this ISO time (exercises)."),
-    ] = None,
-    rules: RulesOption = None,
-    settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="Settings TOML file.")
-    ] = None,
-) -> None:
-    """Deliver queued CAP messages: webhooks with retries, file drops."""
-    import threading
-
-    from resilience.early_warning.delivery import deliver_due, replay_clock, run_delivery
-    from resilience.early_warning.delivery_config import (
-        DeliveryConfigError,
-        load_delivery_config,
-        missing_targets,
-    )
-    from resilience.early_warning.dispatch import outbox_counts
-    from resilience.storage.database import make_engine
-
-    rule_set = _rules(rules)
-    try:
-        config = load_delivery_config(delivery, rules=rule_set)
-    except DeliveryConfigError as error:
-        _fail(str(error))
-    for agency, channels in sorted(missing_targets(config, rule_set).items()):
-        console.print(f"  note: {agency} takes {', '.join(channels)} but has no target here")
-    engine = make_engine(_settings(settings_file).resolved_database_url)
-    try:
-        clock = replay_clock(replay_from)
-    except ValueError as error:
-        _fail(f"--replay-from: {error}")
-    if once:
-        report = deliver_due(engine, config, clock=clock)
-    else:
-        stop = threading.Event()
-        try:
-            report = run_delivery(engine, config, until_idle=False, stop=stop, clock=clock)
-        except KeyboardInterrupt:
-            stop.set()
-            raise typer.Exit(code=130) from None
-    timed_out = f" ({report.timed_out} timed out)" if report.timed_out else ""
-    console.print(
-        f"queued {report.queued}, planned {report.planned}, attempted {report.attempted}: "
-        f"delivered {report.delivered}, retry {report.retried}{timed_out}, "
-        f"failed {report.failed} in {report.seconds:.2f} s"
-    )
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(outbox_counts(engine).items()))
-    console.print(f"outbox: {counts}")
-
-
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
@@ -298,7 +235,11 @@ def serve_command(
         )
     except ApiKeyError as error:  # a corrupt keys file: one line, not a traceback
         _fail(str(error))
-    console.print(f"serving the API on http://{host}:{port}/v1/ (Ctrl-C to stop)")
+    root = f"http://{host}:{port}"
+    console.print(
+        f"serving the warnings pages on {root}/, the API on {root}/v1/ and its documentation "
+        f"on {root}/docs (Ctrl-C to stop)"
+    )
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="info")
         return
@@ -309,3 +250,12 @@ def serve_command(
         os.environ[name] = str(path.resolve()) if path is not None else value or ""
     factory = "resilience.api.app:app_from_environment"
     uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, log_level="info")
+
+
+def _register_deliver() -> None:
+    from resilience.cli.deliver import deliver_command
+
+    warn_app.command("deliver")(deliver_command)
+
+
+_register_deliver()

@@ -40,12 +40,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpcore
 import httpx
-from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from resilience.early_warning.delivery_config import (
@@ -56,6 +56,12 @@ from resilience.early_warning.delivery_config import (
     redact_httpx_log,
     redact_text,
 )
+from resilience.early_warning.delivery_plan import (
+    Clock,
+    DeliveryReport,
+    replay_clock,
+    system_clock,
+)
 from resilience.early_warning.dispatch import (
     AttemptResult,
     DeliveryJob,
@@ -63,6 +69,7 @@ from resilience.early_warning.dispatch import (
     next_due,
     record_results,
     redact_stored_targets,
+    release_jobs,
 )
 from resilience.early_warning.outbox import (
     Outcome,
@@ -75,42 +82,13 @@ from resilience.storage.atomic import write_bytes_atomic
 __all__ = [
     "RETRY_STATUSES",
     "Clock",
+    "Progress",
     "DeliveryReport",
     "deliver_due",
     "idempotency_key",
     "replay_clock",
     "run_delivery",
 ]
-
-Clock = Callable[[], datetime]
-
-
-def _system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-def replay_clock(start: str | None = None) -> Clock:
-    """Return a clock that reads ``start`` now and runs at real speed (system clock if None).
-
-    Exercises are dated (the sample forecast is issued on 2026-07-20 08:00 +08:00); replaying
-    one delivers its messages when they fall due on the shifted clock.
-
-    Raises
-    ------
-    ValueError
-        If ``start`` is not an ISO 8601 time with a UTC offset.
-    """
-    if start is None:
-        return _system_clock
-    try:
-        at = datetime.fromisoformat(start)
-    except ValueError:
-        at = None
-    if at is None or at.tzinfo is None:
-        raise ValueError(f"replay start {start!r}: expected an ISO 8601 time with offset")
-    offset = datetime.now(UTC) - at
-    return lambda: datetime.now(UTC) - offset
-
 
 #: HTTP statuses worth retrying (RFC 9110 section 15; 409 per the Idempotency-Key draft).
 RETRY_STATUSES = frozenset({408, 409, 425, 429})
@@ -302,30 +280,12 @@ def _send(
     return AttemptResult(outcome, shown, error, took, retry_at)
 
 
-class DeliveryReport(BaseModel):
-    """Counts of one or more worker passes."""
-
-    queued: int = 0
-    planned: int = 0
-    attempted: int = 0
-    delivered: int = 0
-    retried: int = 0
-    failed: int = 0
-    timed_out: int = 0
-    seconds: float = 0.0
-
-    def add(self, other: DeliveryReport) -> DeliveryReport:
-        """Return the sum of two reports."""
-        return DeliveryReport(
-            **{k: getattr(self, k) + getattr(other, k) for k in type(self).model_fields}
-        )
-
-
 def _record(
     engine: Engine,
     done: list[tuple[DeliveryJob, AttemptResult]],
     report: DeliveryReport,
     clock: Clock,
+    progress: Progress | None = None,
 ) -> None:
     """Record finished attempts in one transaction, count them and empty ``done``."""
     if not done:
@@ -338,10 +298,17 @@ def _record(
         report.failed += result.outcome == "failed"
         report.timed_out += result.error.startswith("timeout after")
     done.clear()
+    if progress is not None:
+        progress(report)
 
 
 #: Longest a finished attempt waits to be recorded while its batch fills (s).
 _RECORD_WITHIN_S = 0.25
+#: Longest the sender waits before looking at its stop event again (s).
+_STOP_POLL_S = 0.2
+
+#: Called with a pass's counts each time results are recorded.
+Progress = Callable[[DeliveryReport], object]
 
 Clients = httpx.Client | Mapping[str, httpx.Client]
 
@@ -362,8 +329,15 @@ def _send_all(
     jobs: list[DeliveryJob],
     clients: Mapping[str, httpx.Client],
     args: tuple[DeliveryConfig, Clock, DeliveryReport],
+    *,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
 ) -> None:
-    """Send ``jobs`` in one lane per (agency, channel); record results as they finish."""
+    """Send ``jobs`` in one lane per (agency, channel); record results as they finish.
+
+    Once ``stop`` is set, jobs not started are released (:func:`release_jobs`) and the
+    attempts in flight finish (each within the attempt deadline) and are recorded.
+    """
     config, clock, report = args
     lanes: dict[tuple[str, str], list[DeliveryJob]] = defaultdict(list)
     for job in jobs:
@@ -381,15 +355,19 @@ def _send_all(
                 futures[pool.submit(_send, job, config, client, clock)] = job
         pending, flush_at = set(futures), 0.0
         while pending:
-            timeout = max(0.0, flush_at - time.monotonic()) if done else None
+            timeout = max(0.0, flush_at - time.monotonic()) if done else _STOP_POLL_S
             ready, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in ready:
                 if not done:
                     flush_at = time.monotonic() + _RECORD_WITHIN_S
                 done.append((futures[future], future.result()))  # a crash: `done` unrecorded
+            if stop is not None and stop.is_set():
+                unsent = {f for f in pending if f.cancel()}
+                report.released += release_jobs(engine, [futures[f] for f in unsent])
+                pending -= unsent
             if len(done) >= config.record_every or (done and time.monotonic() >= flush_at):
-                _record(engine, done, report, clock)
-        _record(engine, done, report, clock)
+                _record(engine, done, report, clock, progress)
+        _record(engine, done, report, clock, progress)
     finally:
         for pool in pools:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -399,8 +377,10 @@ def deliver_due(
     engine: Engine,
     config: DeliveryConfig,
     *,
-    clock: Clock = _system_clock,
+    clock: Clock = system_clock,
     client: Clients | None = None,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
 ) -> DeliveryReport:
     """Run one worker pass: queue, plan, lease the due deliveries, send them and record.
 
@@ -421,6 +401,11 @@ def deliver_due(
         Clients per agency, reused across passes (:func:`run_delivery`); missing ones are made
         for this pass. One ``httpx.Client`` serves every agency as given (tests inject faults
         so): its transport, not the attempt deadline, then decides when an attempt ends.
+    stop : threading.Event, optional
+        Once set, no new delivery is claimed or started; attempts in flight finish and are
+        recorded, and leased deliveries not yet sent are released.
+    progress : callable, optional
+        Called with the pass's counts whenever results are recorded.
 
     Returns
     -------
@@ -432,15 +417,21 @@ def deliver_due(
     redact_stored_targets(engine)  # rows planned before targets were stored redacted
     report = DeliveryReport(queued=enqueue_pending(engine))
     report.planned = plan_deliveries(engine, config.channels())
+    if stop is not None and stop.is_set():
+        return report
     jobs = claim_due(engine, now=clock(), limit=config.batch_size, lease_s=config.lease_s)
     clients, made = _clients_for(config, client)
     try:
-        _send_all(engine, jobs, clients, (config, clock, report))
+        _send_all(engine, jobs, clients, (config, clock, report), stop=stop, progress=progress)
     finally:
         for each in made:
             each.close()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _summed(progress: Progress, before: DeliveryReport, report: DeliveryReport) -> object:
+    return progress(before.add(report))
 
 
 def run_delivery(
@@ -450,8 +441,9 @@ def run_delivery(
     until_idle: bool = True,
     stop: threading.Event | None = None,
     poll_s: float = 5.0,
-    clock: Clock = _system_clock,
-    sleep: Callable[[float], object] = time.sleep,
+    clock: Clock = system_clock,
+    sleep: Callable[[float], object] | None = None,
+    progress: Progress | None = None,
 ) -> DeliveryReport:
     """Run worker passes until stopped, or until nothing is due within the longest back-off.
 
@@ -470,8 +462,10 @@ def run_delivery(
         Longest sleep between passes (s).
     clock : callable
         Returns the current time (aware); see :func:`deliver_due`.
-    sleep : callable
-        Sleep function (s), replaceable in tests.
+    sleep : callable, optional
+        Sleep function (s), replaceable in tests; default waits on ``stop`` (or sleeps).
+    progress : callable, optional
+        Called with the counts so far (every pass summed) whenever results are recorded.
 
     Returns
     -------
@@ -479,10 +473,18 @@ def run_delivery(
         Sum over the passes.
     """
     total = DeliveryReport()
+    if sleep is None:
+        sleep = time.sleep if stop is None else stop.wait
     clients, made = _clients_for(config, None)  # one pool per agency, kept across passes
     try:
         while stop is None or not stop.is_set():
-            total = total.add(deliver_due(engine, config, clock=clock, client=clients))
+            summed = None if progress is None else partial(_summed, progress, total)
+            report = deliver_due(
+                engine, config, clock=clock, client=clients, stop=stop, progress=summed
+            )
+            total = total.add(report)
+            if stop is not None and stop.is_set():
+                break
             upcoming = next_due(engine)
             now = clock()
             horizon = now + timedelta(seconds=config.retry.max_delay_s)

@@ -33,6 +33,7 @@ __all__ = [
     "record_result",
     "record_results",
     "redact_stored_targets",
+    "release_jobs",
     "requeue_failed",
 ]
 
@@ -250,6 +251,32 @@ def record_result(
 ) -> None:
     """Record one attempt's result (see :func:`record_results`)."""
     record_results(engine, [(job, result)], now=now)
+
+
+def release_jobs(engine: Engine, jobs: Sequence[DeliveryJob]) -> int:
+    """Give back leased deliveries that were never sent (a worker stopping), in one transaction.
+
+    Each delivery's lease is freed, its attempt count is restored and the attempt row opened
+    by :func:`claim_due` is deleted, as if the delivery had never been claimed: the next pass
+    takes it at once.
+
+    Returns
+    -------
+    int
+        Number of deliveries released.
+    """
+    if not jobs:
+        return 0
+    with session_scope(engine) as session:
+        for job in jobs:
+            opened = session.get(DeliveryAttempt, job.attempt_id)
+            delivery = session.get(DeliveryRecord, job.delivery_id)
+            if opened is None or delivery is None or opened.outcome != "in_flight":
+                continue
+            session.delete(opened)
+            delivery.attempts = max(0, delivery.attempts - 1)
+            delivery.lease_until, delivery.lease_owner = None, None
+    return len(jobs)
 
 
 def next_due(engine: Engine) -> datetime | None:

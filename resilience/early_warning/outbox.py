@@ -58,6 +58,7 @@ __all__ = [
     "ensure_outbox_tables",
     "episode_of",
     "plan_deliveries",
+    "unqueued_messages",
     "utc",
     "utcnow",
 ]
@@ -201,20 +202,38 @@ def enqueue_pending(engine: Engine) -> int:
         Number of outbox rows added.
     """
     ensure_outbox_tables(engine)
-    queued = exists().where(OutboxMessage.alert_id == AlertRecord.id)
     with session_scope(engine) as session:
-        pending = list(session.scalars(select(AlertRecord).where(~queued)))
-        episodes = {episode_of(r.alert_key) for r in pending}
-        same_place = session.scalars(
-            select(AlertRecord).where(
-                AlertRecord.hazard.in_({r.hazard for r in pending}),
-                AlertRecord.area.in_({r.area for r in pending}),
-            )
-        )
-        names = addressee_map([r for r in same_place if episode_of(r.alert_key) in episodes])
-        rows = [row for r in pending for row in _rows(r, names[r.id])]
+        rows = unqueued_messages(session)
         session.add_all(rows)
     return len(rows)
+
+
+def unqueued_messages(session: Session) -> list[OutboxMessage]:
+    """Return the outbox rows :func:`enqueue_pending` would add, without adding them.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        Session on the alert database.
+
+    Returns
+    -------
+    list of OutboxMessage
+        Transient rows (not in the session), one per stored message and addressee.
+    """
+    queued = exists().where(OutboxMessage.alert_id == AlertRecord.id)
+    pending = list(session.scalars(select(AlertRecord).where(~queued)))
+    if not pending:
+        return []
+    episodes = {episode_of(r.alert_key) for r in pending}
+    same_place = session.scalars(
+        select(AlertRecord).where(
+            AlertRecord.hazard.in_({r.hazard for r in pending}),
+            AlertRecord.area.in_({r.area for r in pending}),
+        )
+    )
+    names = addressee_map([r for r in same_place if episode_of(r.alert_key) in episodes])
+    return [row for r in pending for row in _rows(r, names[r.id])]
 
 
 def plan_deliveries(engine: Engine, channels: Mapping[str, Sequence[tuple[Channel, str]]]) -> int:
