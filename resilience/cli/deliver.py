@@ -17,10 +17,12 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
+
+from resilience.cli.failure import fail, read_rules, read_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -44,28 +46,9 @@ console = Console()
 error_console = Console(stderr=True, soft_wrap=True)
 
 
-def _fail(message: str) -> NoReturn:
-    error_console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code=2)
-
-
-def _settings(path: Path | None):  # noqa: ANN202 - pydantic model
-    from resilience.settings import get_settings
-
-    try:
-        return get_settings(path)
-    except FileNotFoundError as error:
-        _fail(str(error))
-
-
-def _rules(path: Path | None):  # noqa: ANN202 - RuleSet
-    from resilience.early_warning.rule_models import RuleError
-    from resilience.early_warning.rules import load_rules
-
-    try:
-        return load_rules(path)
-    except RuleError as error:
-        _fail(str(error))
+_fail = fail  # the names the commands below use
+_settings = read_settings
+_rules = read_rules
 
 
 def _local(when: datetime) -> str:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from resilience.cli.failure import fail, read_rules, read_settings
 
 __all__ = ["serve_command", "warn_app"]
 
@@ -38,28 +40,9 @@ RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rule set YAML
 DATA_QUALITY_EXIT = 3
 
 
-def _fail(message: str) -> NoReturn:
-    error_console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code=2)
-
-
-def _settings(config: Path | None, **overrides: Any):  # noqa: ANN202 - pydantic model
-    from resilience.settings import get_settings
-
-    try:
-        return get_settings(config, **{k: v for k, v in overrides.items() if v is not None})
-    except FileNotFoundError as error:
-        _fail(str(error))
-
-
-def _rules(path: Path | None):  # noqa: ANN202 - RuleSet
-    from resilience.early_warning.rule_models import RuleError
-    from resilience.early_warning.rules import load_rules
-
-    try:
-        return load_rules(path)
-    except RuleError as error:
-        _fail(str(error))
+_fail = fail  # the names the commands below use
+_settings = read_settings
+_rules = read_rules
 
 
 def _issue(options: dict[str, Any]) -> None:
