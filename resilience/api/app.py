@@ -30,6 +30,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.engine import Engine
 
 from resilience.api.alerts import AlertSummary, alert_router
 from resilience.api.auth import caller_dependency
@@ -41,7 +42,7 @@ from resilience.early_warning.metric import BEIJING
 from resilience.early_warning.rules import load_rules
 from resilience.settings import Settings
 from resilience.storage.database import make_engine
-from resilience.web import mount_web
+from resilience.web import CheckBackend, mount_web
 
 __all__ = [
     "SERVE_ENVIRONMENT",
@@ -127,9 +128,37 @@ def create_app(
     agencies = {a.id: a for a in load_rules(rules_path).agencies}
     now = clock or (lambda: datetime.now(BEIJING))
     app.include_router(alert_router(engine, agencies, caller=caller, clock=now, base_url=base_url))
-    # the warnings pages (`/`, `/warnings/{id}`, docs/web.md): the same alerts and keys
-    mount_web(app, engine=engine, agencies=agencies, clock=now, caller=caller)
+    # the pages (docs/web.md): warnings (`/`, `/warnings/{id}`) and engineers' checks
+    # (`/checks...`), on the same alerts, keys and check service as the API
+    mount_web(
+        app,
+        engine=engine,
+        agencies=agencies,
+        clock=now,
+        caller=caller,
+        checks=_check_backend(engine, settings),
+    )
     return app
+
+
+def _check_backend(engine: Engine, settings: Settings) -> CheckBackend:
+    """Bind the feasibility service to this app's database and settings for the web pages."""
+    from resilience.feasibility.models import Submission
+    from resilience.feasibility.report import render_html, render_pdf
+    from resilience.feasibility.service import check_submission
+    from resilience.feasibility.store import list_checks, load_stored_check, store_check
+
+    return CheckBackend(
+        submission_model=Submission,
+        check=lambda submission: check_submission(submission, settings),
+        store=lambda submission, result, owner_key_id: store_check(
+            engine, submission, result, owner_key_id=owner_key_id
+        ),
+        load=lambda check_id: load_stored_check(engine, check_id),
+        list_checks=lambda owner_key_id: list_checks(engine, owner_key_id=owner_key_id),
+        render_html=render_html,
+        render_pdf=render_pdf,
+    )
 
 
 def app_from_environment() -> FastAPI:

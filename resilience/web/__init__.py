@@ -4,7 +4,8 @@ Server-rendered HTML and inline SVG served by the API's FastAPI app, working wit
 internet: :func:`mount_web` adds ``/`` (active warnings at a time, filterable, Shanghai
 time), ``/warnings/{identifier}`` (one CAP message in Chinese and English) and its ``.xml``,
 ``/signin`` and ``/signout`` (an agency key in a cookie shows its Restricted alerts) and
-``/web/static``.
+``/web/static``; given a :class:`~.engineer.CheckBackend`, also the engineers' pages
+``/checks`` (:mod:`.engineer`: submit a feasibility check, its verdict and report).
 Start reading at :mod:`.routes`; :mod:`.pages` holds the data, :mod:`.map_svg` the map.
 May import the top level, ``storage``, ``geodata`` and ``early_warning`` (docs/web.md).
 """
@@ -16,13 +17,15 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from resilience.early_warning.rule_models import Agency
-from resilience.web.routes import KEY_COOKIE, web_router
+from resilience.web.engineer import CheckBackend, engineer_router
+from resilience.web.routes import KEY_COOKIE, _environment, web_router
 
-__all__ = ["KEY_COOKIE", "mount_web"]
+__all__ = ["KEY_COOKIE", "CheckBackend", "mount_web"]
 
 
 def mount_web(
@@ -32,6 +35,7 @@ def mount_web(
     agencies: dict[str, Agency],
     clock: Callable[[], datetime],
     caller: Callable[..., Any],
+    checks: CheckBackend | None = None,
 ) -> None:
     """Add the warnings pages to ``app``.
 
@@ -49,9 +53,20 @@ def mount_web(
         The API's key lookup (:func:`resilience.api.auth.caller_dependency`), called as
         ``caller(bearer=None, header=KEY)``: returns the key's holder (``role``, ``agency``)
         or raises ``HTTPException`` (401 unknown or revoked, 503 keys file broken).
+    checks : CheckBackend, optional
+        The feasibility-check service; when given, the engineers' pages are added.
     """
     from importlib.resources import files
 
     app.include_router(web_router(engine, agencies, clock=clock, caller=caller))
+    if checks is not None:
+        env = _environment()
+
+        def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+            html = env.get_template(name).render(agencies=agencies, **context)
+            return HTMLResponse(html, status_code=status)
+
+        router = engineer_router(checks, caller=caller, key_cookie=KEY_COOKIE, render=render)
+        app.include_router(router)
     static = str(files("resilience.web").joinpath("static"))
     app.mount("/web/static", StaticFiles(directory=static), name="web-static")
