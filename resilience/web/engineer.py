@@ -162,7 +162,16 @@ def engineer_router(
     def missing(check_id: int) -> Response:
         return render("checks_missing.html", 404, check_id=check_id, viewer=None)
 
-    signin = RedirectResponse("/checks/signin", status_code=303)
+    def to_signin() -> Response:
+        return RedirectResponse("/checks/signin", status_code=303)
+
+    def owned(request: Request, check_id: int) -> Any:
+        """Return the check the signed-in engineer may see, or the response to send instead."""
+        who = engineer(request)
+        if who is None:
+            return to_signin()
+        stored = visible(check_id, who)
+        return missing(check_id) if stored is None else stored
 
     @router.get("/checks/signin", response_class=HTMLResponse)
     def signin_form() -> HTMLResponse:
@@ -183,14 +192,14 @@ def engineer_router(
     @router.get("/checks/new", response_model=None)
     def new_form(request: Request) -> Response:
         if engineer(request) is None:
-            return signin
+            return to_signin()
         return form_page({"start_year": "2025", "criticality": "3"}, {}, 200)
 
     @router.post("/checks/new", response_model=None)
     async def submit(request: Request) -> Response:
         who = engineer(request)
         if who is None:
-            return signin
+            return to_signin()
         values = _form_values(await request.body())
         data, errors = _typed(values)
         try:
@@ -211,38 +220,29 @@ def engineer_router(
     def listing(request: Request) -> Response:
         who = engineer(request)
         if who is None:
-            return signin
+            return to_signin()
         page = backend.list_checks(owner_key_id=who.key_id)
         return render("checks_list.html", 200, items=page.items, viewer=None)
 
     @router.get("/checks/{check_id}/report.html", response_model=None)
     def report_html(request: Request, check_id: int) -> Response:
-        who = engineer(request)
-        if who is None:
-            return signin
-        stored = visible(check_id, who)
-        if stored is None:
-            return missing(check_id)
-        return HTMLResponse(backend.render_html(stored.result))
+        found = owned(request, check_id)
+        if isinstance(found, Response):
+            return found
+        return HTMLResponse(backend.render_html(found.result))
 
     @router.get("/checks/{check_id}/report.pdf", response_model=None)
     def report_pdf(request: Request, check_id: int) -> Response:
-        who = engineer(request)
-        if who is None:
-            return signin
-        stored = visible(check_id, who)
-        if stored is None:
-            return missing(check_id)
-        return Response(backend.render_pdf(stored.result), media_type="application/pdf")
+        found = owned(request, check_id)
+        if isinstance(found, Response):
+            return found
+        return Response(backend.render_pdf(found.result), media_type="application/pdf")
 
     @router.get("/checks/{check_id}", response_model=None)
     def detail(request: Request, check_id: int) -> Response:
-        who = engineer(request)
-        if who is None:
-            return signin
-        stored = visible(check_id, who)
-        if stored is None:
-            return missing(check_id)
-        return render("checks_detail.html", 200, stored=stored, viewer=None)
+        found = owned(request, check_id)
+        if isinstance(found, Response):
+            return found
+        return render("checks_detail.html", 200, stored=found, viewer=None)
 
     return router
