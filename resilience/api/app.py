@@ -42,7 +42,7 @@ from resilience.early_warning.metric import BEIJING
 from resilience.early_warning.rules import load_rules
 from resilience.settings import Settings
 from resilience.storage.database import make_engine
-from resilience.web import CheckBackend, mount_web
+from resilience.web import CheckBackend, RiskSource, mount_web
 
 __all__ = [
     "SERVE_ENVIRONMENT",
@@ -137,6 +137,7 @@ def create_app(
         clock=now,
         caller=caller,
         checks=_check_backend(engine, settings),
+        risk=RiskSource(settings.data_dir / "risk", settings.layer_store_dir),
     )
     return app
 

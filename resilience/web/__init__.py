@@ -23,9 +23,10 @@ from sqlalchemy.engine import Engine
 
 from resilience.early_warning.rule_models import Agency
 from resilience.web.engineer import CheckBackend, engineer_router
+from resilience.web.risk_data import RiskSource
 from resilience.web.routes import KEY_COOKIE, _environment, web_router
 
-__all__ = ["KEY_COOKIE", "CheckBackend", "mount_web"]
+__all__ = ["KEY_COOKIE", "CheckBackend", "RiskSource", "mount_web"]
 
 
 def mount_web(
@@ -36,6 +37,7 @@ def mount_web(
     clock: Callable[[], datetime],
     caller: Callable[..., Any],
     checks: CheckBackend | None = None,
+    risk: RiskSource | None = None,
 ) -> None:
     """Add the warnings pages to ``app``.
 
@@ -55,6 +57,8 @@ def mount_web(
         or raises ``HTTPException`` (401 unknown or revoked, 503 keys file broken).
     checks : CheckBackend, optional
         The feasibility-check service; when given, the engineers' pages are added.
+    risk : RiskSource, optional
+        The published risk table and layer store; when given, the risk map is added.
     """
     from importlib.resources import files
 

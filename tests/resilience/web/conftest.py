@@ -7,9 +7,11 @@ too; agency keys in a legacy keys file; the API app with the pages mounted on it
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -22,6 +24,38 @@ from resilience.sample.forecast import write_sample_forecast
 from resilience.settings import Settings
 from resilience.storage.database import make_engine
 from resilience.web import mount_web
+
+
+def _load_browser_support() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "_browser_support", Path(__file__).with_name("browser_support.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: The browser tests' helpers (browser_support.py): chromium_or_skip, serve, requested_urls,
+#: outside_loopback, non_white_share. Test files take them through the fixtures below.
+BROWSER = _load_browser_support()
+
+
+@pytest.fixture(scope="session")
+def browser() -> ModuleType:
+    """The module of browser helpers (``browser.serve(app)``, ``browser.non_white_share``...)."""
+    return BROWSER
+
+
+@pytest.fixture
+def chromium():
+    """A headless chromium WebDriver (skips when the browser is missing), quit afterwards."""
+    driver = BROWSER.chromium_or_skip()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
 
 #: The sample's typhoon evening (docs/warnings.md): rain, typhoon, tide and waterlogging
 #: alerts in force, and the heat-wave alerts announced for the next two days.
