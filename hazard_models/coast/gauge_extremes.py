@@ -79,14 +79,16 @@ def theil_sen_slope(years: np.ndarray, values: np.ndarray) -> float:
     ----------
     Theil, H. (1950). Proc. K. Ned. Akad. Wet. 53, 386-392. Sen, P. K. (1968). Estimates of
     the regression coefficient based on Kendall's tau. J. Am. Stat. Assoc. 63, 1379-1389.
+    Computed by ``scipy.stats.theilslopes`` on the finite pairs (pairs of equal years are
+    left out, as Sen defines it).
     """
+    from scipy.stats import theilslopes  # scipy's estimator; ours differed only in NaN handling
+
     x, y = np.asarray(years, dtype=float), np.asarray(values, dtype=float)
-    first, second = np.triu_indices(x.size, k=1)
-    dx, dy = x[second] - x[first], y[second] - y[first]
-    slopes = dy[(dx != 0) & np.isfinite(dy)] / dx[(dx != 0) & np.isfinite(dy)]
-    if slopes.size == 0:
+    keep = np.isfinite(x) & np.isfinite(y)
+    if np.unique(x[keep]).size < 2:
         raise ValueError("theil_sen_slope: expected at least two distinct years with values")
-    return float(np.median(slopes))
+    return float(theilslopes(y[keep], x[keep]).slope)
 
 
 def refer_to_baseline(

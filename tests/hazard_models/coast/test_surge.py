@@ -8,11 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from scipy.stats import theilslopes
 
 from hazard_models.coast import gauge_extremes, sea_level
-from hazard_models.coast.allowance import future_return_level
-from hazard_models.coast.sea_level import rise_distribution
 from hazard_models.coast.surge import (
     build_surge_layer,
     refer_to_baseline,
@@ -40,16 +37,18 @@ INTEGRATED = "still_water_level_integrated"
 # --- helpers against hand computation ---------------------------------------------------------
 
 
-def test_theil_sen_by_hand_and_against_scipy():
+def test_theil_sen_by_hand_with_gaps():
     # Pair slopes: (0,0)-(1,1) = 1, (0,0)-(2,10) = 5, (1,1)-(2,10) = 9; median 5.
     assert theil_sen_slope(np.array([0, 1, 2]), np.array([0.0, 1.0, 10.0])) == 5.0
-    rng = np.random.default_rng(1)
-    years = np.arange(1960, 2021)
-    values = 4.0 + 0.004 * (years - 1960) + rng.normal(0, 0.3, years.size)
-    # 1e-12: both take the median of the same pairwise slopes.
-    assert theil_sen_slope(years, values) == pytest.approx(theilslopes(values, years)[0], rel=1e-12)
+    # A missing year is left out, not averaged: (0,0),(2,10),(3,3) -> slopes 5, 1, -7; median 1.
+    with_gap = np.array([0.0, np.nan, 10.0, 3.0])
+    assert theil_sen_slope(np.array([0, 1, 2, 3]), with_gap) == 1.0
+    # Two values in one year form no slope: (2000,1)/(2000,2) out; (2000,*)-(2002,5) = 2, 1.5.
+    assert theil_sen_slope(np.array([2000, 2000, 2002]), np.array([1.0, 2.0, 5.0])) == 1.75
     with pytest.raises(ValueError, match="at least two distinct years"):
         theil_sen_slope(np.array([2000, 2000]), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="at least two distinct years"):
+        theil_sen_slope(np.array([2000, 2001]), np.array([1.0, np.nan]))
 
 
 def test_refer_to_baseline_removes_a_linear_trend():
@@ -150,12 +149,41 @@ def test_integrated_levels_by_hand_on_one_station(make_surge_inputs):
     pick = {"station": "huangpu_park", "scenario": "ssp245", "horizon": "far"}
     gev = tuple(float(layer[f"still_water_level_gev_{p}"].sel(pick)) for p in ("loc", "scale"))
     gev = (gev[0] - 0.5, gev[1], float(layer["still_water_level_gev_shape"].sel(pick)))
-    rise = rise_distribution(0.5, 0.4, 0.7)  # no subsidence in the fixture
     periods = layer["return_period"].values
-    expected = future_return_level(gev, periods, rise)
     got = layer[INTEGRATED].sel(pick).values
-    # Same function on the same numbers; 1e-12 m allows for the loc round trip only.
-    np.testing.assert_allclose(got, expected, atol=1e-12)
+    # Independently of the layer's quadrature and bisection: N(z) = E_S[-log F(z - S)]
+    # (Hunter 2012) by adaptive quadrature over the split-normal density of S whose 17th,
+    # 50th and 83rd percentiles are 0.4, 0.5 and 0.7 m (z = 0.954: sd 0.1/0.954 below,
+    # 0.2/0.954 above), -log F = (1 + xi (x - mu) / sigma)^(-1/xi) (Coles 2001, eq. 3.2),
+    # solved for N = -log(1 - 1/T) by Brent's method.
+    import math
+
+    from scipy import integrate, optimize
+    from scipy.special import ndtri
+
+    z83 = float(ndtri(0.83))
+    below, above = 0.1 / z83, 0.2 / z83
+    mu, sigma, xi = gev
+
+    def integrand(s: float, level: float) -> float:
+        t = 1.0 + xi * (level - s - mu) / sigma
+        minus_log_f = t ** (-1.0 / xi) if t > 0 else (math.inf if xi > 0 else 0.0)
+        sd = below if s < 0.5 else above
+        return minus_log_f * math.exp(-0.5 * ((s - 0.5) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+
+    def rate(level: float) -> float:
+        options = {"args": (level,), "epsabs": 1e-13, "epsrel": 1e-11}
+        low = integrate.quad(integrand, 0.5 - 12 * below, 0.5, **options)[0]
+        return low + integrate.quad(integrand, 0.5, 0.5 + 12 * above, **options)[0]
+
+    expected = [
+        optimize.brentq(
+            lambda z, t=t: rate(z) + math.log1p(-1.0 / t), 0.0, 20.0, xtol=1e-12, rtol=1e-12
+        )
+        for t in periods
+    ]
+    # 1e-6 m: the two integrations agree far below any level that matters (mm)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
     # The rise is skewed up: more than the median shift, less than the upper likely level.
     swl = layer["still_water_level"].sel(pick)
     assert np.all(got > swl.sel(quantile=0.5).values)
