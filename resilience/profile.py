@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hazard_models.horizon import AR6_HORIZONS, FUTURE_SCENARIOS
+from resilience.validation_text import describe
 
 __all__ = [
     "PROFILE_NAMES",
@@ -239,10 +240,7 @@ def load_profile(path: Path) -> CityProfile:
     try:
         profile = CityProfile.model_validate(_resolve(raw, path.parent))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(whole profile)"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ProfileError(f"{path}: field {where}: {message}") from exc
+        raise ProfileError(describe(str(path), exc, prefix="field ")) from exc
     profile = profile.model_copy(update={"source": path})
     for dotted in _PATH_FIELDS:
         value = _field_value(profile, dotted)

@@ -23,7 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "SettingsError", "get_settings"]
 
 DEFAULT_CONFIG_FILE = "resilience.toml"
 
@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         """Return the directory of the versioned layer store."""
         return self.data_dir / "layers"
 
+    @property
+    def risk_dir(self) -> Path:
+        """Return the directory of the published risk table (written by each refresh)."""
+        return self.data_dir / "risk"
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -93,6 +98,10 @@ class Settings(BaseSettings):
         )
 
 
+class SettingsError(ValueError):
+    """A setting has a wrong value; the message names its source and each field, one a line."""
+
+
 def get_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Load settings, optionally from an explicit TOML file.
 
@@ -107,20 +116,33 @@ def get_settings(config_file: str | Path | None = None, **overrides: Any) -> Set
     ------
     FileNotFoundError
         If ``config_file`` is given and does not exist.
-    pydantic.ValidationError
-        If a value has the wrong type; the message names the field.
+    SettingsError
+        If a value is wrong; the message names the settings file (or the environment) and
+        each field with what was expected, one per line.
     """
     if config_file is None:
-        return Settings(**overrides)
+        return _validated(os.environ.get("RESILIENCE_CONFIG", DEFAULT_CONFIG_FILE), overrides)
     path = Path(config_file)
     if not path.is_file():
         raise FileNotFoundError(f"settings file {path} does not exist")
     previous = os.environ.get("RESILIENCE_CONFIG")
     os.environ["RESILIENCE_CONFIG"] = str(path)
     try:
-        return Settings(**overrides)
+        return _validated(str(path), overrides)
     finally:
         if previous is None:
             os.environ.pop("RESILIENCE_CONFIG", None)
         else:
             os.environ["RESILIENCE_CONFIG"] = previous
+
+
+def _validated(toml_file: str, overrides: dict[str, Any]) -> Settings:
+    from pydantic import ValidationError
+
+    from resilience.validation_text import describe
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        source = f"settings ({toml_file}, RESILIENCE_* environment variables or options)"
+        raise SettingsError(describe(source, error)) from error

@@ -79,15 +79,16 @@ def check_command(
     from resilience.feasibility.report import terminal_text, write_report
     from resilience.feasibility.service import check_submission
     from resilience.feasibility.store import checks_with_hash, save_check
-    from resilience.settings import get_settings
+    from resilience.settings import SettingsError, get_settings
     from resilience.storage.database import make_engine
 
     try:
         settings = get_settings(config)
         request = read_submission(submission)
         result = check_submission(request, settings)
-    except (SubmissionError, FeasibilityError, FileNotFoundError) as error:
-        _fail(terminal_text(error))
+    except (SubmissionError, FeasibilityError, FileNotFoundError, SettingsError) as error:
+        # one line per field: each line cleaned of control characters, the breaks kept
+        _fail("\n".join(terminal_text(line) for line in str(error).splitlines()))
     try:
         files = None if report_dir is None else write_report(result, report_dir, lang=lang)
     except OSError as error:

@@ -77,8 +77,13 @@ def compound_command(
         float | None, typer.Option("--water-threshold-m", help="Default: --quantile of water.")
     ] = None,
     quantile: Annotated[
-        float, typer.Option("--quantile", help="Quantile of the default thresholds.")
-    ] = 0.99,
+        float | None,
+        typer.Option(
+            "--quantile",
+            help="Quantile of the default thresholds (default 0.99, lowered to keep 10 days "
+            "above each).",
+        ),
+    ] = None,
     typhoon_only: Annotated[
         bool, typer.Option("--typhoon-only", help="Only JTWC typhoon days near Shanghai.")
     ] = False,
@@ -102,6 +107,7 @@ def compound_command(
 
     from hazard_models.layer import SchemaError
     from resilience.coast.compound_report import CompoundOptions, compound_analysis, read_paired_csv
+    from resilience.validation_text import describe
 
     if typhoon_only and typhoon_season:
         _fail("give at most one of --typhoon-only and --typhoon-season")
@@ -127,7 +133,7 @@ def compound_command(
             days = shipped_typhoon_days(tracks, radius_km=radius)
         result = compound_analysis(frame, days, options=options)
     except ValidationError as error:
-        _fail(f"invalid option: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}")
+        _fail(describe("invalid option", error))
     except (FileNotFoundError, SchemaError, ValueError) as error:
         _fail(str(error))
     if as_json:

@@ -21,11 +21,11 @@ def fail(message: str) -> NoReturn:
 
 def read_settings(config: Path | None, **overrides: Any):  # noqa: ANN201 - Settings
     """Return the settings of ``config`` with the overrides that are not None, or fail."""
-    from resilience.settings import get_settings
+    from resilience.settings import SettingsError, get_settings
 
     try:
         return get_settings(config, **{k: v for k, v in overrides.items() if v is not None})
-    except FileNotFoundError as error:
+    except (FileNotFoundError, SettingsError) as error:
         fail(str(error))
 
 

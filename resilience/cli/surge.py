@@ -221,6 +221,7 @@ def surge_command(
     from resilience.coast.surge_inputs import surge_report
     from resilience.coast.surge_models import SurgeOptions
     from resilience.coast.surge_report import to_json
+    from resilience.validation_text import describe
 
     try:
         options = SurgeOptions.model_validate(
@@ -255,7 +256,7 @@ def surge_command(
             options=options,
         )
     except ValidationError as error:
-        _fail(f"invalid option: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}")
+        _fail(describe("invalid option", error))
     except KeyError as error:  # an unknown horizon name
         _fail(str(error.args[0]))
     except (FileNotFoundError, SchemaError, ValueError) as error:

@@ -36,6 +36,7 @@ from resilience.climate.fetch import sha256_file
 from resilience.climate.projection_file import parse_file_name, year_runs
 from resilience.schema import CANONICAL_UNITS, SCENARIOS
 from resilience.storage.atomic import write_text_atomic
+from resilience.validation_text import error_message
 
 __all__ = [
     "Catalog",
@@ -189,10 +190,17 @@ def load_catalog(path: Path) -> Catalog:
     try:
         return Catalog.model_validate({**data, "base_dir": path.parent})
     except ValidationError as err:
-        first = err.errors()[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
-        count = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        raise CatalogError(f"{path}: {where.lstrip('.')}: {first['msg']}{count}") from err
+        lines = [f"{_where(e['loc'])}: {error_message(e)}" for e in err.errors()]
+        if len(lines) == 1:
+            raise CatalogError(f"{path}: {lines[0]}") from err
+        listed = "\n".join(f"  {line}" for line in lines)
+        raise CatalogError(f"{path}: {len(lines)} fields are invalid\n{listed}") from err
+
+
+def _where(loc: tuple) -> str:
+    """Return a pydantic location as the catalogue's YAML path, e.g. ``sources[0].years``."""
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+    return where.lstrip(".") or "(whole catalogue)"
 
 
 def _year_ranges(years: Sequence[int]) -> list[str]:

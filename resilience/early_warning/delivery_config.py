@@ -49,6 +49,7 @@ from pydantic import (
 
 from resilience.early_warning.outbox import Channel
 from resilience.early_warning.rule_models import RuleSet
+from resilience.validation_text import describe
 
 __all__ = [
     "AgencyTargets",
@@ -294,9 +295,7 @@ def load_delivery_config(
     try:
         config = DeliveryConfig.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise DeliveryConfigError(f"{path}: field {field}: {first['msg']}") from exc
+        raise DeliveryConfigError(describe(str(path), exc, prefix="field ")) from exc
     if known_agencies is None and rules is not None:
         known_agencies = {a.id for a in rules.agencies}
     unknown = sorted(set(config.agencies) - known_agencies) if known_agencies else []

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from resilience.early_warning.rule_checks import check_rule_set
 from resilience.early_warning.rule_models import RuleError, RuleSet
+from resilience.validation_text import error_message
 
 __all__ = ["default_rules_path", "load_rules", "parse_rules"]
 
@@ -76,8 +77,11 @@ def parse_rules(raw: object, *, name: str = "<rules>") -> RuleSet:
     try:
         rules = RuleSet.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise RuleError(f"{name}: {_where(raw, first['loc'])}: {first['msg']}") from exc
+        lines = [f"{_where(raw, e['loc'])}: {error_message(e)}" for e in exc.errors()]
+        if len(lines) == 1:
+            raise RuleError(f"{name}: {lines[0]}") from exc
+        listed = "\n".join(f"  {line}" for line in lines)
+        raise RuleError(f"{name}: {len(lines)} fields are invalid\n{listed}") from exc
     check_rule_set(rules, name)
     return rules
 

@@ -31,6 +31,7 @@ from resilience.feasibility.fields import (
     finite_or_none,
     number_field,
 )
+from resilience.validation_text import describe
 
 __all__ = [
     "HOT_DAY_THRESHOLDS_DEGC",
@@ -216,7 +217,7 @@ def read_submission(path: str | Path) -> Submission:
     try:
         return Submission.model_validate_json(text)
     except ValidationError as error:
-        raise SubmissionError(f"{path}: {error}") from error
+        raise SubmissionError(describe(str(path), error)) from error
 
 
 class HazardRow(BaseModel):

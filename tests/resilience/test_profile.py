@@ -115,9 +115,9 @@ def test_a_missing_file_names_the_field_and_the_path(tmp_path):
 @pytest.mark.parametrize(
     ("change", "field", "expected"),
     [
-        (lambda r: r.update(start_year="soon"), "start_year", "integer"),
-        (lambda r: r.update(colour="blue"), "colour", "Extra inputs"),
-        (lambda r: r.pop("dem"), "dem", "Field required"),
+        (lambda r: r.update(start_year="soon"), "start_year", "expected a whole number"),
+        (lambda r: r.update(colour="blue"), "colour", "not a known field"),
+        (lambda r: r.pop("dem"), "dem", "required, missing"),
         (lambda r: r.update(horizons=["baseline", "distant"]), "", "distant"),
         (lambda r: r.update(horizons=["far"]), "", "baseline"),
         (lambda r: r.update(scenarios=["rcp85"]), "", "rcp85"),

@@ -175,7 +175,9 @@ def test_agency_channels_are_declared(all_rules):
 def test_unknown_channel(tmp_path, raw):
     data = copy.deepcopy(raw)
     data["agencies"][3]["channels"] = ["webhook", "fax"]
-    _expect(tmp_path, data, r"agency 'transport', field channels\.1: Input should be 'webhook'")
+    _expect(
+        tmp_path, data, r"agency 'transport', field channels\.1: expected 'webhook'.*found 'fax'"
+    )
 
 
 def test_two_rules_for_one_hazard(tmp_path, raw):
