@@ -171,6 +171,13 @@ def flood_command(
         float | None, typer.Option("--wusong-below-1985-m", help="Datum offset (UNCONFIRMED).")
     ] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Depth maps (PNG).")] = None,
+    plot_return_period: Annotated[
+        float | None,
+        typer.Option(
+            "--plot-return-period",
+            help="Return period of the maps, years (default: where the panels differ most).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print flooded areas as JSON.")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="Settings TOML file.")] = None,
 ) -> None:
@@ -179,6 +186,7 @@ def flood_command(
 
     from hazard_models.layer import SchemaError
     from resilience.coast.flood_map import FloodOptions
+    from resilience.validation_text import describe
 
     choice = _defence_choice(no_defences, crest_m, defences)
     try:
@@ -199,10 +207,14 @@ def flood_command(
         )
         layer = _build(options, surge_layer=surge_layer, dem=dem, defences=defences, config=config)
     except ValidationError as error:
-        _fail(f"invalid option: --{error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}")
+        _fail(describe("invalid option", error, prefix="--"))
     except (FileNotFoundError, SchemaError, ValueError) as error:
         _fail(str(error))
-    from resilience.coast.flood_map import plot_flood_depth, write_flood_layer
+    from resilience.coast.flood_map import (
+        most_telling_return_period,
+        plot_flood_depth,
+        write_flood_layer,
+    )
 
     written = write_flood_layer(layer, out)
     if as_json:
@@ -212,9 +224,14 @@ def flood_command(
         console.print(format_flooded_area(layer))
         console.print(f"layer {written}")
     if plot is not None:
-        picture = plot_flood_depth(layer, plot)
+        try:
+            picture = plot_flood_depth(layer, plot, return_period=plot_return_period)
+        except ValueError as error:
+            _fail(f"--plot-return-period: {error}")
         if not as_json:
-            Console().print(f"plot {picture}")
+            period = plot_return_period or most_telling_return_period(layer)
+            median = ", median" if "quantile" in layer["flood_depth"].dims else ""
+            Console().print(f"plot {picture} ({period:g}-yr flood depth{median})")
 
 
 def _build(

@@ -33,6 +33,7 @@ __all__ = [
     "NOTIONAL_WALL_RETURN_PERIOD",
     "FloodOptions",
     "build_flood_layer",
+    "most_telling_return_period",
     "plot_flood_depth",
     "read_defence_lines",
     "write_flood_layer",
@@ -302,11 +303,28 @@ def _depth_panel(axis: Any, depth: xr.DataArray, limit: float) -> Any:
     return mesh
 
 
+def most_telling_return_period(layer: xr.Dataset) -> float:
+    """Return the return period whose panels differ most: the largest spread of flooded area.
+
+    The spread is max - min of the median ``flooded_area`` (km2) over scenario x horizon; at
+    the largest return periods every panel is often flooded alike (the whole polder behind
+    an overtopped wall), and at the smallest none is. Ties go to the shorter period.
+    """
+    area = layer["flooded_area"]
+    if "quantile" in area.dims:
+        area = area.sel(quantile=0.5, method="nearest")
+    spread = (area.max(["scenario", "horizon"]) - area.min(["scenario", "horizon"])).values
+    periods = [float(p) for p in area["return_period"].values]
+    best = max(range(len(periods)), key=lambda i: (float(spread[i]), -periods[i]))
+    return periods[best]
+
+
 def plot_flood_depth(layer: xr.Dataset, path: Path, *, return_period: float | None = None) -> Path:
     """Draw flood-depth maps, one panel per scenario and horizon (PNG, atomic write).
 
-    The panels show ``return_period`` (default the largest of the layer) and the median
-    quantile when the layer has one; dry land is grey, the sea white.
+    The panels show ``return_period`` (default :func:`most_telling_return_period`) and the
+    median quantile when the layer has one, each titled with its flooded area (km2); dry
+    land is grey, the sea white.
     """
     import matplotlib
 
@@ -317,10 +335,18 @@ def plot_flood_depth(layer: xr.Dataset, path: Path, *, return_period: float | No
     from resilience.storage.atomic import atomic_path
 
     depth = layer["flood_depth"]
-    period = return_period or float(depth["return_period"].max())
-    depth = depth.sel(return_period=period, method="nearest")
+    period = return_period or most_telling_return_period(layer)
+    if period not in {float(p) for p in depth["return_period"].values}:
+        raise ValueError(
+            f"return period {period:g}: expected one of the layer's "
+            f"{[float(p) for p in depth['return_period'].values]}"
+        )
+    depth = depth.sel(return_period=period)
+    area = layer["flooded_area"].sel(return_period=period)
     if "quantile" in depth.dims:
         depth = depth.sel(quantile=0.5, method="nearest")
+    if "quantile" in area.dims:
+        area = area.sel(quantile=0.5, method="nearest")
     scenarios, horizons = depth["scenario"].values, depth["horizon"].values
     fig, axes = plt.subplots(
         len(scenarios),
@@ -334,7 +360,8 @@ def plot_flood_depth(layer: xr.Dataset, path: Path, *, return_period: float | No
     for i, scenario in enumerate(scenarios):
         for j, horizon in enumerate(horizons):
             mesh = _depth_panel(axes[i, j], depth.sel(scenario=scenario, horizon=horizon), limit)
-            axes[i, j].set_title(f"{scenario} {horizon}", fontsize="small")
+            flooded = float(area.sel(scenario=scenario, horizon=horizon))
+            axes[i, j].set_title(f"{scenario} {horizon}: {flooded:,.0f} km²", fontsize="small")
     bar = fig.colorbar(mesh, ax=axes, label="flood depth (m), static bathtub", shrink=0.8)
     bar.ax.set_ylim(0.0, limit)
     fig.suptitle(f"{layer.attrs.get('station', '')}: {period:g}-yr still-water flood depth")

@@ -203,12 +203,21 @@ def test_reads_the_store_and_the_shipped_dem(app, files, tmp_path, monkeypatch):
         LayerStore(tmp_path / "layers").publish("surge", surge.load())
     out = tmp_path / "shipped.nc"
     args = ["flood", "--out", str(out), "--scenarios", "ssp585", "--horizons", "baseline,far"]
-    result = runner.invoke(
-        app, [*args, "--return-periods", "1000", "--plot", str(tmp_path / "d.png")]
-    )
+    result = runner.invoke(app, [*args, "--plot", str(tmp_path / "d.png")])
     assert result.exit_code == 0, result.output
     assert "flooded land, km2" in result.output and "plot " in result.output
     assert (tmp_path / "d.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the maps default to the return period where the panels differ most, and say which
+    with xr.open_dataset(out) as layer:
+        area = layer["flooded_area"]
+        area = area.sel(quantile=0.5, method="nearest") if "quantile" in area.dims else area
+        spread = area.max(["scenario", "horizon"]) - area.min(["scenario", "horizon"])
+        chosen = float(spread["return_period"][int(spread.argmax())])  # ties: the shortest
+    assert f"({chosen:g}-yr flood depth)" in " ".join(result.output.split())
+    bad = runner.invoke(
+        app, [*args, "--plot", str(tmp_path / "e.png"), "--plot-return-period", "7"]
+    )
+    assert bad.exit_code == 2 and "--plot-return-period: return period 7" in bad.output
     with xr.open_dataset(out) as layer:
         assert layer.sizes["lat"] == 180 and layer.sizes["lon"] == 192  # the shipped DEM
         assert layer["horizon"].values.tolist() == ["baseline", "far"]
