@@ -36,13 +36,20 @@ __all__ = [
 Condition = Literal["all_days", "typhoon_days", "typhoon_season"]
 
 
+#: The default thresholds' quantile, and the fewest chosen days above each default threshold:
+#: with fewer, the joint count is 0 or 1 and its bootstrap interval degenerate (a 99th
+#: percentile of the 71 typhoon days of 1990-2021 leaves one day above).
+DEFAULT_QUANTILE, MIN_DAYS_ABOVE = 0.99, 10
+
+
 class CompoundOptions(BaseModel):
     """Choices of a compound analysis; the defaults are those of the CLI."""
 
     rain_threshold_mm: float | None = None  #: None: the ``quantile`` of the daily rain
     water_threshold_m: float | None = None  #: None: the ``quantile`` of the high water
-    #: marginal quantile of the default thresholds
-    quantile: float = Field(default=0.99, gt=0.0, lt=1.0)
+    #: marginal quantile of the default thresholds; None: 0.99, lowered where needed so
+    #: that at least MIN_DAYS_ABOVE of the chosen days exceed each (the output says so)
+    quantile: float | None = Field(default=None, gt=0.0, lt=1.0)
     condition: Condition = "all_days"
     #: a typhoon day has a storm centre within this distance, km
     typhoon_radius_km: float = Field(default=300.0, gt=0.0)
@@ -202,7 +209,7 @@ def compound_analysis(
     if len(chosen) < 10:
         raise ValueError(f"expected at least 10 complete pairs, found {len(chosen)}")
     rain, water = chosen["rain"].to_numpy(), chosen["water"].to_numpy()
-    r, s, p, q = _thresholds(rain, water, options)
+    r, s, p, q, threshold_notes = _thresholds(rain, water, options)
     per_year = rain.size / (((record.index.max() - record.index.min()).days + 1) / 365.25)
     joint = joint_exceedance(
         rain, water, first_probability=p, second_probability=q, per_year=per_year
@@ -235,7 +242,7 @@ def compound_analysis(
         level=options.level,
         n_boot=options.n_boot,
         typhoon_months=months,
-        notes=[*notes, *_method_notes(options)],
+        notes=[*notes, *threshold_notes, *_method_notes(options)],
     )
 
 
@@ -255,8 +262,8 @@ def _joint_fields(joint: Any, conditional: Any) -> dict[str, Any]:
 
 def _thresholds(
     rain: Any, water: Any, options: CompoundOptions
-) -> tuple[float, float, float, float]:
-    """Return the thresholds r (mm), s (m) and their copula probabilities p, q.
+) -> tuple[float, float, float, float, list[str]]:
+    """Return the thresholds r (mm), s (m), their copula probabilities p, q, and notes.
 
     p = #(rain <= r) / (n + 1), so that a pseudo-observation rank / (n + 1) exceeds p exactly
     when rain > r (ties at r average to at most p); likewise q.
@@ -264,16 +271,33 @@ def _thresholds(
     import numpy as np
 
     r, s = options.rain_threshold_mm, options.water_threshold_m
-    r = float(np.quantile(rain, options.quantile)) if r is None else float(r)
-    s = float(np.quantile(water, options.quantile)) if s is None else float(s)
     n = rain.size
+    quantile, notes = options.quantile, []
+    if quantile is None:
+        quantile = min(DEFAULT_QUANTILE, 1.0 - MIN_DAYS_ABOVE / n)
+        if quantile < DEFAULT_QUANTILE and (r is None or s is None):
+            notes.append(
+                f"default thresholds at the {quantile:.3f} quantile, not {DEFAULT_QUANTILE}: "
+                f"{n} chosen days leave too few above the {DEFAULT_QUANTILE} quantile "
+                f"(at least {MIN_DAYS_ABOVE} wanted); give --quantile or the thresholds to choose"
+            )
+    r = float(np.quantile(rain, quantile)) if r is None else float(r)
+    s = float(np.quantile(water, quantile)) if s is None else float(s)
     above_r, above_s = int(np.sum(rain > r)), int(np.sum(water > s))
     if not (0 < above_r < n and 0 < above_s < n):
         raise ValueError(
             f"thresholds rain {r:g} mm, water {s:g} m: expected some pairs above and some "
-            f"below each, found {above_r} and {above_s} of {n} above"
+            f"below each, found {above_r} and {above_s} of {n} above; choose thresholds "
+            f"inside the record (--rain-threshold-mm, --water-threshold-m) or a --quantile "
+            f"of at most {1.0 - MIN_DAYS_ABOVE / n:.3f}"
         )
-    return r, s, (n - above_r) / (n + 1.0), (n - above_s) / (n + 1.0)
+    if min(above_r, above_s) < MIN_DAYS_ABOVE and not notes:
+        notes.append(
+            f"only {above_r} rain and {above_s} high-water days above the thresholds: the "
+            "joint estimate rests on very few days"
+        )
+    p, q = (n - above_r) / (n + 1.0), (n - above_s) / (n + 1.0)
+    return r, s, p, q, notes
 
 
 def _method_notes(options: CompoundOptions) -> list[str]:

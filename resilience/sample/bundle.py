@@ -11,6 +11,7 @@ Layout written by :func:`write_sample` (all deterministic)::
     DIR/observed/era5land_shanghai_daily_2010_2025.nc                     REAL ERA5-Land daily
     DIR/tide_gauges/tide_gauge_annual_maxima.csv (+ stations)             synthetic, real anchors
     DIR/forecast/forecast_72h.nc                                          synthetic 72-h ensemble
+    DIR/compound/daily_rain_high_water.csv                                synthetic daily pairs
     DIR/submissions/bund_metro_station.json                               example submission
     DIR/submissions/{metro_station,hospital,...}.json + expected.yaml     sample submissions
     DIR/SAMPLE.json                                                        what is real, what is not
@@ -78,6 +79,7 @@ class SamplePaths(BaseModel):
     dem: Path
     rules: Path
     profile: Path
+    compound_pairs: Path
 
 
 def _write_json_atomic(path: Path, payload: dict) -> None:
@@ -97,6 +99,7 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
     from resilience.climate.catalog import write_sample_catalog
     from resilience.geodata.geography import data_path
     from resilience.geodata.inventory_io import write_inventory
+    from resilience.sample.compound_pairs import write_sample_compound_pairs
     from resilience.sample.forecast import write_sample_forecast
     from resilience.sample.inventory import build_inventory
     from resilience.sample.projections import write_sample_projections
@@ -130,6 +133,8 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
     maxima = write_sample_tide_gauges(root / "tide_gauges")
     say("72-hour ensemble forecast")
     forecast = write_sample_forecast(root / "forecast")
+    say("paired daily rain and high water for `resilience compound`")
+    pairs = write_sample_compound_pairs(root / "compound")
     submission = root / "submissions" / "bund_metro_station.json"
     _write_json_atomic(submission, EXAMPLE_SUBMISSION)
     for shipped in sorted(data_path("submissions").iterdir()):  # docs/sample_submissions.md
@@ -150,6 +155,7 @@ def write_sample(out_dir: Path, *, progress: Callable[[str], None] | None = None
         dem=dem,
         rules=rules,
         profile=root / "profile.yaml",
+        compound_pairs=pairs,
     )
     say("city profile")
     write_text_atomic(paths.profile, _profile_yaml(paths, observed))
@@ -209,6 +215,9 @@ def _describe(paths: SamplePaths) -> dict:
             "tide_gauges": "SYNTHETIC annual maxima anchored to recorded Shanghai levels; "
             "recorded years are flagged synthetic=False",
             "forecast": "SYNTHETIC 72-h ensemble (typhoon rain on a spring tide, then a heat wave)",
+            "compound_pairs": "SYNTHETIC daily rain and high water 1990-2021 on the real JTWC "
+            "typhoon days (resilience/sample/compound_pairs.py); no daily Shanghai sea-level "
+            "series is public",
             "submission": "an invented example project",
             "submissions": "sample projects at real Shanghai sites with assumed design values "
             "and expected verdicts (submissions/expected.yaml, docs/sample_submissions.md)",

@@ -189,3 +189,38 @@ def test_table_output(app, pairs_csv):
         "note: JTWC best tracks",
     ):
         assert text in result.output
+
+
+def test_the_sample_pairs_work_with_the_default_settings(app, tmp_path):
+    """The sample ships a pairs file (synthetic, on the real typhoon days); every condition
+    runs on it as shipped, and too few typhoon days lower the default quantile visibly."""
+    from resilience.sample.compound_pairs import write_sample_compound_pairs
+
+    path = write_sample_compound_pairs(tmp_path)
+    frame = pd.read_csv(path)
+    assert set(frame["synthetic"]) == {"yes"}
+    assert frame["date"].iloc[0] == "1990-01-01" and frame["date"].iloc[-1] == "2021-12-31"
+    typhoon = frame[frame["typhoon_day"]]
+    days = set(pd.to_datetime(shipped_typhoon_days()["date"]).dt.strftime("%Y-%m-%d"))
+    assert set(typhoon["date"]) == {d for d in days if "1990" <= d[:4] <= "2021"}
+    # typhoon days are wetter and higher, as the generator says
+    assert typhoon["rain_mm"].mean() > 3 * frame["rain_mm"].mean()
+    assert typhoon["high_water_m"].mean() > frame["high_water_m"].mean() + 0.3
+    outputs = {}
+    for flag in ([], ["--typhoon-only"], ["--typhoon-season"]):
+        result = runner.invoke(
+            app, ["compound", "--pairs", str(path), "--n-boot", "100", "--json", *flag]
+        )
+        assert result.exit_code == 0, result.output
+        outputs[tuple(flag)] = json.loads(result.stdout)
+    only = outputs[("--typhoon-only",)]
+    n = len(typhoon)
+    assert only["n_pairs"] == n
+    # 0.99 of n typhoon days leaves < 10 above: lowered to 1 - 10/n, and said so
+    expected = float(np.quantile(typhoon["rain_mm"], 1 - 10 / n))
+    assert only["rain_threshold_mm"] == pytest.approx(expected)
+    assert any(f"quantile, not 0.99: {n} chosen days" in note for note in only["notes"])
+    everything = outputs[()]
+    assert everything["rain_threshold_mm"] == pytest.approx(np.quantile(frame["rain_mm"], 0.99))
+    assert not any("quantile, not 0.99" in note for note in everything["notes"])
+    assert everything["multiplication_factor"] > 2  # typhoons make rain and surge coincide
