@@ -200,6 +200,8 @@ def test_alert_goes_before_its_update_even_when_it_needs_retries(rain_db):
     first_seen: dict[str, float] = {}
     for request in receiver.requests:
         first_seen.setdefault(request["key"].strip('"').split(":")[0], request["time"])
+    updates = [i for i in first_seen if records[i].msg_type == "Update"]
+    assert len(updates) == 2, first_seen  # the yellow Updates of the two districts
     for identifier, when in first_seen.items():
         record = records[identifier]
         if record.msg_type == "Update":
@@ -235,6 +237,7 @@ def test_retry_after_header_lengthens_the_wait(rain_db):
         run_delivery(
             rain_db, config_for(receiver, "transport", max_delay_s=5.0), poll_s=0.05, clock=clock
         )
+    assert len(receiver.accepted) == 4  # the loop below checks every delivered message
     for key in receiver.accepted:
         tries = [r["time"] for r in receiver.requests if r["key"] == key]
         assert len(tries) == 2 and tries[1] - tries[0] >= 0.99  # Retry-After: 1 s, not 0.05 s
