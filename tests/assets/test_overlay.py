@@ -150,12 +150,15 @@ def test_station_layer_takes_nearest_station_by_great_circle():
     exposure = sample_layer(station_layer(), assets)
     assert list(exposure["station"].values[:2]) == ["huangpu", "mishidu"]
     np.testing.assert_array_equal(at(exposure, "still_water_level_gev_loc")[:2], [4.6, 3.6])
-    # haversine Bund -> Huangpu Park: dlat 0.01, dlon 0.02 deg at 31.2 N ~ 2.2 km (1 % tolerance
-    # covers the spherical-earth approximation)
-    dlat, dlon = np.radians(0.01), np.radians(0.02) * np.cos(np.radians(31.235))
-    assert exposure["station_distance_km"].values[0] == pytest.approx(
-        6371.0088 * np.hypot(dlat, dlon), rel=0.01
-    )
+    # Bund -> Huangpu Park on a sphere of the IUGG mean radius, by PROJ's geodesic solver
+    # (Karney 2013), independent of our haversine; the two agree to rounding
+    from pyproj import Geod
+
+    layer = station_layer()
+    sphere = Geod(a=6371008.8, b=6371008.8)
+    huangpu = layer.sel(station="huangpu")
+    _, _, metres = sphere.inv(121.47, 31.23, float(huangpu["lon"]), float(huangpu["lat"]))
+    assert exposure["station_distance_km"].values[0] == pytest.approx(metres / 1000, rel=1e-9)
     assert bool(exposure["outside_layer"].values[2]) and np.isnan(
         at(exposure, "still_water_level_gev_loc")[2]
     )
