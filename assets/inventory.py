@@ -20,7 +20,7 @@ from hazard_models.layer import SchemaError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["INVENTORY_COLUMNS", "validate_inventory"]
+__all__ = ["INVENTORY_COLUMNS", "OPTIONAL_INVENTORY_COLUMNS", "validate_inventory"]
 
 #: Required columns and what each holds (units in the name).
 INVENTORY_COLUMNS: dict[str, str] = {
@@ -38,6 +38,22 @@ INVENTORY_COLUMNS: dict[str, str] = {
     "depends_on": "list of asset_ids this asset needs to operate",
     "geometry": "point, line or polygon in EPSG:4326",
 }
+
+#: Optional columns that other modules read when present (checked when present).
+OPTIONAL_INVENTORY_COLUMNS: dict[str, str] = {
+    "name_zh": (
+        "display name in Chinese (str; blank or missing: Chinese texts use ``name``), e.g. "
+        "a metro station's 人民广场 or a hospital's 瑞金医院"
+    ),
+}
+
+
+def _is_missing(value: object) -> bool:
+    """Return True for None and NaN-like scalars (a blank optional field)."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-likes are not blank
+        return False
 
 
 def _row_errors(frame: pd.DataFrame, catalogue: Mapping[str, AssetType]) -> list[str]:
@@ -78,6 +94,10 @@ def _row_errors(frame: pd.DataFrame, catalogue: Mapping[str, AssetType]) -> list
             unknown = [d for d in deps if d not in known_ids]
             if unknown:
                 reasons.append(f"depends_on names unknown asset_ids {unknown}")
+        if "name_zh" in frame.columns:
+            name_zh = row["name_zh"]
+            if not isinstance(name_zh, str) and not _is_missing(name_zh):
+                reasons.append(f"name_zh {name_zh!r} is not a string")
         geom = row["geometry"]
         if geom is None or getattr(geom, "is_empty", True):
             reasons.append("geometry is missing or empty")

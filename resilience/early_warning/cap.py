@@ -187,7 +187,9 @@ def _asset_list(step: LevelStep, zh: bool) -> str:
     if not step.assets:
         return ""
     if zh:
-        names = [f"{a.name}（{a.asset_id}，{LEVEL_TEXT[a.level][0]}）" for a in step.assets]
+        names = [
+            f"{a.name_zh or a.name}（{a.asset_id}，{LEVEL_TEXT[a.level][0]}）" for a in step.assets
+        ]
         return f"涉及设施{len(names)}处：{'；'.join(names)}。"
     names = [f"{a.name} ({a.asset_id}, {LEVEL_TEXT[a.level][1]})" for a in step.assets]
     return f" Assets ({len(names)}): {'; '.join(names)}."

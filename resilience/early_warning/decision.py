@@ -30,11 +30,15 @@ class AreaRef(BaseModel):
 
 
 class AssetRef(BaseModel):
-    """An asset named by an impact alert, with the level it reaches during the step."""
+    """An asset named by an impact alert, with the level it reaches during the step.
+
+    ``name`` is written in English texts, ``name_zh`` in Chinese ones (empty: ``name``).
+    """
 
     model_config = ConfigDict(frozen=True)
     asset_id: str
     name: str
+    name_zh: str = ""
     lat: float
     lon: float
     level: Level

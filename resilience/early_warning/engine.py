@@ -180,6 +180,7 @@ def _step_assets(ctx: dict, hours: slice, units: np.ndarray) -> list[AssetRef]:
         AssetRef(
             asset_id=str(t.asset_id[u]),
             name=str(t.name[u]),
+            name_zh=str(t.name_zh[u]),
             lat=round(float(t.lat[u]), 5),
             lon=round(float(t.lon[u]), 5),
             level=LEVELS[int(h) - 1],

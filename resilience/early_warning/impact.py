@@ -13,6 +13,8 @@
   local return periods: piecewise log-linear in the return period between the layer's nodes
   (exact at each node), linear from zero below the first node and extended along the last
   segment above the top one.
+* **Names.** Each asset keeps its ``name`` (English texts) and a Chinese name for the zh-CN
+  texts: the inventory's optional ``name_zh`` (:func:`.wording.asset_name_zh`), else ``name``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from resilience.early_warning.rule_models import AssetLevel, HazardRule, LayerLevel
+from resilience.early_warning.wording import asset_name_zh
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -39,10 +42,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AssetTargets:
-    """The assets of one rule: ids, names, positions, districts and nearest forecast cell."""
+    """The assets of one rule: ids, names, positions, districts and nearest forecast cell.
+
+    ``name`` is the inventory's name (English texts); ``name_zh`` the name the Chinese texts
+    use: the inventory's ``name_zh`` where given, else ``name`` (never empty).
+    """
 
     asset_id: np.ndarray
     name: np.ndarray
+    name_zh: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
     district: np.ndarray
@@ -68,6 +76,18 @@ def _district_of(frame: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> np.nda
     return codes
 
 
+def _names_zh(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Return the Chinese name of each asset: ``name_zh`` if the column has one, else ``name``."""
+    names = frame["name"].astype(str).to_numpy()
+    if "name_zh" not in frame.columns:
+        return names
+    given = frame["name_zh"].to_numpy(object)
+    kinds = frame["asset_type"].astype(str).to_numpy()
+    return np.array(
+        [asset_name_zh(z, n, k) for z, n, k in zip(given, names, kinds, strict=True)], dtype=object
+    )
+
+
 def _nearest_cells(lat: np.ndarray, lon: np.ndarray, grid_lat, grid_lon) -> np.ndarray:
     """Flat index ``i_lat * nlon + i_lon`` of the grid cell nearest each point."""
     i = np.abs(np.asarray(grid_lat)[None, :] - lat[:, None]).argmin(axis=1)
@@ -90,7 +110,8 @@ def select_assets(
     rule : HazardRule
         A rule with an ``assets`` selection.
     assets : geopandas.GeoDataFrame
-        Inventory (Assets contract, EPSG:4326), with any extra columns ``where`` names.
+        Inventory (Assets contract, EPSG:4326), with any extra columns ``where`` names and,
+        optionally, ``name_zh`` (Chinese names; blank or missing: ``name`` is used).
     districts : geopandas.GeoDataFrame
         ``district_code`` and EPSG:4326 geometry.
     codes : list of str
@@ -123,6 +144,7 @@ def select_assets(
     return AssetTargets(
         asset_id=frame["asset_id"].astype(str).to_numpy(),
         name=frame["name"].astype(str).to_numpy(),
+        name_zh=_names_zh(frame),
         lat=lat,
         lon=lon,
         district=district,

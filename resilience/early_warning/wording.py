@@ -11,6 +11,8 @@ through this module; CAP's own datetime fields stay ISO 8601 (:mod:`resilience.e
   wind speeds also as a Beaufort force (级) in Chinese, as CMA bulletins give them.
 * Beaufort lower bounds (m/s, force 0-17): the WMO/CMA table of GB/T 28591-2012 (风力等级),
   the same speeds the rule file's wind thresholds use.
+* Asset names: Chinese texts name an asset by its Chinese name (a metro station as
+  "人民广场站"), English texts by its English name; no Chinese name: the English one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "BEIJING_TIME_EN",
     "SHANGHAI",
     "Lang",
+    "asset_name_zh",
     "beaufort_force",
     "format_member_values",
     "format_quantity",
@@ -55,6 +58,9 @@ _UNITS: dict[str, tuple[str, str]] = {
 }
 #: Beijing time named once in an English text.
 BEIJING_TIME_EN = "(Beijing time)"
+#: Asset types whose Chinese names are written with a suffix: a metro station's inventory
+#: name is the bare place name ("人民广场"), written "人民广场站" as station signs do.
+_ZH_NAME_SUFFIX = {"metro_station": "站"}
 
 
 def format_time(when: datetime, lang: Lang) -> str:
@@ -85,6 +91,31 @@ def format_time(when: datetime, lang: Lang) -> str:
         minute = f"{local.minute}分" if local.minute else ""
         return f"{local.year}年{local.month}月{local.day}日{local.hour}时{minute}"
     return f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year} {local:%H:%M}"
+
+
+def asset_name_zh(name_zh: object, name: str, asset_type: str) -> str:
+    """Return the name a Chinese text gives an asset.
+
+    Parameters
+    ----------
+    name_zh
+        The inventory's ``name_zh`` (str; ``None``, NaN or blank when the asset has none).
+    name
+        The inventory's ``name`` (the fallback, and the English texts' name).
+    asset_type
+        A key of ``assets.catalogue.ASSET_TYPES``; a ``metro_station`` gets "站" appended
+        unless its name already ends with it.
+
+    Returns
+    -------
+    str
+        ``name_zh`` stripped (with the type's suffix), or ``name`` when there is none.
+    """
+    text = name_zh.strip() if isinstance(name_zh, str) else ""
+    if not text:
+        return name
+    suffix = _ZH_NAME_SUFFIX.get(asset_type, "")
+    return text if text.endswith(suffix) else text + suffix
 
 
 def beaufort_force(speed_ms: float) -> int:

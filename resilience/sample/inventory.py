@@ -133,21 +133,33 @@ _METRO_LEVEL_VALUE_FACTOR = {"underground": 1.0, "elevated": 0.5, "at_grade": 0.
 #: Same-name metro stations that are separate stations (Pudian Road on lines 4 and 6 is two
 #: unconnected stations ~0.4 km apart, public knowledge).
 _DISTINCT_SAME_NAME = frozenset({"浦电路"})
-#: OpenFlights rows kept: id -> (asset_type, tier, owner). Others are dropped: Longhua airfield
-#: (closed 2011), metro stations (already in the metro file), places outside Shanghai.
+#: OpenFlights rows kept: id -> (asset_type, tier, owner, Chinese name). Others are dropped:
+#: Longhua airfield (closed 2011), metro stations (already in the metro file), places outside
+#: Shanghai. The Chinese names are the official station and airport names (public knowledge;
+#: OpenFlights has English names only).
 _OPENFLIGHTS_KEEP = {
-    3391: ("airport", "standard", "Shanghai Airport Authority"),
-    3406: ("airport", "major", "Shanghai Airport Authority"),
-    9034: ("railway_station", "major", "China Railway Shanghai Group"),
-    11725: ("railway_station", "major", "China Railway Shanghai Group"),
-    9058: ("railway_station", "standard", "China Railway Shanghai Group"),
-    10616: ("railway_station", "standard", "China Railway Shanghai Group"),
-    10619: ("railway_station", "standard", "China Railway Shanghai Group"),
-    10620: ("railway_station", "standard", "China Railway Shanghai Group"),
-    10614: ("railway_station", "standard", "China Railway Shanghai Group"),
-    10615: ("railway_station", "standard", "China Railway Shanghai Group"),
-    9069: ("railway_station", "standard", "Shanghai Maglev Transportation Development Co."),
-    10731: ("railway_station", "standard", "Shanghai Maglev Transportation Development Co."),
+    3391: ("airport", "standard", "Shanghai Airport Authority", "上海虹桥国际机场"),
+    3406: ("airport", "major", "Shanghai Airport Authority", "上海浦东国际机场"),
+    9034: ("railway_station", "major", "China Railway Shanghai Group", "上海站"),
+    11725: ("railway_station", "major", "China Railway Shanghai Group", "上海虹桥站"),
+    9058: ("railway_station", "standard", "China Railway Shanghai Group", "上海南站"),
+    10616: ("railway_station", "standard", "China Railway Shanghai Group", "上海西站"),
+    10619: ("railway_station", "standard", "China Railway Shanghai Group", "松江南站"),
+    10620: ("railway_station", "standard", "China Railway Shanghai Group", "金山北站"),
+    10614: ("railway_station", "standard", "China Railway Shanghai Group", "安亭北站"),
+    10615: ("railway_station", "standard", "China Railway Shanghai Group", "南翔北站"),
+    9069: (
+        "railway_station",
+        "standard",
+        "Shanghai Maglev Transportation Development Co.",
+        "磁浮龙阳路站",
+    ),
+    10731: (
+        "railway_station",
+        "standard",
+        "Shanghai Maglev Transportation Development Co.",
+        "磁浮浦东国际机场站",
+    ),
 }
 _METRO_SOURCE = (
     "yaozhou/trans@12593b4d js/line.js + data/train/base/station.txt (NO LICENCE STATED), "
@@ -207,13 +219,13 @@ def _openflights_assets() -> pd.DataFrame:
     kept = raw[raw["openflights_id"].isin(_OPENFLIGHTS_KEEP)]
     rows = []
     for _, row in kept.iterrows():
-        asset_type, tier, owner = _OPENFLIGHTS_KEEP[int(row["openflights_id"])]
+        asset_type, tier, owner, name_zh = _OPENFLIGHTS_KEEP[int(row["openflights_id"])]
         code = row["iata"] if isinstance(row["iata"], str) else str(row["openflights_id"])
         rows.append(
             {
                 "asset_id": f"{'airport' if asset_type == 'airport' else 'rail'}-{code.lower()}",
                 "name": row["name"],
-                "name_zh": "",
+                "name_zh": name_zh,
                 "asset_type": asset_type,
                 "tier": tier,
                 "owner_agency": owner,
@@ -390,7 +402,9 @@ def build_inventory(
     Returns
     -------
     geopandas.GeoDataFrame
-        Points in EPSG:4326 with ``INVENTORY_COLUMNS`` plus ``name_zh``, ``district_code``,
+        Points in EPSG:4326 with ``INVENTORY_COLUMNS`` plus ``name_zh`` (the optional Chinese
+        name of ``OPTIONAL_INVENTORY_COLUMNS``: the metro file's station names, the facilities
+        table's names, the official airport and station names; ``""`` if none), ``district_code``,
         ``tier``, ``lines``, ``station_level``, ``flood_defence``, ``protection_confirmed``,
         ``ground_datum``, ``dem_cell_distance_km``, ``coast_distance_km``, ``source``,
         ``location_source`` and ``location_accuracy_m``; validated.

@@ -91,3 +91,16 @@ def test_missing_ground_level_and_negative_value_are_rejected() -> None:
         validate_inventory(assets)
     assert "row 1 (asset_id 'sub-a'): ground_elevation_m is missing" in str(caught.value)
     assert "row 3 (asset_id 'hosp-c'): replacement_value is negative" in str(caught.value)
+
+
+def test_name_zh_is_optional_and_checked_when_present() -> None:
+    from assets.inventory import OPTIONAL_INVENTORY_COLUMNS
+
+    assert "name_zh" in OPTIONAL_INVENTORY_COLUMNS
+    assets = _inventory()
+    assert "name_zh" not in assets.columns and validate_inventory(assets) is assets
+    assets["name_zh"] = ["变电站甲", "", float("nan")]  # blank and missing names are allowed
+    assert validate_inventory(assets) is assets
+    assets["name_zh"] = ["变电站甲", 12, None]
+    with pytest.raises(SchemaError, match=r"row 2 \(asset_id 'tunnel-b'\): name_zh 12 is not"):
+        validate_inventory(assets)

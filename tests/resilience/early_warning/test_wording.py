@@ -212,11 +212,29 @@ def test_no_iso_time_or_udunits_in_any_text_of_the_shipped_scenario(shipped):
             for text in _texts(info):
                 assert not ISO_TIME.search(text), (m.identifier, text)
                 assert "degC" not in text, (m.identifier, text)
-                if zh:  # asset names are English proper names: judge the rest
-                    judged = re.sub(r"涉及设施.*?。", "", text)
+                if zh:  # asset ids (sub-shibo) stay Latin; asset names are Chinese
+                    judged = re.sub(r"（[a-z][a-z0-9-]*，", "（，", text)
                     assert not EN_UNIT.search(judged), (m.identifier, text)
             description = info.findtext("cap:description", namespaces=NS)
             if not zh:
                 assert description.count("(Beijing time)") == 1, description
         hazards.add(m.hazard)
     assert {"high_temperature", "rainstorm", "typhoon", "substation_heat"} <= hazards
+
+
+def test_the_shipped_substation_alert_names_it_in_chinese(shipped, inventory):
+    """Item 3 of issue 15: the zh-CN text names the asset by its inventory ``name_zh``."""
+    shibo = inventory.loc[inventory["asset_id"] == "sub-shibo"].iloc[0]
+    found = []
+    for m in (m for m in shipped.messages if m.hazard == "substation_heat"):
+        root = etree.fromstring(m.path.read_bytes())
+        for info in root.findall("cap:info", NS):
+            text = info.findtext("cap:description", "", NS)
+            if "sub-shibo" in text:
+                found.append((info.findtext("cap:language", "", NS), text))
+    assert found
+    for language, text in found:
+        if language == "zh-CN":
+            assert f"{shibo['name_zh']}（sub-shibo，" in text and shibo["name"] not in text
+        else:
+            assert f"{shibo['name']} (sub-shibo, " in text and shibo["name_zh"] not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from assets.catalogue import ASSET_TYPES
@@ -117,3 +118,21 @@ def test_values_criticality_and_lives_follow_the_rules(inventory) -> None:
     assert (inventory["replacement_value"] > 0).all()
     assert inventory["location_source"].str.len().gt(10).all()
     assert inventory["source"].str.len().gt(10).all()
+
+
+def test_chinese_names_come_from_the_source_files(inventory) -> None:
+    """name_zh (optional in the contract) is carried from the metro file and the facilities
+    table; the airports and rail stations get their official names (OpenFlights has none)."""
+    from resilience.geodata.geography import data_path
+
+    facilities = pd.read_csv(data_path("assets", "shanghai_facilities.csv"))
+    by_id = inventory.set_index("asset_id")["name_zh"]
+    kept = facilities[facilities["facility_id"].isin(by_id.index)]
+    assert len(kept) > 40
+    assert (by_id[kept["facility_id"]].to_numpy() == kept["name_zh"].to_numpy()).all()
+    assert by_id["hosp-ruijin"] == "瑞金医院"
+    metro = inventory[inventory["asset_type"] == "metro_station"]
+    assert (metro["name_zh"].str.len() > 0).all()
+    assert inventory["name_zh"].map(type).eq(str).all()  # blanks would be "", never NaN
+    assert (inventory["name_zh"].str.len() > 0).all()
+    assert by_id["airport-pvg"] == "上海浦东国际机场"
