@@ -291,6 +291,10 @@ def assess_risk(
     Each row says whether its hazard layer had a synthetic input (``synthetic_input``) and
     which layer version it came from (``layer_version``); ``risk_table.provenance.json``
     beside the table lists the layers and the inventory with their hashes.
+
+    The same files are also published, atomically, to ``<data_dir>/risk`` (``data_dir`` =
+    ``store_root``'s parent, :attr:`resilience.settings.Settings.risk_dir`), where the risk
+    map pages (``/risk``, docs/web.md) read them.
     """
     from assets.overlay import sample_layer
     from assets.risk import HAZARDS, build_risk_table
@@ -328,6 +332,9 @@ def assess_risk(
         "code_version": CODE_VERSION,
     }
     gpkg, csv = write_risk_table(table, assets, Path(out_dir), provenance=provenance)
+    published = Path(store_root).parent / "risk"  # <data_dir>/risk: what the risk map reads
+    if published.resolve() != Path(out_dir).resolve():
+        write_risk_table(table, assets, published, provenance=provenance)
     return RiskOutputs(
         gpkg=gpkg,
         csv=csv,

@@ -24,9 +24,11 @@ a site the layers do not cover. 503: the legacy keys file is invalid (fail close
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -34,7 +36,7 @@ from sqlalchemy.engine import Engine
 
 from resilience.api.alerts import AlertSummary, alert_router
 from resilience.api.auth import caller_dependency
-from resilience.api.checks import check_router
+from resilience.api.checks import CheckQueue, check_router, open_check_queue
 from resilience.api.docs_pages import add_docs_pages
 from resilience.api.legacy_keys import ApiKeyError, hash_api_key, issue_api_key, load_api_keys
 from resilience.api.limits import MAX_BODY_BYTES, BodyLimit, validation_response
@@ -42,7 +44,7 @@ from resilience.early_warning.metric import BEIJING
 from resilience.early_warning.rules import load_rules
 from resilience.settings import Settings
 from resilience.storage.database import make_engine
-from resilience.web import CheckBackend, RiskSource, mount_web
+from resilience.web import CheckBackend, CheckFigure, RiskSource, mount_web
 
 __all__ = [
     "SERVE_ENVIRONMENT",
@@ -122,9 +124,8 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(
-        check_router(engine, settings, caller=caller, check_processes=check_processes)
-    )
+    queue = open_check_queue(settings, check_processes)  # shared: the API and the form
+    app.include_router(check_router(engine, settings, caller=caller, queue=queue))
     agencies = {a.id: a for a in load_rules(rules_path).agencies}
     now = clock or (lambda: datetime.now(BEIJING))
     app.include_router(alert_router(engine, agencies, caller=caller, clock=now, base_url=base_url))
@@ -136,22 +137,25 @@ def create_app(
         agencies=agencies,
         clock=now,
         caller=caller,
-        checks=_check_backend(engine, settings),
+        checks=_check_backend(engine, settings, queue),
         risk=RiskSource(settings.data_dir / "risk", settings.layer_store_dir),
     )
     return app
 
 
-def _check_backend(engine: Engine, settings: Settings) -> CheckBackend:
-    """Bind the feasibility service to this app's database and settings for the web pages."""
+def _check_backend(engine: Engine, settings: Settings, queue: CheckQueue) -> CheckBackend:
+    """Bind the feasibility service to this app's database, settings and check queue.
+
+    The form's checks run in ``queue``, the one ``POST /v1/checks`` uses (a thread, or the
+    ``check_processes`` pool); the result page's figures are the report's own.
+    """
     from resilience.feasibility.models import Submission
     from resilience.feasibility.report import render_html, render_pdf
-    from resilience.feasibility.service import check_submission
     from resilience.feasibility.store import list_checks, load_stored_check, store_check
 
     return CheckBackend(
         submission_model=Submission,
-        check=lambda submission: check_submission(submission, settings),
+        check=queue.check,
         store=lambda submission, result, owner_key_id: store_check(
             engine, submission, result, owner_key_id=owner_key_id
         ),
@@ -159,7 +163,51 @@ def _check_backend(engine: Engine, settings: Settings) -> CheckBackend:
         list_checks=lambda owner_key_id: list_checks(engine, owner_key_id=owner_key_id),
         render_html=render_html,
         render_pdf=render_pdf,
+        render_figures=_report_figures,
+        site_domain=lambda: _site_domain(settings),
     )
+
+
+#: Matplotlib's SVG metadata block (creator, date, licence namespaces): not shown, dropped.
+_SVG_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+
+
+def _report_figures(result: Any) -> list[CheckFigure]:
+    """Return the report's figures of a check (English, as the pages' report links)."""
+    from resilience.feasibility.report_context import ReportContext
+    from resilience.feasibility.report_sections import hazard_sections
+    from resilience.feasibility.report_text import TEXT
+
+    figures = []
+    for section in hazard_sections(result, "en", ReportContext()):  # no site curves: as the API
+        spread = str(section["spread"])
+        if section["probability_svg"]:
+            caption = " ".join(
+                [TEXT["prob_fig"]["en"].replace("10-90 %", spread), *section["life_lines"]]
+            )
+            svg = _SVG_METADATA.sub("", section["probability_svg"])
+            figures.append(CheckFigure(section["name"], "probability", svg, caption))
+        if section["return_svg"]:
+            source = {"rows": TEXT["rl_fig_rows"]["en"], "gev": TEXT["rl_fig_gev"]["en"]}
+            caption = f"{TEXT['rl_fig']['en']} {source.get(section['return_source'], '')}"
+            svg = _SVG_METADATA.sub("", section["return_svg"])
+            figures.append(CheckFigure(section["name"], "return_level", svg, caption.strip()))
+    return figures
+
+
+def _site_domain(settings: Settings) -> tuple[float, float, float, float] | None:
+    """Return where the published layers can be checked (degrees), or None without layers."""
+    from resilience.feasibility.domain import layer_domain
+    from resilience.feasibility.service import layer_cache_for
+
+    try:
+        layers = layer_cache_for(settings).layers()  # the check's own cache (opened once)
+    except Exception:  # noqa: BLE001 - only a hint on the form: a check will say what is wrong
+        return None
+    if not layers:
+        return None
+    domain = layer_domain(layers)
+    return (domain.lon_min, domain.lon_max, domain.lat_min, domain.lat_max)
 
 
 def app_from_environment() -> FastAPI:

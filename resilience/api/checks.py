@@ -46,7 +46,7 @@ from resilience.feasibility.store import (
 )
 from resilience.settings import Settings
 
-__all__ = ["CheckCreated", "DecisionRequest", "check_router"]
+__all__ = ["CheckCreated", "CheckQueue", "DecisionRequest", "check_router", "open_check_queue"]
 
 Lang = Literal["en", "zh"]
 _LOG = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def _preload(settings: Settings) -> None:
         _LOG.warning("layers not preloaded (the first check will say why): %s", error)
 
 
-class _CheckQueue:
+class CheckQueue:
     """Where checks run: one thread of this process, or a pool of ``processes`` processes.
 
     A check holds the GIL for most of its time, so in one process checks run one at a time
@@ -144,12 +144,33 @@ class _CheckQueue:
             return self.executor.submit(check_submission, submission, self.settings).result()
 
 
+def open_check_queue(settings: Settings, processes: int = 0) -> CheckQueue:
+    """Return the queue checks run in, its layers preloaded when it is this process.
+
+    Parameters
+    ----------
+    settings : Settings
+        Gives the layer store and the design-life target of the checks.
+    processes : int
+        0: one thread of this process (layers opened now); N: a pool of N processes.
+
+    Returns
+    -------
+    CheckQueue
+        Shared by ``POST /v1/checks`` and the engineers' form (``resilience.api.app``).
+    """
+    if processes <= 0:
+        _preload(settings)
+    return CheckQueue(settings, processes)
+
+
 def check_router(
     engine: Engine,
     settings: Settings,
     *,
     caller: Callable[..., Caller],
     check_processes: int = 0,
+    queue: CheckQueue | None = None,
 ) -> APIRouter:
     """Return the router of the feasibility-check endpoints.
 
@@ -163,14 +184,16 @@ def check_router(
         The dependency giving the request's :class:`~resilience.api.auth.Caller`.
     check_processes : int
         0: checks run in this process, one at a time; N: in a pool of N processes.
+    queue : CheckQueue, optional
+        Where checks run (:func:`open_check_queue`), to share it with other callers; given,
+        ``check_processes`` is not used. The router closes it when the app shuts down.
 
     Returns
     -------
     fastapi.APIRouter
     """
-    if check_processes <= 0:
-        _preload(settings)
-    queue = _CheckQueue(settings, check_processes)
+    if queue is None:
+        queue = open_check_queue(settings, check_processes)
     router = APIRouter(tags=["checks"], on_shutdown=[queue.close])
 
     known = Depends(caller)  # defaults, not Annotated: a string annotation cannot see locals

@@ -22,11 +22,11 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from resilience.early_warning.rule_models import Agency
-from resilience.web.engineer import CheckBackend, engineer_router
+from resilience.web.engineer import CheckBackend, CheckFigure, engineer_router
 from resilience.web.risk_data import RiskSource
 from resilience.web.routes import KEY_COOKIE, _environment, web_router
 
-__all__ = ["KEY_COOKIE", "CheckBackend", "RiskSource", "mount_web"]
+__all__ = ["KEY_COOKIE", "CheckBackend", "CheckFigure", "RiskSource", "mount_web"]
 
 
 def mount_web(
@@ -72,5 +72,9 @@ def mount_web(
 
         router = engineer_router(checks, caller=caller, key_cookie=KEY_COOKIE, render=render)
         app.include_router(router)
+    if risk is not None:
+        from resilience.web.risk_routes import risk_router
+
+        app.include_router(risk_router(risk, environment=_environment()))
     static = str(files("resilience.web").joinpath("static"))
     app.mount("/web/static", StaticFiles(directory=static), name="web-static")

@@ -14,7 +14,14 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
-__all__ = ["LEVEL_COLOURS", "LEVEL_ORDER", "District", "load_districts", "render_district_map"]
+__all__ = [
+    "LEVEL_COLOURS",
+    "LEVEL_ORDER",
+    "District",
+    "load_districts",
+    "projection",
+    "render_district_map",
+]
 
 #: CMA warning colours (GB/T 27962-2011 signal colours), lowest first.
 LEVEL_COLOURS = {"blue": "#1e64c8", "yellow": "#f5c400", "orange": "#ff7f00", "red": "#e60012"}
@@ -60,7 +67,13 @@ def load_districts() -> tuple[District, ...]:
     return tuple(out)
 
 
-def _projection(districts: tuple[District, ...]) -> tuple[Any, float]:
+def projection(districts: tuple[District, ...]) -> tuple[Any, float]:
+    """Return the map's projection of the districts: ``xy(lon, lat) -> (x, y)`` and the height.
+
+    Equirectangular with x scaled by the cosine of the centre latitude, fitted to the map's
+    width with a 10-px margin; x, y in SVG pixels (y down), height in pixels. The engineers'
+    site map (:mod:`.site_map`) inverts it to turn a click into lon/lat.
+    """
     lons = [x for d in districts for r in d.rings for x, _ in r]
     lats = [y for d in districts for r in d.rings for _, y in r]
     west, east, south, north = min(lons), max(lons), min(lats), max(lats)
@@ -91,7 +104,7 @@ def render_district_map(levels: Mapping[str, str], *, lang_names: bool = True) -
         ``data-district`` and ``data-level`` attributes and a ``<title>``.
     """
     districts = load_districts()
-    xy, height = _projection(districts)
+    xy, height = projection(districts)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="district-map" role="img" '
         f'viewBox="0 0 {_WIDTH:.0f} {height:.0f}" '

@@ -1,15 +1,16 @@
 """What the warnings pages show: active warnings filtered for a viewer, CAP texts, times.
 
 Pure data for the templates: :func:`warning_rows` (the list and the map's levels),
-:func:`cap_texts` (one CAP message's fields per language), :func:`exercise_span` (the stored
-messages' time span and a suggested time to view them), and Shanghai-time formatting.
+:func:`cap_texts` (one CAP message's fields per language), :func:`stored_span` and
+:func:`exercise_span` (the stored messages' time span and a suggested time to view them),
+:func:`time_slider` (the time slider over that span), and Shanghai-time formatting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lxml import etree
 from sqlalchemy import func, select
@@ -24,7 +25,9 @@ from resilience.storage.tables import AlertRecord
 
 __all__ = [
     "LEVELS",
+    "SLIDER_STEP",
     "Filters",
+    "TimeSlider",
     "WarningRow",
     "cap_texts",
     "exercise_span",
@@ -32,6 +35,8 @@ __all__ = [
     "parse_view_time",
     "shanghai_time",
     "stored_hazards",
+    "stored_span",
+    "time_slider",
     "warning_rows",
 ]
 
@@ -46,6 +51,10 @@ _NS = {"cap": CAP_NS}
 _INFO_FIELDS: tuple[str, ...] = ("event", "headline", "description", "instruction")
 _INFO_FIELDS += ("senderName", "urgency", "severity", "certainty", "effective", "onset")
 _INFO_FIELDS += ("expires", "web")
+#: The time slider's step: half an hour (alerts start and end on whole hours; the half hour
+#: lets the slider hold a view time such as 20:30).
+SLIDER_STEP = timedelta(minutes=30)
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -214,6 +223,85 @@ def stored_hazards(engine: Engine) -> dict[str, str]:
     return dict(sorted(names.items()))
 
 
+def stored_span(engine: Engine) -> tuple[datetime, datetime] | None:
+    """Return the stored messages' first onset and last expiry (``None``: none is stored)."""
+    with session_scope(engine) as session:
+        start, end = session.execute(
+            select(func.min(AlertRecord.onset), func.max(AlertRecord.expires))
+        ).one()
+    if start is None or end is None:
+        return None
+    return alert_time(start), alert_time(end)
+
+
+@dataclass(frozen=True)
+class TimeSlider:
+    """The time slider of the warnings page: a range over the stored span, in epoch seconds.
+
+    Attributes
+    ----------
+    min_s, max_s : int
+        The span's first onset and last expiry (s since 1970 UTC), widened to whole steps.
+    value_s : int
+        The viewed time (s), within ``[min_s, max_s]``.
+    step_s : int
+        The step (s).
+    outside : bool
+        The viewed time lies outside the span (the slider shows the nearer end).
+    ticks : tuple of (int, float, str)
+        Each Shanghai midnight inside the span: its time (s), its position along the slider
+        (0-100 %) and its label ("7月21日 21 Jul").
+    """
+
+    min_s: int
+    max_s: int
+    value_s: int
+    step_s: int
+    outside: bool
+    ticks: tuple[tuple[int, float, str], ...]
+
+
+def time_slider(
+    span: tuple[datetime, datetime], at: datetime, *, step: timedelta = SLIDER_STEP
+) -> TimeSlider:
+    """Return the slider over ``span`` (first onset, last expiry) showing ``at``.
+
+    Parameters
+    ----------
+    span : (datetime, datetime)
+        First onset and last expiry (aware), as :func:`stored_span` returns them.
+    at : datetime
+        The viewed time (aware).
+    step : timedelta
+        The slider's step (whole seconds, dividing a day); the ends are widened to it.
+
+    Returns
+    -------
+    TimeSlider
+    """
+    step_s = int(step.total_seconds())
+    low = int(span[0].timestamp()) // step_s * step_s
+    high = -(-int(span[1].timestamp()) // step_s) * step_s
+    high = max(high, low + step_s)
+    seconds = int(at.timestamp())
+    day_s = 86400
+    offset_s = 8 * 3600  # Asia/Shanghai: UTC+8, no daylight saving since 1991
+    first = -(-(low + offset_s) // day_s) * day_s - offset_s
+    ticks = []
+    for midnight in range(first, high + 1, day_s):
+        local = datetime.fromtimestamp(midnight, BEIJING)
+        label = f"{local.month}月{local.day}日 {local.day} {_MONTHS_EN[local.month - 1]}"
+        ticks.append((midnight, round(100 * (midnight - low) / (high - low), 2), label))
+    return TimeSlider(
+        min_s=low,
+        max_s=high,
+        value_s=min(max(seconds, low), high),
+        step_s=step_s,
+        outside=not low <= seconds <= high,
+        ticks=tuple(ticks),
+    )
+
+
 def exercise_span(engine: Engine) -> tuple[datetime, datetime, datetime] | None:
     """Return the stored messages' first onset, last expiry and the busiest onset time.
 
@@ -223,16 +311,14 @@ def exercise_span(engine: Engine) -> tuple[datetime, datetime, datetime] | None:
         ``(start, end, suggested)``; ``suggested`` is the onset at which most non-Cancel
         messages are in force (a time worth viewing). ``None``: no message is stored.
     """
+    bounds = stored_span(engine)
+    if bounds is None:
+        return None
     with session_scope(engine) as session:
-        start, end = session.execute(
-            select(func.min(AlertRecord.onset), func.max(AlertRecord.expires))
-        ).one()
-        if start is None:
-            return None
         stored = session.execute(
             select(AlertRecord.onset, AlertRecord.expires).where(AlertRecord.msg_type != "Cancel")
         ).all()
     spans = [(alert_time(a), alert_time(b)) for a, b in stored]
-    candidates = [a for a, _ in spans] or [alert_time(start)]
+    candidates = [a for a, _ in spans] or [bounds[0]]
     suggested = max(candidates, key=lambda t: (sum(a <= t < b for a, b in spans), -t.timestamp()))
-    return alert_time(start), alert_time(end), suggested
+    return bounds[0], bounds[1], suggested

@@ -1,15 +1,17 @@
 """The warnings pages' routes: ``/``, ``/warnings/{identifier}``, sign-in and sign-out.
 
 Server-rendered HTML (Jinja2 templates in ``templates/``, CSS in ``static/``) with the map
-as inline SVG: no script, no CDN. The agency key of a signed-in user lives in an HttpOnly,
-SameSite=Strict cookie and is checked on each request by the API's own key lookup.
+as inline SVG, no CDN. Every page works without script; one small script of ours
+(``static/time-slider.js``) makes the time slider reload ``/`` at the chosen time. The agency
+key of a signed-in user lives in an HttpOnly, SameSite=Strict cookie and is checked on each
+request by the API's own key lookup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -19,13 +21,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from resilience.early_warning.feed import AddressedMessage, is_visible
+from resilience.early_warning.feed import AddressedMessage, check_view_time, is_visible
 from resilience.early_warning.metric import BEIJING
 from resilience.early_warning.outbox import addressees
 from resilience.early_warning.rule_models import Agency
 from resilience.storage.database import session_scope
 from resilience.storage.tables import AlertRecord
 from resilience.web.map_svg import LEVEL_COLOURS, render_district_map
+from resilience.web.nav import NAV_LINKS, PageTemplate, is_engineer_page, section_of
 from resilience.web.pages import (
     LEVEL_NAMES,
     LEVELS,
@@ -36,6 +39,8 @@ from resilience.web.pages import (
     parse_view_time,
     shanghai_time,
     stored_hazards,
+    stored_span,
+    time_slider,
     warning_rows,
 )
 
@@ -50,9 +55,20 @@ def _environment() -> Environment:
         loader=PackageLoader("resilience.web", "templates"),
         autoescape=select_autoescape(["html"]),
     )
+    env.template_class = PageTemplate  # passes page_template: base.html marks the section
     env.filters["bj"] = shanghai_time
+    env.filters["from_epoch"] = _from_epoch
     env.globals |= {"LEVEL_COLOURS": LEVEL_COLOURS, "LEVEL_NAMES": LEVEL_NAMES, "LEVELS": LEVELS}
+    env.globals |= {
+        "NAV_LINKS": NAV_LINKS,
+        "section_of": section_of,
+        "is_engineer_page": is_engineer_page,
+    }
     return env
+
+
+def _from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, BEIJING)
 
 
 @dataclass(frozen=True)
@@ -65,15 +81,27 @@ class _Pages:
 
     def viewer(self, request: Request) -> str | None:
         """Return the signed-in agency of the request's cookie, or ``None``."""
-        key = request.cookies.get(KEY_COOKIE)
-        return self.agency_of(key) if key else None
+        return self.identity(request)[0]
 
-    def agency_of(self, key: str) -> str | None:
+    def identity(self, request: Request) -> tuple[str | None, bool]:
+        """Return the cookie's agency (``None``: not an agency) and whether it is an engineer's."""
+        key = request.cookies.get(KEY_COOKIE)
+        who = self.holder(key) if key else None
+        if who is None:
+            return None, False
+        agency = str(who.agency) if who.role == "agency" and who.agency else None
+        return agency, who.role in ("engineer", "reviewer")
+
+    def holder(self, key: str) -> Any | None:
+        """Return the holder of a key (``role``, ``agency``), or ``None`` if it is not valid."""
         try:
-            who = self.caller(bearer=None, header=key)
+            return self.caller(bearer=None, header=key)
         except HTTPException:
             return None
-        return str(who.agency) if who.role == "agency" and who.agency else None
+
+    def agency_of(self, key: str) -> str | None:
+        who = self.holder(key)
+        return str(who.agency) if who and who.role == "agency" and who.agency else None
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(name).render(agencies=self.agencies, **context)
@@ -95,13 +123,12 @@ class _Pages:
         if filters.agency is not None and filters.agency not in self.agencies:
             error = f"unknown agency {filters.agency!r}"
             filters = Filters(hazard=filters.hazard, level=filters.level)
-        viewer = self.viewer(request)
+        viewer, engineer = self.identity(request)
         rows = warning_rows(self.engine, at, filters, viewer=viewer)
         span = exercise_span(self.engine) if not rows else None
-        suggest = ""
-        if span is not None:
-            keep = {k: v for k, v in query.items() if k != "at" and v}
-            suggest = "/?" + urlencode({**keep, "at": span[2].isoformat()})
+        keep = {k: v for k, v in query.items() if k != "at" and v}
+        suggest = "/?" + urlencode({**keep, "at": span[2].isoformat()}) if span else ""
+        bounds = stored_span(self.engine)
         return self.render(
             "index.html",
             status=422 if error else 200,
@@ -112,13 +139,18 @@ class _Pages:
             hazards=stored_hazards(self.engine),
             map_svg=render_district_map(highest_levels(rows)),
             viewer=viewer,
+            engineer_signed_in=engineer,
             error=error,
             span=span,
             suggest=suggest,
+            slider=time_slider(bounds, at) if bounds else None,
+            hour_links=_hour_links(keep, at),
         )
 
-    def missing(self, identifier: str, viewer: str | None) -> HTMLResponse:
-        return self.render("missing.html", 404, identifier=identifier, viewer=viewer)
+    def missing(self, identifier: str, viewer: str | None, engineer: bool = False) -> HTMLResponse:
+        return self.render(
+            "missing.html", 404, identifier=identifier, viewer=viewer, engineer_signed_in=engineer
+        )
 
     def visible_record(
         self, identifier: str, viewer: str | None
@@ -143,10 +175,10 @@ class _Pages:
         return Response(found[0].cap_xml.encode("utf-8"), media_type="application/cap+xml")
 
     def detail(self, request: Request, identifier: str) -> HTMLResponse:
-        viewer = self.viewer(request)
+        viewer, engineer = self.identity(request)
         found = self.visible_record(identifier, viewer)
         if found is None:
-            return self.missing(identifier, viewer)
+            return self.missing(identifier, viewer, engineer)
         record, names, texts = found
         references = [
             part.split(",")[1] for part in texts["alert"]["references"].split() if "," in part
@@ -158,8 +190,23 @@ class _Pages:
             references=references,
             addressees=names,
             viewer=viewer,
+            engineer_signed_in=engineer,
             parse_time=datetime.fromisoformat,
         )
+
+
+def _hour_links(keep: dict[str, str], at: datetime) -> tuple[str, str]:
+    """Return the addresses of the page an hour before and after ``at`` (``""``: out of range)."""
+    links = []
+    for hours in (-1, 1):
+        try:
+            when = check_view_time(at + timedelta(hours=hours))
+        except (OverflowError, ValueError):
+            links.append("")
+            continue
+        local = when.astimezone(BEIJING).isoformat(timespec="minutes")
+        links.append("/?" + urlencode({"at": local, **keep}))
+    return links[0], links[1]
 
 
 def _signin_cookie(response: Response, key: str) -> None:
@@ -198,7 +245,8 @@ def web_router(
 
     @router.get("/signin", response_class=HTMLResponse)
     def signin_form(request: Request) -> HTMLResponse:
-        return pages.render("signin.html", viewer=pages.viewer(request), error="")
+        viewer, engineer = pages.identity(request)
+        return pages.render("signin.html", viewer=viewer, engineer_signed_in=engineer, error="")
 
     @router.post("/signin", response_model=None)
     async def signin(request: Request) -> Response:

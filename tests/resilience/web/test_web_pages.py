@@ -107,3 +107,103 @@ def test_stylesheet_is_served_locally(web_client):
     html = web_client.get("/").text
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in html
+
+
+def _slider(html: str) -> dict[str, int]:
+    (tag,) = re.findall(r'<input type="range" id="time-slider"[^>]*>', html)
+    return {k: int(v) for k, v in re.findall(r'(min|max|step|value)="(\d+)"', tag)}
+
+
+def test_slider_spans_the_stored_warnings_and_shows_the_viewed_time(web_client, web_service):
+    from datetime import datetime
+
+    from resilience.storage.database import make_engine
+    from resilience.web.pages import stored_span
+
+    start, end = stored_span(make_engine(web_service["url"]))  # first onset, last expiry
+    html = web_client.get("/", params={"at": AT}).text
+    slider = _slider(html)
+    assert slider["step"] == 1800  # half an hour
+    assert start.timestamp() - 1800 < slider["min"] <= start.timestamp()
+    assert end.timestamp() <= slider["max"] < end.timestamp() + 1800
+    assert slider["value"] == datetime.fromisoformat(AT).timestamp()
+    assert '<script src="/web/static/time-slider.js" defer></script>' in html
+    ticks = re.findall(r'<option value="(\d+)" label="([^"]+)">', html)
+    assert [label for _, label in ticks][:1] == ["7月21日 21 Jul"]  # Shanghai midnights
+    assert all(slider["min"] <= int(s) <= slider["max"] for s, _ in ticks)
+    assert all((int(s) + 8 * 3600) % 86400 == 0 for s, _ in ticks)
+    # a time before the exercise: the slider sits at its start and the page says so
+    early = web_client.get("/", params={"at": "2026-07-01T00:00"}).text
+    assert _slider(early)["value"] == slider["min"] and "outside it" in early
+    js = web_client.get("/web/static/time-slider.js")
+    assert js.status_code == 200 and "field.form.submit()" in js.text
+
+
+def test_hour_links_step_the_view_and_keep_the_filters(web_client):
+    html = web_client.get("/", params={"at": AT, "hazard": "rainstorm"}).text
+    previous = re.search(r'<a href="([^"]+)" rel="prev"', html)
+    following = re.search(r'<a href="([^"]+)" rel="next"', html)
+    assert previous and following
+    for link, shown in ((previous, "2026-07-20 19:30"), (following, "2026-07-20 21:30")):
+        query = parse_qs(urlparse(link.group(1).replace("&amp;", "&")).query)
+        assert query["hazard"] == ["rainstorm"]
+        page = web_client.get(link.group(1).replace("&amp;", "&"))
+        assert page.status_code == 200 and f"{shown} (北京时间)</time>" in page.text
+
+
+def test_every_page_has_the_navigation_with_its_section_marked(web_client):
+    links = ("/risk", "/checks/new", "/checks", "/docs", "/v1/feeds/public.atom", "/signin")
+    for path, current in (
+        ("/", "/"),
+        (f"/warnings/{_identifiers(web_client.get('/', params={'at': AT}).text)[0]}", "/"),
+        ("/warnings/no-such-thing", "/"),
+        ("/signin", "/signin"),
+    ):
+        html = web_client.get(path).text
+        nav = html.split('<nav class="site"')[1].split("</header>")[0]
+        for href in links:
+            assert f'href="{href}"' in nav, (path, href)
+        assert 'href="/checks/signin"' in nav
+        marked = re.findall(r'<a href="([^"]+)" class="current" aria-current="page">', nav)
+        assert marked == [current], (path, marked)
+
+
+def test_pages_of_other_sections_mark_their_own_link():
+    """The engineers' templates are marked by their names alone (no context needed)."""
+    from resilience.web.routes import _environment
+
+    env = _environment()
+    for template, context, current in (
+        ("checks_signin.html", {"error": ""}, "/checks/signin"),
+        ("checks_list.html", {"items": []}, "/checks"),
+    ):
+        html = env.get_template(template).render(agencies={}, viewer=None, **context)
+        marked = re.findall(r'<a href="([^"]+)" class="current" aria-current="page">', html)
+        assert marked == [current], (template, marked)
+    signed_in = env.get_template("checks_list.html").render(agencies={}, viewer=None, items=[])
+    assert 'action="/signout"' in signed_in  # only a signed-in engineer reaches the list
+
+
+def test_slider_widens_to_whole_steps_and_ticks_at_shanghai_midnight():
+    from datetime import datetime
+
+    from resilience.web.pages import time_slider
+
+    def epoch(text: str) -> int:
+        return int(datetime.fromisoformat(text).timestamp())
+
+    span = (
+        datetime.fromisoformat("2026-07-20T14:10:00+08:00"),
+        datetime.fromisoformat("2026-07-21T01:20:00+08:00"),
+    )
+    slider = time_slider(span, datetime.fromisoformat("2026-07-20T16:00:00Z"))  # 00:00 Beijing
+    assert (slider.min_s, slider.max_s) == (
+        epoch("2026-07-20T14:00:00+08:00"),
+        epoch("2026-07-21T01:30:00+08:00"),
+    )
+    assert slider.value_s == epoch("2026-07-21T00:00:00+08:00") and not slider.outside
+    ((tick, left, label),) = slider.ticks
+    assert tick == slider.value_s and label == "7月21日 21 Jul"
+    assert left == round(100 * 10 / 11.5, 2)  # 10 h into an 11.5 h slider
+    late = time_slider(span, datetime.fromisoformat("2026-08-01T00:00:00+08:00"))
+    assert late.value_s == late.max_s and late.outside
