@@ -5,7 +5,8 @@ Reads like a table of contents; every step is a function in
 re-issuing the same forecast changes nothing, so the flow can run as often as forecasts
 arrive. Forecasts are issued oldest first, so a newer one supersedes an older one. Run it as
 a Prefect flow (``issue_warnings_flow``) or as plain calls (``run_issue_warnings`` with
-``use_prefect=False``): the sequence is written once, in ``issue_warnings_sequence``.
+``use_prefect=False``): the sequence is written once, in ``issue_warnings_sequence``. The
+deployed run every 10 minutes is ``flows.deployments.issue_city_warnings`` (prefect.yaml).
 """
 
 from __future__ import annotations
@@ -82,8 +83,24 @@ def issue_warnings_sequence(
     return result
 
 
-def _raise_on_gaps(result: WarningsFlowResult) -> WarningsFlowResult:
-    """Fail the run (after issuing and delivering) when a forecast had data gaps."""
+def raise_on_gaps(result: WarningsFlowResult) -> WarningsFlowResult:
+    """Fail the run (after issuing and delivering) when a forecast had data gaps.
+
+    Parameters
+    ----------
+    result : WarningsFlowResult
+        What one run issued and delivered.
+
+    Returns
+    -------
+    WarningsFlowResult
+        ``result`` itself, when no forecast had gaps.
+
+    Raises
+    ------
+    DataQualityError
+        Naming every data-quality problem, prefixed by its forecast file.
+    """
     if result.data_quality:
         raise DataQualityError(
             f"{len(result.data_quality)} data-quality problem(s); the messages were issued "
@@ -109,7 +126,7 @@ def issue_warnings_flow(
         After issuing and delivering, if a forecast had gaps: the flow run ends failed, so a
         schedule never shows a gap as a clean run (issue 13, item 1).
     """
-    return _raise_on_gaps(
+    return raise_on_gaps(
         issue_warnings_sequence(
             TASKS,
             forecast_dir,
@@ -137,7 +154,7 @@ def run_issue_warnings(
         return issue_warnings_flow(
             forecast_dir, out_dir, database_url, delivery_config, inputs, replay_from
         )
-    return _raise_on_gaps(
+    return raise_on_gaps(
         issue_warnings_sequence(
             PLAIN,
             forecast_dir,

@@ -4,41 +4,74 @@ Reads like a table of contents; every step is a function in ``flows.steps``. The
 profile file (``resilience.profile``, docs/profile.md): the bundled sample is one instance,
 ``resilience sample`` writes its ``profile.yaml``. Run it as a Prefect flow
 (``refresh_flow``) or, with settings ``use_prefect = false``, as plain calls
-(``run_refresh``): the sequence is written once, in ``refresh_sequence``.
+(``run_refresh``): the sequence is written once, in ``refresh_sequence``. The deployed,
+scheduled refresh is ``flows.deployments.refresh_city`` (prefect.yaml).
 
 A refresh publishes its layers as one set (D27): each build step only stages its version,
 later steps read this run's staged versions, and ``promote-layers`` makes them all current
 at the end. A run that fails or is killed before then leaves the previous set current.
+
+Prefect is imported only when a Prefect run asks for it (``TASKS``, ``refresh_flow``, both
+built on first use): importing it takes 2-7 s, which a plain run (``use_prefect = false``)
+does not pay (issue 16, item 1).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
-from prefect import flow, task
 from pydantic import BaseModel
 
 from flows import projection_steps, steps
 from resilience.profile import CityProfile, load_profile
 
-# Retries go on the steps that touch the disk or the network (style.md).
-TASKS = SimpleNamespace(
-    pull_projections=task(name="pull-projections", retries=2)(projection_steps.pull_projections),
-    adjust_projections=task(name="bias-adjust-projections", retries=1)(
-        projection_steps.adjust_projections
-    ),
-    build_heat=task(name="build-heat-layer", retries=1)(steps.build_heat),
-    build_rain=task(name="build-rain-layer", retries=1)(steps.build_rain),
-    build_idf=task(name="build-idf-layer", retries=1)(steps.build_idf),
-    build_surge=task(name="build-surge-layer", retries=1)(steps.build_surge),
-    build_coastal_flood=task(name="build-coastal-flood-layer", retries=1)(
-        steps.build_coastal_flood
-    ),
-    assess_risk=task(name="assess-risk", retries=1)(steps.assess_risk),
-    promote_layers=task(name="promote-layers", retries=1)(steps.promote_layers),
-)
-PLAIN = SimpleNamespace(**{name: task.fn for name, task in vars(TASKS).items()})
+#: Each step of the refresh: its function, Prefect task name and retries. Retries go on the
+#: steps that touch the disk or the network (style.md).
+_STEPS: dict[str, tuple[Callable[..., Any], str, int]] = {
+    "pull_projections": (projection_steps.pull_projections, "pull-projections", 2),
+    "adjust_projections": (projection_steps.adjust_projections, "bias-adjust-projections", 1),
+    "build_heat": (steps.build_heat, "build-heat-layer", 1),
+    "build_rain": (steps.build_rain, "build-rain-layer", 1),
+    "build_idf": (steps.build_idf, "build-idf-layer", 1),
+    "build_surge": (steps.build_surge, "build-surge-layer", 1),
+    "build_coastal_flood": (steps.build_coastal_flood, "build-coastal-flood-layer", 1),
+    "assess_risk": (steps.assess_risk, "assess-risk", 1),
+    "promote_layers": (steps.promote_layers, "promote-layers", 1),
+}
+#: The refresh steps as plain calls (settings ``use_prefect = false``).
+PLAIN = SimpleNamespace(**{name: function for name, (function, _, _) in _STEPS.items()})
+
+
+@functools.cache
+def prefect_tasks() -> SimpleNamespace:
+    """Return the refresh steps as Prefect tasks, built (and Prefect imported) on first use.
+
+    Returns
+    -------
+    types.SimpleNamespace
+        One ``prefect.Task`` per step, under the names of :data:`PLAIN`.
+    """
+    from prefect import task
+
+    return SimpleNamespace(
+        **{
+            name: task(name=task_name, retries=retries)(function)
+            for name, (function, task_name, retries) in _STEPS.items()
+        }
+    )
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - a module attribute (PEP 562)
+    """Build ``TASKS`` and ``refresh_flow`` on first access, importing Prefect then."""
+    if name == "TASKS":
+        return prefect_tasks()
+    if name == "refresh_flow":
+        return _refresh_flow()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RefreshResult(BaseModel):
@@ -66,9 +99,8 @@ def refresh_sequence(
     and bias-adjusted projection stores go to ``projections/<profile name>/`` beside it;
     ``idf_method`` is the uplift of sub-daily design rainfall (``Settings.rain_uplift_method``).
     """
-    data_dir = Path(store_root).parent
-    cache_dir = Path(cache_dir) if cache_dir is not None else data_dir / "cache"
-    work_dir = data_dir / "projections" / _slug(profile.name)
+    work_dir, default_cache = projection_dirs(profile, store_root)
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache
     ref = run.pull_projections(profile, work_dir, cache_dir)  # verified, in a store
     ref = run.adjust_projections(ref, profile, work_dir)  # QDM when the profile has a reference
     staged = [  # each build stages its version; later builds read this run's versions
@@ -96,8 +128,26 @@ def refresh_sequence(
     )
 
 
-@flow(name="refresh", log_prints=True)
-def refresh_flow(
+def projection_dirs(profile: CityProfile, store_root: Path) -> tuple[Path, Path]:
+    """Return where a refresh keeps the profile's projection stores, and its download cache.
+
+    Parameters
+    ----------
+    profile : CityProfile
+        The city (its name names the folder).
+    store_root : Path
+        The layer store; its parent is the data directory (settings ``data_dir``).
+
+    Returns
+    -------
+    tuple of Path
+        ``<data_dir>/projections/<profile name as a slug>`` and ``<data_dir>/cache``.
+    """
+    data_dir = Path(store_root).parent
+    return data_dir / "projections" / _slug(profile.name), data_dir / "cache"
+
+
+def _refresh(
     profile_path: Path,
     store_root: Path,
     out_dir: Path,
@@ -105,8 +155,20 @@ def refresh_flow(
 ) -> RefreshResult:
     """Refresh hazard layers and risk of the city described by the profile file."""
     return refresh_sequence(
-        TASKS, load_profile(profile_path), store_root, out_dir=out_dir, idf_method=idf_method
+        prefect_tasks(),
+        load_profile(Path(profile_path)),
+        Path(store_root),
+        out_dir=Path(out_dir),
+        idf_method=idf_method,
     )
+
+
+@functools.cache
+def _refresh_flow() -> Any:  # noqa: ANN401 - a prefect.Flow
+    """Return :func:`_refresh` as the Prefect flow ``refresh`` (Prefect imported now)."""
+    from prefect import flow
+
+    return flow(name="refresh", log_prints=True)(_refresh)
 
 
 def run_refresh(
@@ -126,7 +188,7 @@ def run_refresh(
     """
     profile = load_profile(profile_path)  # fail fast, outside Prefect, with a clear message
     if use_prefect:
-        return refresh_flow(Path(profile_path), store_root, out_dir, idf_method)
+        return _refresh_flow()(Path(profile_path), store_root, out_dir, idf_method)
     return refresh_sequence(PLAIN, profile, store_root, out_dir=out_dir, idf_method=idf_method)
 
 

@@ -2,7 +2,10 @@
 
 Start-up stays light (style.md rule 4): only typer and rich are imported here; each command
 imports what it needs. The CLI is the composition root, so ``demo`` and ``refresh`` import
-``flows`` inside the command (docs/decisions.md D3).
+``flows`` inside the command (docs/decisions.md D3). Only those two run flows, and only with
+settings ``use_prefect = true``: no other command imports Prefect or starts its temporary
+server (tests/resilience/cli/test_no_prefect.py). With ``PREFECT_API_URL`` set, they use
+that server instead of starting one (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def _fail(message: str) -> NoReturn:
 
 
 def _quiet_prefect_defaults() -> None:
-    """Local, private Prefect defaults for one-shot CLI runs (see DEVELOPERS.md).
+    """Local, private Prefect defaults for one-shot CLI runs that use Prefect.
 
     Also starts the watchdog of :mod:`flows.server_guard`, so that Prefect's temporary
     server does not outlive a run killed with SIGKILL (issue 13, item 7).
@@ -83,9 +86,10 @@ def demo(
     config: ConfigOption = None,
 ) -> None:
     """Run the three user paths end to end on the bundled sample and summarise them."""
-    _quiet_prefect_defaults()
     out = out.resolve()
     settings = _settings(config, data_dir=out / "data")
+    if settings.use_prefect:
+        _quiet_prefect_defaults()
     from flows.demo import run_demo
     from resilience.cli.summary import print_demo_summary
     from resilience.compute import dask_scheduler
@@ -118,9 +122,10 @@ def refresh(
     config: ConfigOption = None,
 ) -> None:
     """Rebuild a city's hazard layers into the layer store and recompute its risk table."""
-    _quiet_prefect_defaults()
     settings = _settings(config)
-    from flows.refresh import run_refresh
+    if settings.use_prefect:
+        _quiet_prefect_defaults()
+    from flows.refresh import run_refresh  # imports Prefect only for a Prefect run
     from resilience.compute import dask_scheduler
     from resilience.profile import ProfileError, find_profile, load_profile
 
