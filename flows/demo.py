@@ -8,25 +8,48 @@ from the 72-hour sample forecast, as CAP 1.2 files, with the profile's rules and
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
-from prefect import flow, task
 from pydantic import BaseModel
 
-from flows import steps
-from flows.refresh import PLAIN as REFRESH_PLAIN
-from flows.refresh import TASKS as REFRESH_TASKS
+from flows import refresh, steps
 from flows.refresh import RefreshResult, refresh_sequence
 from resilience.profile import find_profile, load_profile
 
-TASKS = SimpleNamespace(
-    write_sample=task(name="write-sample", retries=1)(steps.write_sample),
-    compare_observed=task(name="compare-observed")(steps.compare_observed),
-    check_feasibility=task(name="check-feasibility")(steps.check_feasibility),
-    issue_warnings=task(name="issue-warnings")(steps.issue_warnings),
-)
-PLAIN = SimpleNamespace(**{name: getattr(steps, name) for name in vars(TASKS)})
+#: Each demo step beside the refresh's: its function and Prefect task name and retries.
+_STEPS = {
+    "write_sample": (steps.write_sample, "write-sample", 1),
+    "compare_observed": (steps.compare_observed, "compare-observed", 0),
+    "check_feasibility": (steps.check_feasibility, "check-feasibility", 0),
+    "issue_warnings": (steps.issue_warnings, "issue-warnings", 0),
+}
+#: The demo steps as plain calls (settings ``use_prefect = false``: Prefect is not imported).
+PLAIN = SimpleNamespace(**{name: function for name, (function, _, _) in _STEPS.items()})
+
+
+@functools.cache
+def prefect_tasks() -> SimpleNamespace:
+    """Return the demo steps as Prefect tasks, built (and Prefect imported) on first use."""
+    from prefect import task
+
+    return SimpleNamespace(
+        **{
+            name: task(name=task_name, retries=retries)(function)
+            for name, (function, task_name, retries) in _STEPS.items()
+        }
+    )
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - a module attribute (PEP 562)
+    """Build ``TASKS`` and ``demo_flow`` on first access, importing Prefect then."""
+    if name == "TASKS":
+        return prefect_tasks()
+    if name == "demo_flow":
+        return _demo_flow()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DemoResult(BaseModel):
@@ -73,16 +96,22 @@ def demo_sequence(
     )
 
 
-@flow(name="demo", log_prints=True)
-def demo_flow(out_dir: Path, database_url: str, target_probability: float = 0.10) -> DemoResult:
-    """Run the whole demo under Prefect."""
-    return demo_sequence(
-        TASKS,
-        REFRESH_TASKS,
-        out_dir,
-        database_url=database_url,
-        target_probability=target_probability,
-    )
+@functools.cache
+def _demo_flow() -> Any:  # noqa: ANN401 - a prefect Flow
+    from prefect import flow
+
+    @flow(name="demo", log_prints=True)
+    def demo_flow(out_dir: Path, database_url: str, target_probability: float = 0.10) -> DemoResult:
+        """Run the whole demo under Prefect."""
+        return demo_sequence(
+            prefect_tasks(),
+            refresh.prefect_tasks(),
+            out_dir,
+            database_url=database_url,
+            target_probability=target_probability,
+        )
+
+    return demo_flow
 
 
 def run_demo(
@@ -90,10 +119,10 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo under Prefect, or as plain function calls."""
     if use_prefect:
-        return demo_flow(out_dir, database_url, target_probability)
+        return _demo_flow()(out_dir, database_url, target_probability)
     return demo_sequence(
         PLAIN,
-        REFRESH_PLAIN,
+        refresh.PLAIN,
         out_dir,
         database_url=database_url,
         target_probability=target_probability,

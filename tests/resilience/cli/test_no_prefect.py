@@ -115,3 +115,28 @@ def test_a_plain_refresh_imports_no_prefect(tmp_path):
     assert code == 2 and "nowhere" in output, output
     assert found["prefect"] == []
     assert found["children"] == []
+
+
+def test_the_plain_demo_flows_import_no_prefect(tmp_path):
+    """``flows.demo`` and ``flows.refresh`` build their Prefect tasks and flows only when a
+    Prefect run asks for them (``TASKS``, ``demo_flow``, ``refresh_flow``)."""
+    code = (
+        "import sys, flows.demo as demo, flows.refresh as refresh\n"
+        "assert callable(demo.PLAIN.write_sample) and callable(refresh.PLAIN.build_heat)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))\n"
+        "demo.TASKS\n"  # now Prefect is imported, for the tasks
+        "print(type(demo.demo_flow).__name__, 'prefect' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[3],
+        env={**os.environ, "PREFECT_HOME": str(tmp_path)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    before, after = result.stdout.splitlines()
+    assert before == "[]"
+    assert after == "Flow True"
