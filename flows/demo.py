@@ -9,6 +9,7 @@ from the 72-hour sample forecast, as CAP 1.2 files, with the profile's rules and
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,7 +21,7 @@ from flows.refresh import RefreshResult, refresh_sequence
 from resilience.profile import find_profile, load_profile
 
 #: Each demo step beside the refresh's: its function and Prefect task name and retries.
-_STEPS = {
+_STEPS: dict[str, tuple[Callable[..., Any], str, int]] = {
     "write_sample": (steps.write_sample, "write-sample", 1),
     "compare_observed": (steps.compare_observed, "compare-observed", 0),
     "check_feasibility": (steps.check_feasibility, "check-feasibility", 0),
