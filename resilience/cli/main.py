@@ -20,6 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from resilience.cli.help_format import hide_flag_placeholders
+
 app = typer.Typer(
     name="resilience",
     help="Climate risk and urban resilience engine for Shanghai.",
@@ -29,6 +31,7 @@ app = typer.Typer(
 )
 console = Console()
 error_console = Console(stderr=True, soft_wrap=True)
+hide_flag_placeholders()
 
 
 ConfigOption = Annotated[
@@ -37,9 +40,32 @@ ConfigOption = Annotated[
 
 
 def _settings(config: Path | None, **overrides: Any):  # noqa: ANN202 - pydantic model
-    from resilience.settings import get_settings
+    from resilience.settings import SettingsError, get_settings
 
-    return get_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return get_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    except (FileNotFoundError, SettingsError) as error:  # one line per field, no traceback
+        _fail(str(error))
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from resilience import __version__
+
+        typer.echo(f"resilience {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Climate risk and urban resilience engine for Shanghai."""
 
 
 def _fail(message: str) -> NoReturn:
