@@ -109,19 +109,44 @@ def open_projection_store(path: Path, *, variables: Sequence[str] | None = None)
             )
         ds = ds[list(variables)]
     chunks = _read_chunks(ds)
-    ds = ds.assign_coords({str(n): c.load() for n, c in ds.coords.items() if n not in ds.dims})
-    ds = ds.assign(
-        {n: v.chunk({d: chunks[str(d)] for d in v.dims}) for n, v in ds.data_vars.items()}
-    )
+    extra = {str(n): c.load() for n, c in ds.coords.items() if n not in ds.dims}  # numpy
+    wanted = {d: chunks[str(d)] for d in ds.dims if str(d) in chunks}
+    ds = ds.drop_vars(list(extra)).chunk(wanted, token=_token(path)).assign_coords(extra)
     return validate_projections(ds)
 
 
+def _token(path: Path) -> str:
+    """Return a dask token for a store: its path and the stat of its consolidated metadata.
+
+    Without it dask tokenizes the lazily indexed arrays by pickling them (about 1 s a
+    variable, spent again on every open); a store rewritten in place gets new metadata and
+    so a new token.
+    """
+    meta = next((path / n for n in (".zmetadata", "zarr.json") if (path / n).exists()), path)
+    stat = meta.stat()
+    return hashlib.sha256(
+        f"{path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}".encode()
+    ).hexdigest()
+
+
 def _read_chunks(ds: xr.Dataset) -> dict[str, Any]:
-    """Dask chunks for reading: whole calendar years (the yearly kernels need no rechunk)."""
+    """Dask chunks for reading: whole calendar years, the stored cells per chunk.
+
+    A store chunked one year at a time (format version 1) is read one year per dask chunk. A
+    store chunked over several years per chunk (time-contiguous blocks of cells, the layout
+    docs/scaling.md recommends for large grids) is read in blocks of whole years that follow
+    its chunks, so that no stored chunk is decompressed once per year. The yearly kernels
+    (:mod:`hazard_models.yearly`) take any block of whole years without a rechunk.
+    """
     years = ds["time"].dt.year.values
     starts = np.flatnonzero(np.r_[True, np.diff(years) != 0])
-    lengths = tuple(np.diff(np.r_[starts, years.size]).tolist())
     stored = next(iter(ds.data_vars.values())).encoding.get("chunks")
+    edges = starts
+    if stored is not None and years.size:
+        # each stored chunk boundary moved to the first year start at or after it
+        at = np.searchsorted(starts, np.arange(0, years.size, int(stored[2])))
+        edges = np.unique(starts[at[at < starts.size]])
+    lengths = tuple(np.diff(np.r_[edges, years.size]).tolist())
     chunks: dict[str, Any] = {"model": 1, "scenario": 1, "time": lengths}
     if stored is not None:
         chunks.update({"lat": stored[3], "lon": stored[4]})

@@ -130,12 +130,20 @@ def build_hazard(
 
 
 def write_layer(layer: xr.Dataset, path: Path) -> Path:
-    """Compute and write ``layer`` as compressed NetCDF, atomically; return the path."""
+    """Compute and write ``layer`` as compressed NetCDF, atomically; return the path.
+
+    The layer is computed first, in one pass on the active dask scheduler (a
+    dask.distributed cluster when ``dask_address`` is set), and then written by this
+    process alone (:func:`resilience.compute.compute_layer`).
+    """
+    from resilience.compute import compute_layer
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    encoding = {v: {"zlib": True, "complevel": 1} for v in layer.data_vars}
+    computed = compute_layer(layer)
+    encoding = {v: {"zlib": True, "complevel": 1} for v in computed.data_vars}
     with atomic_path(path) as tmp:
-        layer.to_netcdf(tmp, encoding=encoding)
+        computed.to_netcdf(tmp, encoding=encoding)
     return path
 
 
