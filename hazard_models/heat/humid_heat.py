@@ -51,8 +51,10 @@ def _heat_index_kernel(tas: np.ndarray, rh: np.ndarray) -> np.ndarray:
     full = full - np.where(in_dry_band, dry, 0.0)
     humid = ((rh - 85) / 10) * ((87 - temp_f) / 5)
     full = full + np.where((rh > 85) & (temp_f > 80) & (temp_f < 87), humid, 0.0)
+    # Steadman's simple formula; its 0.5 (T + ...) *is* the average with T that the NWS text
+    # describes, so it is not averaged with T a second time (issue 17)
     simple = 0.5 * (temp_f + 61.0 + (temp_f - 68.0) * 1.2 + rh * 0.094)
-    index_f = np.where((simple + temp_f) / 2 >= 80, full, (simple + temp_f) / 2)
+    index_f = np.where(simple >= 80.0, full, simple)
     return np.where(np.isnan(tas) | np.isnan(rh), np.nan, (index_f - 32.0) * 5.0 / 9.0)
 
 
@@ -73,15 +75,26 @@ def heat_index(tas: xr.DataArray, hurs: xr.DataArray) -> xr.DataArray:
 
     Notes
     -----
-    Computed in degF: first the simple formula HI = 0.5 (T + 61 + 1.2 (T - 68) + 0.094 RH);
-    if its mean with T is >= 80 degF, the Rothfusz (1990) regression with the NWS low- and
-    high-humidity adjustments is used instead.
+    Computed in degF (T) and % (RH), as the NWS Weather Prediction Center defines it:
+
+    1. the simple formula HI = 0.5 (T + 61 + 1.2 (T - 68) + 0.094 RH) (Steadman's result
+       averaged with T; the factor 0.5 is that average, so it is applied once);
+    2. if that value is >= 80 degF, the Rothfusz (1990) regression instead, minus
+       ((13 - RH) / 4) sqrt((17 - |T - 95|) / 17) when RH < 13 % and 80 < T < 112 degF, plus
+       ((RH - 85) / 10) ((87 - T) / 5) when RH > 85 % and 80 < T < 87 degF.
+
+    The temperature bounds of the adjustments are taken as strict: the NWS chart's 86 and
+    87 degF at 80 degF / 95 and 100 % are reproduced without the humid adjustment (86.4,
+    87.2) and missed with it (87.8, 89.3). Checked against the whole NWS chart (80-110 degF,
+    40-100 %) in the tests: within 1 degF except 82 degF / 100 % (1.04 degF; the regression's
+    stated error is 1.3 degF).
 
     References
     ----------
     Rothfusz, L. P. (1990), The heat index "equation", NWS Southern Region Technical
     Attachment SR 90-23; NWS Weather Prediction Center, "The Heat Index Equation",
-    https://www.wpc.ncep.noaa.gov/html/heatindex_equation.shtml
+    https://www.wpc.ncep.noaa.gov/html/heatindex_equation.shtml; NWS heat index chart,
+    https://www.weather.gov/safety/heat-index
     """
     dtype = np.result_type(tas.dtype, hurs.dtype)
     result = xr.apply_ufunc(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -136,6 +136,58 @@ def _fmt(value: float, pattern: str = "{:.2f}") -> str:
     return "-" if value != value else pattern.format(value)  # NaN: no events or no warnings
 
 
+def _with_interval(value: float, low: float, high: float) -> str:
+    """``0.50 [0.15, 0.85]``, or ``-`` when the score is undefined."""
+    return "-" if value != value else f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _verification_json(scores: Any, *, tolerance_h: float, interval: str, level: float) -> str:
+    """Return the score table as JSON: one object per hazard and level, NaN as null."""
+    import json
+
+    rows = [
+        {key: (None if isinstance(v, float) and v != v else v) for key, v in row.items()}
+        for row in scores.astype(object).to_dict(orient="records")
+    ]
+    body = {
+        "tolerance_h": tolerance_h,
+        "interval": {"method": interval, "confidence": level},
+        "scores": rows,
+    }
+    return json.dumps(body, indent=2, default=int)
+
+
+def _score_table(scores: Any, title: str, *, interval: str, level: float) -> Table:
+    """Build the score table: counts, POD, FAR and CSI with their intervals, lead times."""
+    name = {"wilson": "Wilson", "beta": "Clopper-Pearson"}[interval]
+    caption = f"POD, FAR, CSI: value \\[low, high] of the {100 * level:g} % {name} interval"
+    table = Table(title=title, caption=caption)
+    columns = ("hazard", "level", "events", "hits", "misses", "warnings", "false alarms")
+    for column in (*columns, "POD", "FAR", "CSI", "lead mean h", "lead median h"):
+        table.add_column(column)
+    for row in scores.itertuples(index=False):
+        table.add_row(
+            row.hazard,
+            row.level,
+            *(str(v) for v in (row.events, row.hits, row.misses, row.warnings, row.false_alarms)),
+            _with_interval(row.pod, row.pod_low, row.pod_high),
+            _with_interval(row.far, row.far_low, row.far_high),
+            _with_interval(row.csi, row.csi_low, row.csi_high),
+            _fmt(row.lead_time_mean_h, "{:.1f}"),
+            _fmt(row.lead_time_median_h, "{:.1f}"),
+        )
+    return table
+
+
+IntervalOption = Annotated[
+    Literal["wilson", "beta"],
+    typer.Option(
+        "--interval",
+        help="Confidence interval of POD, FAR and CSI: wilson (score) or beta (Clopper-Pearson).",
+    ),
+]
+
+
 @warn_app.command("verify")
 def verify(
     alerts: Annotated[
@@ -145,9 +197,14 @@ def verify(
     tolerance_h: Annotated[
         float, typer.Option("--tolerance-h", help="Widen warned intervals by H hours.")
     ] = 0.0,
+    interval: IntervalOption = "wilson",
+    confidence: Annotated[
+        float, typer.Option("--confidence", help="Coverage of the intervals, in (0, 1).")
+    ] = 0.95,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     rules: RulesOption = None,
 ) -> None:
-    """Score past alerts against observed events: POD, FAR, CSI and lead time."""
+    """Score past alerts against observed events: POD, FAR, CSI (with intervals), lead time."""
     from hazard_models.layer import SchemaError
     from resilience.early_warning.verify import verify_alerts
     from resilience.early_warning.verify_inputs import read_cap_alerts, read_observed
@@ -156,25 +213,19 @@ def verify(
     try:
         messages = read_cap_alerts(alerts, rules=rule_set)
         events = read_observed(observed, hazards=rule_set.hazards)
-        result = verify_alerts(messages, events, tolerance_h=tolerance_h)
+        result = verify_alerts(
+            messages, events, tolerance_h=tolerance_h, interval=interval, confidence=confidence
+        )
     except (SchemaError, ValueError) as error:
         _fail(str(error))
-    table = Table(title=f"Verification of {len(messages)} messages ({tolerance_h:g} h tolerance)")
-    columns = ("hazard", "level", "events", "hits", "misses", "warnings", "false alarms")
-    for column in (*columns, "POD", "FAR", "CSI", "lead mean h", "lead median h"):
-        table.add_column(column)
-    for row in result.scores.itertuples(index=False):
-        table.add_row(
-            row.hazard,
-            row.level,
-            *(str(v) for v in (row.events, row.hits, row.misses, row.warnings, row.false_alarms)),
-            _fmt(row.pod),
-            _fmt(row.far),
-            _fmt(row.csi),
-            _fmt(row.lead_time_mean_h, "{:.1f}"),
-            _fmt(row.lead_time_median_h, "{:.1f}"),
+    if as_json:
+        text = _verification_json(
+            result.scores, tolerance_h=tolerance_h, interval=interval, level=confidence
         )
-    console.print(table)
+        typer.echo(text)
+        return
+    title = f"Verification of {len(messages)} messages ({tolerance_h:g} h tolerance)"
+    console.print(_score_table(result.scores, title, interval=interval, level=confidence))
 
 
 def serve_command(

@@ -20,6 +20,8 @@ and an area (GB/T 2260 district):
   starting before the event ends); an event that began before its warning counts as zero
   lead time (NWSI 10-1601). Reported as mean and median (hours) and the share of hits with
   lead time > 0.
+* **intervals**: each of POD, FAR and CSI with its confidence interval (Wilson by default,
+  or Clopper-Pearson), from :mod:`resilience.early_warning.score_interval`.
 
 Inputs come from :mod:`resilience.early_warning.verify_inputs` (CAP files or stored records;
 observed events from CSV), or from engine decisions on an analysis
@@ -38,6 +40,11 @@ import pandas as pd
 from hazard_models.layer import SchemaError
 from resilience.early_warning.decision import AlertDecision
 from resilience.early_warning.rule_models import LEVELS
+from resilience.early_warning.score_interval import (
+    INTERVAL_COLUMNS,
+    IntervalMethod,
+    score_intervals,
+)
 from resilience.early_warning.verify_inputs import AlertMessage, Span
 
 __all__ = [
@@ -62,6 +69,7 @@ SCORE_COLUMNS = (
     "lead_time_mean_h",
     "lead_time_median_h",
     "lead_time_positive_pct",
+    *INTERVAL_COLUMNS,
 )
 
 
@@ -224,14 +232,19 @@ def _scores(events: pd.DataFrame) -> pd.DataFrame:
                 "lead_time_positive_pct": 100.0 * (leads > 0).mean() if len(leads) else np.nan,
             }
         )
-    table = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    table = pd.DataFrame(rows, columns=SCORE_COLUMNS[: -len(INTERVAL_COLUMNS)])
     rank = table["level"].map(LEVELS.index)
     table = table.assign(_rank=rank).sort_values(["hazard", "_rank"], kind="stable")
     return table.drop(columns="_rank").reset_index(drop=True)
 
 
 def verify_alerts(
-    messages: Sequence[AlertMessage], observed: Sequence[Span], *, tolerance_h: float = 0.0
+    messages: Sequence[AlertMessage],
+    observed: Sequence[Span],
+    *,
+    tolerance_h: float = 0.0,
+    interval: IntervalMethod = "wilson",
+    confidence: float = 0.95,
 ) -> Verification:
     """Score alerts against observed events per hazard and level (NWSI 10-1601 measures).
 
@@ -244,18 +257,34 @@ def verify_alerts(
         Observed intervals at or above a level (:func:`read_observed`).
     tolerance_h : float
         Hours by which a warned interval is widened on each side when matching (h, >= 0).
+    interval : {"wilson", "beta"}
+        Confidence interval of POD, FAR and CSI: Wilson score, or Clopper-Pearson.
+    confidence : float
+        Coverage of those intervals, in (0, 1).
 
     Returns
     -------
     Verification
         ``scores``: hazard, level, events, hits, misses, warnings, false_alarms, pod, far,
-        csi, lead_time_mean_h, lead_time_median_h, lead_time_positive_pct; ``events``: one
+        csi, lead_time_mean_h, lead_time_median_h, lead_time_positive_pct, then the bounds
+        pod_low, pod_high, far_low, far_high, csi_low, csi_high; ``events``: one
         row per observed event and per warned interval (kind, hazard, level, area, start,
         end, matched, lead_time_h). Levels are "at or above"; a (hazard, level) without any
         event or warning is left out.
+
+    Raises
+    ------
+    ValueError
+        If ``tolerance_h`` is negative, or ``interval`` or ``confidence`` is not allowed.
+    SchemaError
+        If a message references one that is not among ``messages``.
     """
     if tolerance_h < 0:
         raise ValueError(f"tolerance_h: expected >= 0, found {tolerance_h}")
+    if interval not in ("wilson", "beta"):
+        raise ValueError(f"interval: expected 'wilson' or 'beta', found {interval!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence: expected a value in (0, 1), found {confidence}")
     tolerance = pd.Timedelta(hours=tolerance_h)
     groups: dict[tuple[str, str], tuple[list[Span], list[Span]]] = {}
     for span in warned_spans(messages):
@@ -269,4 +298,5 @@ def verify_alerts(
             rows.extend({"hazard": hazard, "level": level, "area": area, **r} for r in at_level)
     columns = ["kind", "hazard", "level", "area", "start", "end", "matched", "lead_time_h"]
     events = pd.DataFrame(rows, columns=columns)
-    return Verification(scores=_scores(events), events=events)
+    scores = score_intervals(_scores(events), method=interval, confidence=confidence)
+    return Verification(scores=scores, events=events)

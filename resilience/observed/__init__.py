@@ -7,7 +7,8 @@ Dataset usable as the QDM reference of ``resilience.climate.bias.adjust_qdm``), 
 station record), :mod:`.psmsl` (PSMSL RLR monthly sea level, annual means and trends), with
 :mod:`.quality` (gaps, the RClimDex completeness rule, world-record bounds),
 :mod:`.table_rows` and :mod:`.shipped` (the files in ``resilience/data/observed``).
-:mod:`.comparisons` and :mod:`.water_comparisons` are pure computations over what was read;
+:mod:`.comparisons`, :mod:`.water_comparisons` and :mod:`.trend` (OLS trends with Newey-West
+standard errors) are pure computations over what was read;
 :mod:`.events` turns the hourly record into observed events for ``resilience warn verify``;
 :mod:`.derived` writes the derived files that ship. May import the top-level modules of
 ``resilience``, :mod:`resilience.storage`, :mod:`resilience.geodata`, ``hazard_models`` and

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from resilience.observed.quality import missing_runs
+from resilience.observed.trend import fit_linear_trend
 from resilience.schema import SchemaError
 
 __all__ = [
@@ -190,6 +191,12 @@ class SeaLevelTrend:
         (Santer et al. 2000), never below the OLS one.
     lag1_autocorrelation : float
         Of the residuals.
+    standard_error_hac_mm_per_year : float
+        Newey-West (HAC) standard error (:mod:`resilience.observed.trend`).
+    hac_lags : int
+        Its Bartlett lags, by the Newey-West rule floor(4 (n / 100)^(2/9)).
+    p_value_hac : float
+        Two-sided p-value of a zero trend with the HAC standard error.
     """
 
     first_year: int
@@ -199,6 +206,9 @@ class SeaLevelTrend:
     standard_error_mm_per_year: float
     standard_error_ar1_mm_per_year: float
     lag1_autocorrelation: float
+    standard_error_hac_mm_per_year: float
+    hac_lags: int
+    p_value_hac: float
 
 
 def sea_level_trend(
@@ -227,7 +237,8 @@ def sea_level_trend(
     b = sum((t - t_mean)(h - h_mean)) / sum((t - t_mean)^2);
     SE = sqrt(sum(e^2) / (n - 2) / sum((t - t_mean)^2)); with lag-1 autocorrelation r of
     the residuals e, n_eff = n (1 - r) / (1 + r) and SE_ar1 = SE sqrt((n - 2) / (n_eff - 2))
-    (Santer et al. 2000, eqs. 4-6), used only when r > 0.
+    (Santer et al. 2000, eqs. 4-6), used only when r > 0. The Newey-West (HAC) standard
+    error is :func:`resilience.observed.trend.fit_linear_trend`'s (statsmodels).
     """
     years = annual.index.to_numpy(dtype=float)
     chosen = np.ones(years.size, dtype=bool)
@@ -246,6 +257,7 @@ def sea_level_trend(
     r1 = float(residual[1:] @ residual[:-1] / (residual @ residual))
     n_eff = n * (1 - r1) / (1 + r1) if r1 > 0 else float(n)
     se_ar1 = se * math.sqrt((n - 2) / (n_eff - 2)) if n_eff > 2 else math.inf
+    robust = fit_linear_trend(t, h)
     return SeaLevelTrend(
         first_year=int(t[0]),
         last_year=int(t[-1]),
@@ -254,4 +266,7 @@ def sea_level_trend(
         standard_error_mm_per_year=se,
         standard_error_ar1_mm_per_year=max(se, se_ar1),
         lag1_autocorrelation=r1,
+        standard_error_hac_mm_per_year=robust.standard_error_hac,
+        hac_lags=robust.hac_lags,
+        p_value_hac=robust.p_value_hac,
     )

@@ -3,7 +3,9 @@
 Each line is computed here from the shipped observations and the layers just built, never
 copied from the docs: ERA5-Land against the hourly station, Baoshan's 20-year TXx and Rx1day
 against the layers' baseline, the hourly record's 1-h maxima against the storm formula, and
-the PSMSL trends beside the engine's relative sea-level rise.
+the PSMSL trends beside the engine's relative sea-level rise, and the trends of Baoshan's
+annual maxima. Trends are OLS with the plain and the Newey-West (HAC) standard error, both
+shown (:mod:`resilience.observed.trend`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from resilience.observed.hourly import (
 )
 from resilience.observed.psmsl import annual_means, read_psmsl_monthly, sea_level_trend
 from resilience.observed.shipped import GHCN_STATIONS, PSMSL_STATIONS, observed_file
+from resilience.observed.trend import fit_linear_trend
 from resilience.observed.water_comparisons import compare_hourly_rain_idf
 
 __all__ = ["BAOSHAN", "CENTRE", "observed_comparison_lines"]
@@ -67,10 +70,28 @@ def _sea_level_line() -> str:
     for name, path in PSMSL_STATIONS.values():
         trend = sea_level_trend(annual_means(read_psmsl_monthly(observed_file(path))))
         parts.append(
-            f"{name} {trend.rate_mm_per_year:.2f} +- {trend.standard_error_ar1_mm_per_year:.2f} "
-            f"mm/yr ({trend.first_year}-{trend.last_year})"
+            f"{name} {trend.rate_mm_per_year:.2f} +- {trend.standard_error_mm_per_year:.2f} / "
+            f"{trend.standard_error_hac_mm_per_year:.2f} mm/yr ({trend.first_year}-"
+            f"{trend.last_year}, {trend.years} yr)"
         )
-    return "PSMSL relative sea-level trends: " + ", ".join(parts)
+    return "PSMSL relative sea-level trends (OLS +- SE plain / Newey-West HAC): " + ", ".join(parts)
+
+
+def _maxima_trend_line() -> str:
+    station = GHCN_STATIONS[BAOSHAN]
+    maxima = annual_maxima(read_ghcn_monthly(observed_file(station.monthly_file)))
+    parts = []
+    for column, label, units in (("tmax_degc", "TXx", "degC"), ("prcp_mm", "Rx1day", "mm")):
+        series = maxima[column].dropna()  # complete years only (RClimDex rule)
+        trend = fit_linear_trend(series.index.to_numpy(float), series.to_numpy(float))
+        parts.append(
+            f"{label} {10 * trend.slope:+.2f} +- {10 * trend.standard_error:.2f} / "
+            f"{10 * trend.standard_error_hac:.2f} {units}/decade (HAC p {trend.p_value_hac:.2f}; "
+            f"{trend.count} yr {series.index.min()}-{series.index.max()})"
+        )
+    return f"{station.name} annual-maximum trends (OLS +- SE plain / Newey-West HAC): " + ", ".join(
+        parts
+    )
 
 
 def observed_comparison_lines(
@@ -101,6 +122,7 @@ def observed_comparison_lines(
         lambda: _station_lines(heat, rain),
         lambda: [_rain_line()],
         lambda: [_sea_level_line()],
+        lambda: [_maxima_trend_line()],
     ]
     lines: list[str] = []
     for make in makers:

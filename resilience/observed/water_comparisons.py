@@ -205,9 +205,10 @@ def compare_sea_level_trends(
     -------
     pandas.DataFrame
         Index label; columns ``rate_mm_per_year``, ``standard_error_mm_per_year``,
-        ``standard_error_ar1_mm_per_year``, ``engine_mm_per_year`` (rise + subsidence),
-        ``difference_mm_per_year`` (engine - observed) and ``z`` (difference / AR(1)
-        standard error).
+        ``standard_error_ar1_mm_per_year``, ``standard_error_hac_mm_per_year`` (Newey-West),
+        ``engine_mm_per_year`` (rise + subsidence), ``difference_mm_per_year`` (engine -
+        observed), ``z`` (difference / AR(1) standard error) and ``z_hac`` (difference /
+        Newey-West standard error).
     """
     engine = rise_mm_per_year + subsidence_mm_per_year
     rows = {
@@ -217,9 +218,11 @@ def compare_sea_level_trends(
             "rate_mm_per_year": t.rate_mm_per_year,
             "standard_error_mm_per_year": t.standard_error_mm_per_year,
             "standard_error_ar1_mm_per_year": t.standard_error_ar1_mm_per_year,
+            "standard_error_hac_mm_per_year": t.standard_error_hac_mm_per_year,
             "engine_mm_per_year": engine,
             "difference_mm_per_year": engine - t.rate_mm_per_year,
             "z": (engine - t.rate_mm_per_year) / t.standard_error_ar1_mm_per_year,
+            "z_hac": (engine - t.rate_mm_per_year) / t.standard_error_hac_mm_per_year,
         }
         for label, t in trends.items()
     }

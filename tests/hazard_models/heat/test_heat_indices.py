@@ -106,17 +106,80 @@ def test_missing_year_is_nan_and_bad_time_raises():
         heat_wave_events(tasmax, min_days=0)
 
 
-def test_heat_index_against_nws_chart():
-    # NWS heat-index chart values (degF, rounded to 1 degF): 90F/50% -> 95, 100F/40% -> 109,
-    # 86F/90% -> 105 (high-humidity adjustment), 80F/40% -> 80 (simple formula branch),
-    # 110F/10% -> 104 (dry adjustment). Tolerance 0.6 degF covers the chart's rounding.
-    temp_f = np.array([90.0, 100.0, 86.0, 80.0, 110.0])
-    rh = np.array([50.0, 40.0, 90.0, 40.0, 10.0])
-    chart_f = np.array([95.0, 109.0, 105.0, 80.0, 104.0])
+#: The NWS heat index chart (degF; rows: air temperature degF, then the heat index at 40, 45,
+#: ... % relative humidity), https://www.weather.gov/safety/heat-index, as transcribed at
+#: https://rfcafe.com/references/general/heat-index.htm ("derived from NOAA").
+NWS_CHART_F = """
+80: 80 80 81 81 82 82 83 84 84 85 86 86 87
+82: 81 82 83 84 84 85 86 88 89 90 91 93 95
+84: 83 84 85 86 88 89 90 92 94 96 98 100 103
+86: 85 87 88 89 91 93 95 97 100 102 105 108 112
+88: 88 89 91 93 95 98 100 103 106 110 113 117 121
+90: 91 93 95 97 100 103 106 109 113 117 122 127 132
+92: 94 96 99 101 105 108 112 116 121 126 131
+94: 97 100 102 106 110 114 119 124 129 136
+96: 101 104 108 112 116 121 126 132
+98: 105 109 113 117 123 128 134
+100: 109 114 118 124 129 136
+102: 114 119 124 130 137
+104: 119 124 131 137
+106: 124 130 137
+108: 130 137
+110: 136
+"""
+
+
+def _nws_chart() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(temperature degF, RH %, chart heat index degF) of every cell of the NWS chart."""
+    cells = []
+    for line in NWS_CHART_F.strip().splitlines():
+        temp, values = line.split(":")
+        cells += [(float(temp), 40.0 + 5 * k, float(v)) for k, v in enumerate(values.split())]
+    return tuple(np.array(column) for column in zip(*cells, strict=True))  # type: ignore[return-value]
+
+
+def _heat_index_f(temp_f: np.ndarray, rh: np.ndarray) -> np.ndarray:
     tas = xr.DataArray((temp_f - 32) * 5 / 9, dims="site", attrs={"units": "degC"})
-    result = heat_index(tas, xr.DataArray(rh, dims="site"))
+    result = heat_index(tas, xr.DataArray(rh, dims="site", attrs={"units": "%"}))
     assert result.attrs["units"] == "degC" and "Rothfusz" in result.attrs["method"]
-    np.testing.assert_allclose(result.values * 9 / 5 + 32, chart_f, atol=0.6)
+    return result.values * 9 / 5 + 32
+
+
+def test_heat_index_against_the_whole_nws_chart():
+    temp_f, rh, chart_f = _nws_chart()
+    assert temp_f.size == 135
+    error = np.abs(_heat_index_f(temp_f, rh) - chart_f)
+    # The chart is rounded to 1 degF, and the Rothfusz regression fits Steadman's table to
+    # +-1.3 degF (NWS WPC): every cell within 1 degF but 82 degF / 100 %, within 1.3 degF
+    # (1.04 degF, measured). With the humid adjustment applied at exactly 80 degF (closed
+    # bounds), 80 degF / 95 and 100 % would be off by 1.8 and 2.3 degF.
+    beyond = [(t, r) for t, r, e in zip(temp_f, rh, error, strict=True) if e > 1.0]
+    assert beyond == [(82.0, 100.0)], beyond
+    assert error.max() < 1.3
+
+
+def test_heat_index_below_80_degf_is_the_simple_formula_once():
+    # NWS WPC: HI = 0.5 (T + 61 + 1.2 (T - 68) + 0.094 RH); if that is >= 80 degF the
+    # regression replaces it. The 0.5 (T + ...) is the average with T; averaging it with T
+    # again (the old bug, issue 17) gave 22.83 degC at 23 degC / 50 %.
+    temp_f = np.array([73.4, 59.0, 80.0, 70.0])  # 23 degC, 15 degC; 80 degF / 40 %: 79.58
+    rh = np.array([50.0, 50.0, 40.0, 95.0])
+    by_hand_f = 0.5 * (temp_f + 61.0 + (temp_f - 68.0) * 1.2 + 0.094 * rh)
+    assert by_hand_f.max() < 80.0
+    np.testing.assert_allclose(_heat_index_f(temp_f, rh), by_hand_f, rtol=1e-12)
+    at_23 = heat_index(xr.DataArray([23.0], dims="site"), xr.DataArray([50.0], dims="site"))
+    assert abs(at_23.item() - 22.6611) < 1e-4  # (72.79 degF - 32) * 5 / 9
+
+
+def test_heat_index_switches_to_the_regression_at_80_degf():
+    # 82 degF / 40 %: simple 81.13 degF >= 80, so the regression (no adjustment) applies
+    temp_f, rh = np.array([82.0]), np.array([40.0])
+    regression = (
+        -42.379 + 2.04901523 * 82 + 10.14333127 * 40 - 0.22475541 * 82 * 40
+        - 6.83783e-3 * 82**2 - 5.481717e-2 * 40**2 + 1.22874e-3 * 82**2 * 40
+        + 8.5282e-4 * 82 * 40**2 - 1.99e-6 * 82**2 * 40**2
+    )  # fmt: skip
+    np.testing.assert_allclose(_heat_index_f(temp_f, rh), [regression], rtol=1e-12)
 
 
 def test_grid_and_dask_give_the_same_answer():

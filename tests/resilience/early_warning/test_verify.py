@@ -91,6 +91,28 @@ def test_known_answer():
     assert late.lead_time_h.tolist() == [0.0]
 
 
+def test_scores_carry_wilson_or_clopper_pearson_intervals():
+    from scipy.stats import binomtest
+
+    blue = verify_alerts(MESSAGES, OBSERVED).scores.set_index("level").loc["blue"]
+    exact = verify_alerts(MESSAGES, OBSERVED, interval="beta", confidence=0.9)
+    blue_exact = exact.scores.set_index("level").loc["blue"]
+    # POD 2 of 4, FAR 1 of 3, CSI 2 of 5 (one warned interval per event); scipy is an
+    # implementation independent of statsmodels; closed forms / beta inversion: 1e-10
+    for name, (x, n) in {"pod": (2, 4), "far": (1, 3), "csi": (2, 5)}.items():
+        wilson = binomtest(x, n).proportion_ci(0.95, method="wilson")
+        assert blue[f"{name}_low"] == pytest.approx(wilson.low, abs=1e-10)
+        assert blue[f"{name}_high"] == pytest.approx(wilson.high, abs=1e-10)
+        clopper = binomtest(x, n).proportion_ci(0.9, method="exact")
+        assert blue_exact[f"{name}_low"] == pytest.approx(clopper.low, abs=1e-10)
+        assert blue_exact[f"{name}_high"] == pytest.approx(clopper.high, abs=1e-10)
+        assert blue[f"{name}_low"] <= blue[name] <= blue[f"{name}_high"]
+    with pytest.raises(ValueError, match=r"confidence: expected a value in \(0, 1\)"):
+        verify_alerts(MESSAGES, OBSERVED, confidence=1.0)
+    with pytest.raises(ValueError, match="interval: expected 'wilson' or 'beta'"):
+        verify_alerts(MESSAGES, OBSERVED, interval="wald")  # type: ignore[arg-type]
+
+
 def test_tolerance_turns_a_near_miss_into_a_hit():
     strict = verify_alerts(MESSAGES, OBSERVED).scores.set_index("level").loc["blue"]
     loose = verify_alerts(MESSAGES, OBSERVED, tolerance_h=2.5).scores.set_index("level").loc["blue"]
@@ -104,6 +126,8 @@ def test_tolerance_turns_a_near_miss_into_a_hit():
 def test_no_events_gives_far_one_and_undefined_pod():
     scores = verify_alerts(MESSAGES, []).scores.set_index("level")
     assert scores.loc["blue", "far"] == 1.0 and math.isnan(scores.loc["blue", "pod"])
+    assert math.isnan(scores.loc["blue", "pod_low"]) and math.isnan(scores.loc["blue", "csi_high"])
+    assert scores.loc["blue", "far_high"] == 1.0 and 0 < scores.loc["blue", "far_low"] < 1
     assert math.isnan(scores.loc["blue", "lead_time_mean_h"])
 
 
@@ -255,3 +279,48 @@ def test_bad_cap_files_are_named(tmp_path, rain, rules):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SchemaError, match="expected CAP files, found none"):
         read_cap_alerts([tmp_path / "empty"], rules=rules)
+
+
+def test_warn_verify_prints_intervals_and_json(rain, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from resilience.cli.main import app
+
+    observed = write(
+        tmp_path,
+        HEADER
+        + "rainstorm,310115,blue,2026-07-20T14:00:00+08:00,2026-07-20T15:00:00+08:00\n"
+        + "rainstorm,310104,blue,2026-07-19T01:00:00+08:00,2026-07-19T02:00:00+08:00\n",
+    )
+    args = ["warn", "verify", "--alerts", str(rain["cap"]), "--observed", str(observed)]
+    runner = CliRunner(env={"COLUMNS": "220"})
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    # blue: 2 events, 1 hit; 16 warned districts, 15 without an event
+    pod = binomtest_ci(1, 2, "wilson")
+    assert f"0.50 [{pod[0]:.2f}, {pod[1]:.2f}]" in table.output
+    assert "value [low, high] of the 95 % Wilson interval" in table.output
+    result = runner.invoke(app, [*args, "--json", "--interval", "beta", "--confidence", "0.9"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["interval"] == {"method": "beta", "confidence": 0.9}
+    blue = next(row for row in body["scores"] if row["level"] == "blue")
+    assert (blue["events"], blue["hits"], blue["warnings"], blue["false_alarms"]) == (2, 1, 16, 15)
+    far = binomtest_ci(15, 16, "exact", 0.9)
+    assert blue["far_low"] == pytest.approx(far[0], abs=1e-10)
+    assert blue["far_high"] == pytest.approx(far[1], abs=1e-10)
+    assert blue["lead_time_positive_pct"] == 100.0 and blue["csi_low"] < blue["csi"]
+    yellow = next(row for row in body["scores"] if row["level"] == "yellow")
+    assert yellow["pod"] is None and yellow["pod_low"] is None  # no yellow event: null
+    bad = runner.invoke(app, [*args, "--interval", "wald"])
+    assert bad.exit_code == 2 and "wald" in bad.output
+
+
+def binomtest_ci(x: int, n: int, method: str, confidence: float = 0.95) -> tuple[float, float]:
+    """scipy's interval of x in n (independent of statsmodels)."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(x, n).proportion_ci(confidence, method=method)
+    return ci.low, ci.high

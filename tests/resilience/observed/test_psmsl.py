@@ -49,22 +49,23 @@ def test_trends_of_the_arrival_checks():
 
 
 @pytest.mark.parametrize(
-    ("path", "start", "rate", "se", "se_ar1"),
+    ("path", "start", "rate", "se", "se_ar1", "se_hac"),
     [
-        (LUSI, None, 5.55, 0.29, 0.36),
-        (LUSI, 1980, 4.99, 0.39, 0.39),
-        (KANMEN, None, 2.49, 0.23, 0.38),
-        (KANMEN, 1980, 3.36, 0.43, 0.60),
+        (LUSI, None, 5.55, 0.29, 0.36, 0.33),
+        (LUSI, 1980, 4.99, 0.39, 0.39, 0.39),
+        (KANMEN, None, 2.49, 0.23, 0.38, 0.39),
+        (KANMEN, 1980, 3.36, 0.43, 0.60, 0.56),
     ],
 )
-def test_trends_quoted_in_the_docs(path, start, rate, se, se_ar1):
+def test_trends_quoted_in_the_docs(path, start, rate, se, se_ar1, se_hac):
     trend = sea_level_trend(annual_means(read_psmsl_monthly(path)), start_year=start)
     got = (
         trend.rate_mm_per_year,
         trend.standard_error_mm_per_year,
         trend.standard_error_ar1_mm_per_year,
+        trend.standard_error_hac_mm_per_year,
     )
-    assert [round(v, 2) for v in got] == [rate, se, se_ar1]
+    assert [round(v, 2) for v in got] == [rate, se, se_ar1, se_hac]
 
 
 def test_ar1_standard_error_uses_the_effective_sample_size():

@@ -58,7 +58,7 @@ def test_gmsl_rate_from_the_shipped_table():
 
 
 def test_sea_level_comparison_arithmetic():
-    trend = SeaLevelTrend(1980, 2017, 32, 3.4, 0.4, 0.6, 0.3)
+    trend = SeaLevelTrend(1980, 2017, 32, 3.4, 0.4, 0.6, 0.3, 0.55, 3, 1e-6)
     table = compare_sea_level_trends(
         {"Kanmen": trend}, rise_mm_per_year=3.5, subsidence_mm_per_year=3.0
     )
@@ -66,3 +66,4 @@ def test_sea_level_comparison_arithmetic():
     assert row["engine_mm_per_year"] == 6.5
     assert row["difference_mm_per_year"] == pytest.approx(3.1)
     assert row["z"] == pytest.approx(3.1 / 0.6)
+    assert row["z_hac"] == pytest.approx(3.1 / 0.55)  # the Newey-West error, 0.55
