@@ -15,7 +15,9 @@ DEM). Options, all explicit:
   level of the DEM), so water enters through the gap.
 
 Limits (``docs/surge.md``): the method is static. It has no flow dynamics, no storm duration
-or volume (an overtopped basin fills to h however short the peak), no friction, wave run-up,
+or volume (an overtopped basin fills to h however short the peak; ``method="overtopping"`` of
+:func:`build_inundation_layer` stores only the water that crosses the walls, see
+:mod:`hazard_models.coast.overtopping`), no friction, wave run-up,
 drainage or pumping, and a 30-arc-second DEM (~0.9 km) that cannot resolve walls, creeks or
 the Huangpu channel. Depths are upper bounds of what a real event of level h would bring.
 
@@ -37,11 +39,13 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from hazard_models.coast.storm_tide import StormTideShape
 from hazard_models.horizon_stats import finish_layer, with_attrs
 from hazard_models.layer import SchemaError
 
 __all__ = [
     "DefenceLine",
+    "FloodMethod",
     "Overtopping",
     "build_inundation_layer",
     "cell_area_km2",
@@ -53,6 +57,7 @@ __all__ = [
 ]
 
 Overtopping = Literal["allow", "none"]
+FloodMethod = Literal["bathtub", "overtopping"]
 #: Edge neighbours only: water does not pass diagonally between two wall cells.
 FOUR_NEIGHBOURS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
 EARTH_RADIUS_KM = 6371.0  # mean Earth radius (IUGG), for cell areas
@@ -142,7 +147,7 @@ def flood_extent(
     with np.errstate(invalid="ignore"):
         passable = ground < level_m
         if crest_m is not None:
-            wall = np.isfinite(crest_m)
+            wall = ~np.isnan(crest_m)  # an infinite crest is a wall that always holds
             over = np.fmax(ground, crest_m) < level_m if overtopping == "allow" else False
             passable &= ~wall | over
     labels, _ = _label(passable | source)
@@ -188,9 +193,13 @@ def rasterise_defences(lines: Sequence[DefenceLine], lat: NDArray, lon: NDArray)
     Returns
     -------
     xarray.Dataset
-        ``crest_m`` (lat, lon; m, NaN = no defence) and ``segment`` (lat, lon; name, ""
-        = none). Each line is sampled 4 times per cell length and every sample marks its
-        nearest cell, so the cells of a line are 8-connected and block 4-connected water.
+        ``crest_m`` (lat, lon; m, NaN = no defence), ``segment`` (lat, lon; name, "" =
+        none) and ``crest_length_m`` (lat, lon; m, the length of line in the cell, for the
+        overtopping volume). Each line is sampled 4 times per cell length and every sample
+        marks its nearest cell, so the cells of a line are 8-connected and block 4-connected
+        water; each sample carries an equal share of its piece's length (equirectangular
+        distance on a sphere of radius 6371 km), so a segment's cell lengths add up to its
+        length inside the grid.
     """
     names = [line.name for line in lines]
     if len(set(names)) != len(names):
@@ -199,6 +208,7 @@ def rasterise_defences(lines: Sequence[DefenceLine], lat: NDArray, lon: NDArray)
     (lat0, dlat), (lon0, dlon) = _regular_axis(lat, "lat"), _regular_axis(lon, "lon")
     crest = np.full((lat.size, lon.size), np.nan)
     segment = np.full((lat.size, lon.size), "", dtype=object)
+    samples = []
     for line in lines:
         x, y = (np.asarray(line.lon) - lon0) / dlon, (np.asarray(line.lat) - lat0) / dlat
         for k in range(x.size - 1):
@@ -210,14 +220,33 @@ def rasterise_defences(lines: Sequence[DefenceLine], lat: NDArray, lon: NDArray)
             higher = ~(crest[row, col] >= line.crest_m)
             crest[row[higher], col[higher]] = line.crest_m
             segment[row[higher], col[higher]] = line.name
+            piece = _piece_length_m(line, k) / n  # each sample carries 1/n of the piece
+            samples.append((line.name, row, col, piece))
+    length = np.zeros((lat.size, lon.size))
+    for name, row, col, piece in samples:  # a cell's length: samples of its winning segment
+        mine = segment[row, col] == name
+        np.add.at(length, (row[mine], col[mine]), piece)
     coords = {"lat": lat, "lon": lon}
     return xr.Dataset(
         {
             "crest_m": (("lat", "lon"), crest, {"units": "m", "long_name": "defence crest"}),
             "segment": (("lat", "lon"), segment, {"long_name": "defence segment name"}),
+            "crest_length_m": (
+                ("lat", "lon"),
+                np.where(np.isfinite(crest), length, np.nan),
+                {"units": "m", "long_name": "crest length of the defence in the cell"},
+            ),
         },
         coords=coords,
     )
+
+
+def _piece_length_m(line: DefenceLine, k: int) -> float:
+    """Return the length (m) of piece k of a line (equirectangular at its mid latitude)."""
+    mid = np.deg2rad((line.lat[k] + line.lat[k + 1]) / 2)
+    east = np.deg2rad(line.lon[k + 1] - line.lon[k]) * np.cos(mid)
+    north = np.deg2rad(line.lat[k + 1] - line.lat[k])
+    return float(EARTH_RADIUS_KM * 1000.0 * np.hypot(east, north))
 
 
 def _crest_after_breach(defences: xr.Dataset | None, breached: Sequence[str]) -> NDArray | None:
@@ -269,6 +298,8 @@ def build_inundation_layer(
     defences: xr.Dataset | None = None,
     overtopping: Overtopping = "allow",
     breached: Sequence[str] = (),
+    method: FloodMethod = "bathtub",
+    storm_tide: StormTideShape | None = None,
     inputs_sha256: str = "",
     code_version: str = "",
     synthetic: str = "unknown",
@@ -291,7 +322,17 @@ def build_inundation_layer(
     overtopping : {"allow", "none"}
         See :func:`flood_extent`.
     breached : sequence of str
-        Names of defence segments removed for this run.
+        Names of defence segments removed for this run (with ``method="overtopping"``: a
+        weir with its crest at the ground).
+    method : {"bathtub", "overtopping"}
+        "bathtub": every connected cell below the level floods (static upper bound).
+        "overtopping": land behind the defences stores the volume that overflows them during
+        a storm tide peaking at each level (:mod:`hazard_models.coast.overtopping`); adds
+        ``overtopping_volume``, ``stored_volume`` (m3), ``bathtub_bound`` (1 where the
+        volume reached the bathtub level) and ``bathtub_area`` (km2, the upper bound).
+        Without defences, or with ``overtopping="none"``, both methods agree.
+    storm_tide : SyntheticStormTide or StormTideSeries, optional
+        Hydrograph shape for "overtopping"; default ``SyntheticStormTide()``.
     inputs_sha256, code_version : str
         Provenance, copied to the global attributes.
     synthetic : {"yes", "no", "unknown"}
@@ -317,34 +358,50 @@ def build_inundation_layer(
     if defences is not None and defences["crest_m"].shape != ground.shape:
         raise SchemaError("defences: expected the DEM grid (lat, lon)")
     crest = _crest_after_breach(defences, breached)
+    area = cell_area_km2(dem["lat"].values, dem["lon"].values)
     depth = np.full(levels.shape + ground.shape, np.nan, dtype=np.float32)
     for index in np.ndindex(levels.shape):
         depth[index] = flood_depth(
             ground, source, float(levels.values[index]), crest_m=crest, overtopping=overtopping
         )
-    dims = (*levels.dims, "lat", "lon")
-    area = cell_area_km2(dem["lat"].values, dem["lon"].values)
-    flooded = np.nansum((depth > 0) * area, axis=(-2, -1))
-    method = (
+    text = (
         f"connected-component bathtub (4-neighbour scipy.ndimage.label; Poulter & Halpin 2008) "
         f"from sea/river source cells; overtopping={overtopping}; breached={list(breached)}; "
         "static: no dynamics, volume or drainage (docs/surge.md)"
     )
+    extra: dict[str, tuple[NDArray, str, str]] = {}
+    if method == "overtopping":
+        from hazard_models.coast.overtopping import overtopping_variables
+
+        bathtub_area = np.nansum((depth > 0) * area, axis=(-2, -1))
+        walls = _overtopping_walls(defences, breached, ground, held=overtopping == "none")
+        depth, extra, text = overtopping_variables(
+            ground, source, levels.values, walls, area_km2=area, shape=storm_tide
+        )
+        extra["bathtub_area"] = (bathtub_area, "km2", "flooded land area, static bathtub bound")
+        text += f"; overtopping={overtopping}; breached={list(breached)} (weirs at the ground)"
+    elif method != "bathtub":
+        raise ValueError(f"method: expected 'bathtub' or 'overtopping', found {method!r}")
+    flooded = np.nansum((depth > 0) * area, axis=(-2, -1))
+    variables = {
+        "flood_depth": (depth, "m", "still-water flood depth"),
+        "flooded_area": (flooded, "km2", "flooded land area"),
+        "water_level": (levels.values, "m", "still-water level at the source"),
+        **extra,
+    }
     layer = xr.Dataset(
         {
-            "flood_depth": with_attrs(
-                xr.DataArray(depth, dims=dims), "m", "still-water flood depth", method
-            ),
-            "flooded_area": with_attrs(
-                xr.DataArray(flooded, dims=levels.dims), "km2", "flooded land area", method
-            ),
-            "water_level": with_attrs(
-                levels.reset_coords(drop=True), "m", "still-water level at the source", method
-            ),
+            name: with_attrs(
+                xr.DataArray(values, dims=(*levels.dims, "lat", "lon")[: values.ndim]),
+                units,
+                long_name,
+                text,
+            )
+            for name, (values, units, long_name) in variables.items()
         },
         coords={**levels.coords, "lat": dem["lat"].values, "lon": dem["lon"].values},
     )
-    history = f"build_inundation_layer: {int(np.prod(levels.shape))} levels, {method}"
+    history = f"build_inundation_layer: {int(np.prod(levels.shape))} levels, {text}"
     return finish_layer(
         layer,
         "coastal_flood",
@@ -352,3 +409,20 @@ def build_inundation_layer(
         provenance=(inputs_sha256, code_version),
         synthetic=synthetic,
     )
+
+
+def _overtopping_walls(
+    defences: xr.Dataset | None, breached: Sequence[str], ground: NDArray, *, held: bool
+) -> dict[str, NDArray] | None:
+    """Return crest (breached: a weir at the ground; held: infinite), length and segment."""
+    if defences is None:
+        return None
+    segment = defences["segment"].values
+    crest = defences["crest_m"].values.astype(float)
+    crest = np.where(np.isin(segment, list(breached)), ground, crest)
+    crest = np.where(np.isfinite(crest), np.inf, crest) if held else crest
+    if "crest_length_m" in defences:
+        length = defences["crest_length_m"].values.astype(float)
+    else:
+        length = np.full(ground.shape, np.nan)  # filled with the cell's side downstream
+    return {"crest_m": crest, "crest_length_m": length, "segment": segment}

@@ -2,11 +2,13 @@
 
 Reads the current surge layer from the layer store (or ``--surge-layer FILE``) and the
 shipped DEM (or ``--dem FILE``), floods it with the station's still-water levels behind the
-chosen defences (:mod:`resilience.coast.flood_map`, :mod:`hazard_models.coast.inundation`), writes
-the
-validated layer atomically, prints the flooded area per scenario, horizon and return period
-and, with ``--plot``, draws the depth maps. The method is a static bathtub: read the limits
-in ``docs/surge.md`` section 6.
+chosen defences (:mod:`resilience.coast.flood_map`), writes the validated layer atomically,
+prints the flooded area per scenario, horizon and return period and, with ``--plot``, draws
+the depth maps. ``--method overtopping`` (default) stores behind the defences the water that
+overflows them during a storm tide (:mod:`hazard_models.coast.overtopping`; synthetic shape
+or ``--storm-tide FILE``) and also prints the static bathtub's area, its upper bound;
+``--method bathtub`` is the static bathtub alone. Read the limits in ``docs/surge.md``
+section 6.
 
 Start-up stays light: only typer and rich load with this module. The lead registers it in
 ``resilience/cli/main.py``::
@@ -77,10 +79,26 @@ def open_surge_layer(path: Path | None, config: Path | None = None) -> tuple[xr.
     return layer, Path(path)
 
 
+#: Per-map variables of the layer -> JSON keys (units in the names).
+ROW_VARIABLES = {
+    "flooded_area": "flooded_area_km2",
+    "bathtub_area": "bathtub_area_km2",
+    "overtopping_volume": "overtopping_volume_m3",
+    "stored_volume": "stored_volume_m3",
+    "bathtub_bound": "bathtub_bound",
+}
+
+
 def flooded_area_rows(layer: xr.Dataset) -> list[dict[str, Any]]:
-    """Return one row per map: scenario, horizon, return period[, quantile], area (km2)."""
-    area = layer["flooded_area"]
-    frame = area.to_dataframe(name="flooded_area_km2")[["flooded_area_km2"]].reset_index()
+    """Return one row per map: scenario, horizon, return period[, quantile], area (km2).
+
+    With the overtopping method the rows also hold the bathtub area (km2, the upper bound),
+    the volume over the defences and the volume stored (m3), and ``bathtub_bound`` (1 where
+    the stored water reached the bathtub level).
+    """
+    names = {v: key for v, key in ROW_VARIABLES.items() if v in layer.data_vars}
+    frame = layer[list(names)].to_dataframe().rename(columns=names)
+    frame = frame[list(names.values())].reset_index()
     frame = frame.drop(columns=[c for c in ("start", "end") if c in frame.columns])
     return [
         {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
@@ -88,14 +106,22 @@ def flooded_area_rows(layer: xr.Dataset) -> list[dict[str, Any]]:
     ]
 
 
-def format_flooded_area(layer: xr.Dataset) -> Any:
-    """Return a rich table of flooded area (km2): scenario x horizon rows, return periods."""
+def format_flooded_area(layer: xr.Dataset, variable: str = "flooded_area") -> Any:
+    """Return a rich table of flooded area (km2): scenario x horizon rows, return periods.
+
+    ``variable`` is ``"flooded_area"`` (the layer's method) or ``"bathtub_area"`` (the
+    static upper bound, in an overtopping layer).
+    """
     from rich.table import Table
 
-    area = layer["flooded_area"]
+    from resilience.coast.flood_map import METHOD_LABELS
+
+    area = layer[variable]
     periods = [float(p) for p in area["return_period"].values]
+    label = METHOD_LABELS.get(str(layer.attrs.get("flood_method", "bathtub")), "")
+    label = "static bathtub, upper bound" if variable == "bathtub_area" else label
     table = Table(
-        title=f"{layer.attrs.get('station', '')}: flooded land, km2 (static bathtub)",
+        title=f"{layer.attrs.get('station', '')}: flooded land, km2 ({label})",
         caption=f"{layer.attrs.get('defences', '')}; levels: {layer.attrs.get('level_variable')}"
         + ("; median (17-83 % rise)" if "quantile" in area.dims else ""),
     )
@@ -158,6 +184,22 @@ def flood_command(
         list[str] | None, typer.Option("--breach", help="Remove a named segment (repeatable).")
     ] = None,
     overtopping: Annotated[str, typer.Option("--overtopping", help="allow or none.")] = "allow",
+    method: Annotated[
+        str, typer.Option("--method", help="overtopping (volume over the walls) or bathtub.")
+    ] = "overtopping",
+    storm_tide: Annotated[
+        Path | None,
+        typer.Option("--storm-tide", help="CSV time_h, level_m: the event's shape (overtopping)."),
+    ] = None,
+    tide_range_m: Annotated[
+        float, typer.Option("--tide-range-m", help="Synthetic storm tide: M2 tide range, m.")
+    ] = 3.0,
+    surge_peak_m: Annotated[
+        float, typer.Option("--surge-peak-m", help="Synthetic storm tide: surge peak, m.")
+    ] = 2.0,
+    surge_duration_h: Annotated[
+        float, typer.Option("--surge-duration-h", help="Synthetic storm tide: surge length, h.")
+    ] = 24.0,
     surge_layer: Annotated[
         Path | None, typer.Option("--surge-layer", help="Surge layer file (default: store).")
     ] = None,
@@ -181,7 +223,7 @@ def flood_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print flooded areas as JSON.")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="Settings TOML file.")] = None,
 ) -> None:
-    """Coastal flood-depth maps of a station's still-water levels (static bathtub)."""
+    """Coastal flood-depth maps of a station's still-water levels (overtopping or bathtub)."""
     from pydantic import ValidationError
 
     from hazard_models.layer import SchemaError
@@ -201,11 +243,23 @@ def flood_command(
                 "crest_m": crest_m,
                 "breached": breach or [],
                 "overtopping": overtopping,
+                "method": method,
+                "tide_range_m": tide_range_m,
+                "surge_peak_m": surge_peak_m,
+                "surge_duration_h": surge_duration_h,
                 "dem_datum": dem_datum,
                 "wusong_below_1985_m": wusong_below_1985,
             }
         )
-        layer = _build(options, surge_layer=surge_layer, dem=dem, defences=defences, config=config)
+        if storm_tide is not None and options.method != "overtopping":
+            raise ValueError("--storm-tide: only with --method overtopping")
+        layer = _build(
+            options,
+            surge_layer=surge_layer,
+            dem=dem,
+            files={"defences": defences, "storm_tide": storm_tide},
+            config=config,
+        )
     except ValidationError as error:
         _fail(describe("invalid option", error, prefix="--"))
     except (FileNotFoundError, SchemaError, ValueError) as error:
@@ -222,6 +276,9 @@ def flood_command(
     else:
         console = Console()
         console.print(format_flooded_area(layer))
+        if "bathtub_area" in layer.data_vars:
+            console.print(format_flooded_area(layer, "bathtub_area"))
+            console.print(_volume_note(layer))
         console.print(f"layer {written}")
     if plot is not None:
         try:
@@ -234,29 +291,48 @@ def flood_command(
             Console().print(f"plot {picture} ({period:g}-yr flood depth{median})")
 
 
+def _volume_note(layer: xr.Dataset) -> str:
+    """Return one line on the volumes of an overtopping layer (largest map)."""
+    volume = float(layer["overtopping_volume"].max())
+    bound = int(layer["bathtub_bound"].sum())
+    maps = int(layer["bathtub_bound"].size)
+    return (
+        f"overtopping: up to {volume / 1e6:,.1f} million m3 over the defences in one event; "
+        f"{bound} of {maps} maps reach the bathtub bound somewhere; "
+        f"{layer.attrs.get('storm_tide')}"
+    )
+
+
 def _build(
     options: Any,
     *,
     surge_layer: Path | None,
     dem: Path | None,
-    defences: Path | None,
+    files: dict[str, Path | None],
     config: Path | None,
 ) -> xr.Dataset:
-    """Read the inputs and build the layer (see :mod:`resilience.coast.flood_map`)."""
+    """Read the inputs and build the layer (see :mod:`resilience.coast.flood_map`).
+
+    ``files`` holds the optional ``defences`` and ``storm_tide`` CSV paths.
+    """
     import resilience
     from resilience.coast.flood_map import build_flood_layer, read_defence_lines
+    from resilience.coast.storm_tide_io import read_storm_tide
     from resilience.geodata.geography import DEM_FILE, data_path, open_dem
     from resilience.storage.provenance import sha256_files
 
     surge, surge_path = open_surge_layer(surge_layer, config)
     dem_path = Path(dem) if dem is not None else data_path(*DEM_FILE)
+    defences, tide_file = files.get("defences"), files.get("storm_tide")
     lines = read_defence_lines(defences) if defences is not None else []
-    inputs = [surge_path, dem_path, *([defences] if defences is not None else [])]
+    event = read_storm_tide(tide_file) if tide_file is not None else None
+    inputs = [surge_path, dem_path, *[f for f in (defences, tide_file) if f is not None]]
     return build_flood_layer(
         surge,
         open_dem(dem_path),
         lines,
         options=options,
+        storm_tide=event,
         inputs_sha256=sha256_files(inputs),
         code_version=f"resilience {resilience.__version__}",
     )

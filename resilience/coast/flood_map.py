@@ -1,7 +1,10 @@
 """Coastal flood maps of one tide station: defences, the inundation layer, its file and figure.
 
-The still-water levels of one station of the surge layer flood a DEM from the sea by the
-connected-component bathtub of :mod:`hazard_models.coast.inundation` (static: read the limits in
+The still-water levels of one station of the surge layer flood a DEM from the sea. Two
+methods (``FloodOptions.method``): ``"overtopping"`` (default) stores behind the defences the
+volume that overflows them during a storm tide peaking at each level
+(:mod:`hazard_models.coast.overtopping`); ``"bathtub"`` is the connected-component bathtub of
+:mod:`hazard_models.coast.inundation`, the static upper bound (read the limits in
 ``docs/surge.md`` section 6 before using a map). Defences are explicit, one of:
 
 * ``"notional"`` (default): a wall on the coastline ring of the DEM (no surveyed alignment
@@ -27,9 +30,11 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from hazard_models.coast.inundation import DefenceLine
+    from hazard_models.coast.storm_tide import StormTideSeries
 
 __all__ = [
     "DEFENCE_COLUMNS",
+    "METHOD_LABELS",
     "NOTIONAL_WALL_RETURN_PERIOD",
     "FloodOptions",
     "build_flood_layer",
@@ -41,6 +46,8 @@ __all__ = [
 
 #: Columns of a defence-line CSV: one row per vertex, vertices of a segment in order.
 DEFENCE_COLUMNS = ("segment", "crest_m", "lon", "lat")
+#: How each method is named in tables and figures.
+METHOD_LABELS = {"overtopping": "overtopping volume", "bathtub": "static bathtub"}
 #: Standard of the notional seawall, years: the upper Shanghai seawall standard (domain.md 2.2).
 NOTIONAL_WALL_RETURN_PERIOD = 200.0
 
@@ -57,6 +64,11 @@ class FloodOptions(BaseModel):
     crest_m: float | None = None  #: notional wall crest on the DEM datum; None: 200-yr level
     breached: list[str] = Field(default_factory=list)
     overtopping: Literal["allow", "none"] = "allow"
+    method: Literal["overtopping", "bathtub"] = "overtopping"
+    #: synthetic storm tide (hazard_models.coast.storm_tide; ASSUMPTIONS, docs/surge.md 6)
+    tide_range_m: float = Field(default=3.0, ge=0.0, le=20.0)
+    surge_peak_m: float = Field(default=2.0, ge=0.0, le=10.0)
+    surge_duration_h: float = Field(default=24.0, gt=0.0, le=240.0)
     dem_datum: str = "Wusong"  #: the shipped DEM's datum is undocumented (D10, UNCONFIRMED)
     wusong_below_1985_m: float | None = None  #: None: the UNCONFIRMED default 1.717 m
 
@@ -217,6 +229,7 @@ def build_flood_layer(
     lines: Sequence[DefenceLine] = (),
     *,
     options: FloodOptions,
+    storm_tide: StormTideSeries | None = None,
     inputs_sha256: str = "",
     code_version: str = "",
 ) -> xr.Dataset:
@@ -232,7 +245,11 @@ def build_flood_layer(
     lines : sequence of DefenceLine
         Defence segments when ``options.defences == "file"`` (crest m on the DEM datum).
     options : FloodOptions
-        Station, selections, defences, breaches, overtopping and datums.
+        Station, selections, defences, breaches, overtopping, method, storm-tide shape and
+        datums.
+    storm_tide : StormTideSeries, optional
+        A user storm-tide event for ``method="overtopping"`` (shifted to each level); default
+        the synthetic shape of ``options`` (tide range, surge peak and duration).
 
     Returns
     -------
@@ -248,6 +265,7 @@ def build_flood_layer(
         option and the known values are named), or a layer without the chosen levels.
     """
     from hazard_models.coast.inundation import build_inundation_layer
+    from hazard_models.coast.storm_tide import SyntheticStormTide
     from hazard_models.layer import append_history, synthetic_flag
 
     levels = _station_levels(surge, options)
@@ -258,20 +276,34 @@ def build_flood_layer(
     if options.defences == "notional" and crest is None:
         crest = _notional_crest(surge, options) + shift
     defences, description = _defences(dem, lines, crest, options=options)
+    shape = storm_tide or SyntheticStormTide(
+        tide_range_m=options.tide_range_m,
+        surge_peak_m=options.surge_peak_m,
+        surge_duration_h=options.surge_duration_h,
+    )
     layer = build_inundation_layer(
         dem,
         levels,
         defences=defences,
         overtopping=options.overtopping,
         breached=options.breached,
+        method=options.method,
+        storm_tide=shape,
         inputs_sha256=inputs_sha256,
         code_version=code_version,
         synthetic=synthetic_flag(surge.attrs),
     )
     layer.attrs.update(
-        station=options.station, level_variable=str(levels.name), defences=description
+        station=options.station,
+        level_variable=str(levels.name),
+        defences=description,
+        flood_method=options.method,
+        storm_tide=shape.describe() if options.method == "overtopping" else "none (static)",
     )
-    note = f"flood map of station {options.station}: {levels.name}; {datum_note}; {description}"
+    note = (
+        f"flood map of station {options.station} ({options.method}): {levels.name}; "
+        f"{datum_note}; {description}"
+    )
     append_history(layer.attrs, note)
     return layer
 
@@ -362,9 +394,10 @@ def plot_flood_depth(layer: xr.Dataset, path: Path, *, return_period: float | No
             mesh = _depth_panel(axes[i, j], depth.sel(scenario=scenario, horizon=horizon), limit)
             flooded = float(area.sel(scenario=scenario, horizon=horizon))
             axes[i, j].set_title(f"{scenario} {horizon}: {flooded:,.0f} km²", fontsize="small")
-    bar = fig.colorbar(mesh, ax=axes, label="flood depth (m), static bathtub", shrink=0.8)
+    label = METHOD_LABELS.get(str(layer.attrs.get("flood_method", "bathtub")), "")
+    bar = fig.colorbar(mesh, ax=axes, label=f"flood depth (m), {label}", shrink=0.8)
     bar.ax.set_ylim(0.0, limit)
-    fig.suptitle(f"{layer.attrs.get('station', '')}: {period:g}-yr still-water flood depth")
+    fig.suptitle(f"{layer.attrs.get('station', '')}: {period:g}-yr flood depth ({label})")
     with atomic_path(Path(path)) as temporary:
         fig.savefig(temporary, format="png", dpi=100)
     plt.close(fig)

@@ -205,3 +205,23 @@ def test_layer_from_the_surge_layer_of_a_station(make_surge_inputs):
     level = levels.sel(scenario="ssp585", horizon="far", return_period=100.0)
     expected = level.values[:, None] - 4.0  # the open basin, per quantile
     np.testing.assert_allclose(depth.values[:, 1, 4], np.maximum(expected[:, 0], 0), rtol=1e-6)
+
+
+def test_crest_length_of_each_segment_adds_up_to_its_line():
+    """Each rasterised line shares its length (equirectangular, R = 6371 km) among its cells;
+    where two segments meet, a cell keeps the samples of the segment that owns it."""
+    lat = np.arange(30.0, 30.0 + 12 * 0.01, 0.01)[:12]
+    lon = np.arange(121.0, 121.0 + 12 * 0.01, 0.01)[:12]
+    lines = [
+        DefenceLine("low", lon=(121.01, 121.06), lat=(30.0, 30.05), crest_m=3.0),
+        DefenceLine("east", lon=(121.02, 121.10), lat=(30.08, 30.08), crest_m=4.0),
+    ]
+    defences = rasterise_defences(lines, lat, lon)
+    length = defences["crest_length_m"]
+    radius_m = 6371e3
+    diagonal = radius_m * np.deg2rad(np.hypot(0.05 * np.cos(np.deg2rad(30.025)), 0.05))
+    along = radius_m * np.deg2rad(0.08) * np.cos(np.deg2rad(30.08))
+    owned = defences["segment"].values
+    assert float(length.where(owned == "low").sum()) == pytest.approx(diagonal, rel=1e-9)
+    assert float(length.where(owned == "east").sum()) == pytest.approx(along, rel=1e-9)
+    assert bool(np.isnan(length.values[owned == ""]).all())

@@ -18,6 +18,8 @@ import typer
 import xarray as xr
 from typer.testing import CliRunner
 
+from hazard_models.coast.inundation import cell_area_km2
+from hazard_models.coast.overtopping import WEIR_COEFFICIENT
 from hazard_models.coast.surge import build_surge_layer
 from hazard_models.layer import validate_hazard_layer
 from resilience.cli.flood import flood_command
@@ -258,3 +260,65 @@ def test_errors_name_the_option_or_file(app, files, tmp_path, monkeypatch):
     empty = runner.invoke(app, ["flood", "--out", str(tmp_path / "x.nc")])
     assert empty.exit_code == 2 and "pass --surge-layer FILE" in empty.output
     assert not (tmp_path / "x.nc").exists()  # nothing written on an error
+
+
+def test_overtopping_is_the_default_and_never_exceeds_the_bathtub(app, files):
+    got, layer = _run(app, files, "--return-periods", "100,1000")
+    assert layer.attrs["flood_method"] == "overtopping"
+    assert "synthetic storm tide: M2 tide range 3 m" in layer.attrs["storm_tide"]
+    bathtub = _run(app, files, "--return-periods", "100,1000", "--method", "bathtub")[1]
+    assert "overtopping_volume" not in bathtub.data_vars
+    xr.testing.assert_allclose(layer["bathtub_area"], bathtub["flooded_area"])
+    assert bool((layer["flooded_area"] <= layer["bathtub_area"] + 1e-9).all())
+    for row in got["areas"]:
+        assert row["flooded_area_km2"] <= row["bathtub_area_km2"] + 1e-9
+        if row["bathtub_bound"] == 0:  # volume in = volume stored
+            assert row["stored_volume_m3"] == pytest.approx(row["overtopping_volume_m3"], rel=1e-9)
+        assert (row["overtopping_volume_m3"] > 0) == (row["flooded_area_km2"] > 0)
+
+
+def test_overtopping_depth_by_hand_with_a_storm_tide_file(app, files):
+    """A 6-minute flat-topped event against a 4.5 m notional wall: only the ring cell at the
+    channel mouth (ground 4 m) is below the water, the rest of the ring stands on 9 m land.
+    Its overflow, C (L - 4.5)^1.5 x 360 s x the cell's side, fills the channel and the open
+    basin (6 cells at 4 m) evenly; the closed basin stays dry."""
+    event = files["root"] / "event.csv"
+    event.write_text("time_h,level_m,note\n0.0,2.0,start\n0.1,2.0,end\n")
+    args = ["--crest-m", "4.5", "--storm-tide", str(event), "--scenarios", "ssp585"]
+    args += ["--horizons", "far", "--return-periods", "100"]
+    got, layer = _run(app, files, *args)
+    level = float(layer["water_level"].squeeze())
+    assert 4.5 < level < 9.0
+    cells = cell_area_km2(LAT, LON) * 1e6
+    volume = WEIR_COEFFICIENT * (level - 4.5) ** 1.5 * 360.0 * np.sqrt(cells[1, 1])
+    basin = cells[1, 2:4].sum() + cells[1:3, 4:6].sum()
+    depth = layer["flood_depth"].squeeze().values
+    assert volume / basin < level - OPEN_BASIN_M  # below the bathtub cap
+    # float32 storage of depth: 1e-6 relative
+    np.testing.assert_allclose(depth[1, 2:4], volume / basin, rtol=1e-6)
+    np.testing.assert_allclose(depth[1:3, 4:6], volume / basin, rtol=1e-6)
+    assert np.all(depth[5, 6:8] == 0) and depth[1, 1] == 0  # closed basin; the wall cell
+    (row,) = got["areas"]
+    assert row["overtopping_volume_m3"] == pytest.approx(volume, rel=1e-9)
+    assert row["stored_volume_m3"] == pytest.approx(volume, rel=1e-9)
+    assert "event.csv (2 points over 0.1 h)" in layer["flood_depth"].attrs["method"]
+
+
+def test_overtopping_errors_name_the_option_or_file(app, files, tmp_path):
+    base = ["flood", "--surge-layer", str(files["surge"]), "--dem", str(files["dem"])]
+    base += ["--out", str(tmp_path / "x.nc")]
+    event = tmp_path / "event.csv"
+    event.write_text("time_h,level_m\n0,1\n2,1.5\n1,1\n")
+    cases = {
+        ("--storm-tide", str(event)): "event.csv: line 4, field 'time_h': expected time_h "
+        "above the previous row's 2, found 1",
+        ("--method", "dynamic"): "invalid option: --method",
+        ("--surge-duration-h", "0"): "invalid option: --surge_duration_h",
+        ("--method", "bathtub", "--storm-tide", str(event)): "--storm-tide: only with --method "
+        "overtopping",
+    }
+    for args, message in cases.items():
+        result = runner.invoke(app, [*base, *args])
+        output = " ".join(result.output.split())
+        assert result.exit_code == 2 and message in output, (args, result.output)
+    assert not (tmp_path / "x.nc").exists()
