@@ -121,7 +121,7 @@ def _tasmax_indicators(thresholds: Sequence[float]) -> list[Indicator]:
         Indicator(
             name="hot_spell_frequency",
             compute=lambda d: hi.heat_wave_events(d["tasmax"]),
-            units="1",
+            units="yr-1",  # events per year (UDUNITS); a plain count would be "1"
             long_name="mean annual number of heat waves (>= 3 consecutive days Tmax >= 35 degC)",
             method="yearly count of runs of >= 3 consecutive days with Tmax >= 35 degC (CMA "
             f"high-temperature criterion, domain.md 1.2; xclim hot_spell_frequency); {_ACROSS}",

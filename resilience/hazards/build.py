@@ -9,9 +9,9 @@ atomically as NetCDF. ``resilience hazards heat|rain`` call these functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import xarray as xr
 
@@ -173,13 +173,36 @@ def summary_rows(layer: xr.Dataset, variables: Sequence[str]) -> list[list[str]]
                 delta = ""
                 if change is not None:
                     picked = change.sel(pick).sel(quantile=0.5, method="nearest")
-                    delta = f"{float(picked.mean()):+.3g} {change.attrs.get('units', '')}"
+                    named = {"long_name": value.attrs.get("long_name")}  # per year or not
+                    shown = display_units(change.attrs | named)
+                    delta = f"{float(picked.mean()):+.3g} {shown}"
                 share = "" if robust is None else _share(robust.sel(pick))
-                units = value.attrs.get("units", "")
+                units = display_units(value.attrs)
                 rows.append(
                     [name, str(scenario), str(horizon), f"{median:.4g} {units}", delta, share]
                 )
     return rows
+
+
+def display_units(attrs: Mapping[str, Any]) -> str:
+    """Return a variable's CF units as people read them in a table.
+
+    ``yr-1`` (a rate) reads ``events/yr``; a count of days, millimetres or degree days
+    averaged per year (``long_name`` "mean annual ...") reads ``days/yr``, ``mm/yr``,
+    ``K d/yr`` (not a length: "mean annual length of the longest heat wave" stays
+    ``days``); ``1`` reads ``fraction``, or ``%`` for a relative change. Anything else
+    is shown as stored.
+    """
+    units = str(attrs.get("units", ""))
+    long_name = str(attrs.get("long_name") or "")
+    if units == "yr-1":
+        return "events/yr"
+    per_year = long_name.startswith("mean annual") and "length" not in long_name
+    if units in ("days", "d", "mm", "K d") and per_year:  # a yearly total, averaged
+        return f"{'days' if units in ('days', 'd') else units}/yr"
+    if units == "1":
+        return "fraction"
+    return units
 
 
 def _share(robust: xr.DataArray) -> str:

@@ -98,6 +98,8 @@ def test_layer_follows_the_contract(heat_layer):
         "txx_gev_shape": "1",
     }
     assert units["txx_robustness"] == "1" and units["hot_spell_max_length"] == "days"
+    # heat waves are a rate (events per year), not a bare count "1" (issue 19)
+    assert units["hot_spell_frequency"] == units["hot_spell_frequency_change"] == "yr-1"
     assert heat_layer["txx_change"].dims == heat_layer["txx"].dims
     assert heat_layer["txx_robustness"].dims == (
         "scenario",

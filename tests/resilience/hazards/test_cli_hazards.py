@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -47,6 +49,26 @@ def test_heat_writes_a_valid_layer_and_maps(projections_dir, tmp_path):
     for name in ("heat_txx_map.png", "heat_txx_change.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
     assert "txx 20-yr" in result.output and "ssp585" in result.output
+    # every value says what it counts: no bare "1" after a number (issue 19)
+    text = " ".join(result.output.split())
+    assert "events/yr" in text and "days/yr" in text
+    assert not re.search(r"\d 1 ", text), text
+
+
+def test_display_units_say_what_is_counted():
+    from resilience.hazards.build import display_units
+
+    assert display_units({"units": "yr-1", "long_name": "mean annual number of heat waves"}) == (
+        "events/yr"
+    )
+    assert display_units({"units": "days", "long_name": "mean annual days with Tmax >= 35"}) == (
+        "days/yr"
+    )
+    length = {"units": "days", "long_name": "mean annual length of the longest heat wave"}
+    assert display_units(length) == "days"
+    assert display_units({"units": "mm", "long_name": "mean annual precipitation"}) == "mm/yr"
+    assert display_units({"units": "1", "long_name": "fraction of ..."}) == "fraction"
+    assert display_units({"units": "degC"}) == "degC"
 
 
 def test_rain_writes_rain_and_idf_layers_and_the_idf_chart(projections_dir, tmp_path):
