@@ -26,9 +26,10 @@ def _fail(message: str) -> NoReturn:
 
 
 def _print_result(result: Any) -> None:  # noqa: ANN401 - CheckResult
-    from resilience.feasibility.report import format_table, terminal_text
+    from resilience.feasibility.report import format_tables, terminal_text
 
-    console.print(format_table(result))
+    for table in format_tables(result, console.width):  # one table per hazard below 112 cols
+        console.print(table)
     for advice in result.advice:
         where = f"{advice.hazard}, worst {terminal_text(advice.worst_scenario)}"
         console.print(f"  advice ({where}): {terminal_text(advice.message)}")

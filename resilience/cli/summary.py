@@ -12,21 +12,21 @@ __all__ = ["headline_rows", "print_demo_summary"]
 # People's Square, the urban centre (domain.md: metro spot check 121.4706 E, 31.2349 N).
 CENTRE_LON, CENTRE_LAT = 121.47, 31.23
 HEADLINES: tuple[tuple[str, str, dict[str, object], str], ...] = (
-    ("heat", "tx_days_above_35", {}, "days/yr Tmax >= 35 degC (centre)"),
-    ("heat", "txx", {"return_period": 20}, "20-yr Tmax (centre), degC"),
-    ("heat", "tropical_nights", {}, "hot nights/yr Tmin >= 25 degC (centre)"),
-    ("rain", "rx1day", {"return_period": 20}, "20-yr Rx1day (centre), mm/day"),
+    ("heat", "tx_days_above_35", {}, "days/yr Tmax >= 35 degC"),
+    ("heat", "txx", {"return_period": 20}, "20-yr Tmax, degC"),
+    ("heat", "tropical_nights", {}, "nights/yr Tmin >= 25 degC"),
+    ("rain", "rx1day", {"return_period": 20}, "20-yr Rx1day, mm/day"),
     (
         "idf",
         "idf_intensity",
         {"return_period": 5, "duration": 60},
-        "5-yr 1-h design rain (centre), mm/h",
+        "5-yr 1-h design rain, mm/h",
     ),
     (
         "surge",
         "still_water_level",
         {"return_period": 100, "station": "huangpu_park"},
-        "100-yr still water, Huangpu Pk, m Wusong",
+        "100-yr still water, m Wusong",
     ),
 )
 
@@ -59,7 +59,10 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
 
     store = LayerStore(result.refresh.layers["heat"].parents[2])
     layers = {name: store.open(name) for name in store.names()}
-    hazards = Table(title="Hazards: baseline (1995-2014) vs far horizon (2081-2100), median")
+    hazards = Table(
+        title="Hazards: baseline (1995-2014) vs far horizon (2081-2100), median",
+        caption=f"at the centre ({CENTRE_LON} E, {CENTRE_LAT} N); still water at Huangpu Park",
+    )
     hazards.add_column("metric")
     hazards.add_column("baseline", justify="right")
     hazards.add_column("ssp245 far", justify="right")

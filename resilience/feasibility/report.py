@@ -38,12 +38,14 @@ from resilience.storage.atomic import write_bytes_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from rich.table import Table
+    from rich.text import Text
 
 __all__ = [
     "MissingFontError",
     "ReportContext",
     "default_report_context",
     "format_table",
+    "format_tables",
     "render_html",
     "render_pdf",
     "site_return_levels",
@@ -246,6 +248,66 @@ def write_report(
     write_text_atomic(paths["html"], html)
     write_bytes_atomic(paths["pdf"], render_pdf_bytes(html, language))
     return paths
+
+
+#: Below this terminal width the check prints one narrower table per hazard.
+WIDE_TABLE_COLUMNS = 112
+
+
+def format_tables(result: CheckResult, width: int) -> list[Table | Text]:
+    """Return the check's rows as tables that read at ``width`` columns.
+
+    At :data:`WIDE_TABLE_COLUMNS` or more, the single table of :func:`format_table`;
+    narrower, one table per hazard, titled with the hazard and its standard, whose columns
+    (scenario, horizon, metric, annual p, life p, score, class) fit in 80 columns.
+
+    Parameters
+    ----------
+    result : CheckResult
+        The check to show.
+    width : int
+        The terminal's width, columns.
+
+    Returns
+    -------
+    list of rich.table.Table or rich.text.Text
+        Narrower than :data:`WIDE_TABLE_COLUMNS`: the project and verdict as a line of text,
+        then the tables.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    if width >= WIDE_TABLE_COLUMNS:
+        return [format_table(result)]
+    verdict = _VERDICT_LABEL[result.verdict]
+    name = terminal_text(result.submission.project_name)
+    tables: list[Table | Text] = []
+    hazards = list(dict.fromkeys(row.hazard for row in result.rows))
+    for index, hazard in enumerate(hazards):
+        rows = [row for row in result.rows if row.hazard == hazard]
+        standards = {f"{_num(r.standard, 2)} {r.standard_units}" for r in rows}
+        title = f"{hazard}: {rows[0].metric} vs standard {', '.join(sorted(standards))}"
+        if index == 0:  # the project on its own line above the first table
+            tables.append(Text(f"{name}: {verdict} (score {result.overall_score})"))
+        last = index == len(hazards) - 1
+        caption = f"extrapolated: {terminal_text(result.extrapolation)}" if last else None
+        table = Table(title=terminal_text(title), caption=caption if result.extrapolation else None)
+        for header in ("scenario", "horizon", "metric", "annual p", "life p", "score", "class"):
+            right = header in ("annual p", "life p", "score")
+            table.add_column(header, justify="right" if right else "left")
+        for row in rows:
+            cells = (
+                row.scenario,
+                row.horizon,
+                f"{_num(row.metric_value, 2)} {row.metric_units}",
+                _pct(row.annual_exceedance_probability),
+                _pct(row.design_life_exceedance_probability),
+                "" if row.score is None else str(row.score),
+                row.risk_class,
+            )
+            table.add_row(*(terminal_text(cell) for cell in cells))
+        tables.append(table)
+    return tables
 
 
 def format_table(result: CheckResult) -> Table:

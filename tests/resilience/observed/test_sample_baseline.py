@@ -35,7 +35,7 @@ def sample_levels(tmp_path_factory):
 
 
 def test_the_sample_baseline_is_the_demo_headline(sample_levels):
-    # README's demo table: 20-yr Tmax (centre) 40.44 degC, 20-yr Rx1day (centre) 162.35 mm/day
+    # README's demo table: 20-yr Tmax 40.44 degC, 20-yr Rx1day 162.35 mm/day (at the centre)
     assert sample_levels["txx"] == pytest.approx(40.44, abs=0.005)
     assert sample_levels["rx1day"] == pytest.approx(162.35, abs=0.005)
 
