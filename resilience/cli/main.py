@@ -98,7 +98,7 @@ def sample(
     paths = write_sample(out, progress=lambda m: console.print(f"  writing {m} ..."))
     table = Table(title=f"Sample written in {time.perf_counter() - start:.1f} s")
     table.add_column("part")
-    table.add_column("path")
+    table.add_column("path", overflow="fold")  # whole paths at 80 columns, never cut
     for name, path in paths.model_dump().items():
         table.add_row(name, str(path))
     console.print(table)
