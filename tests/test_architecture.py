@@ -67,7 +67,12 @@ UNIT_ALLOWED = {
         "resilience.geodata",
         "resilience.climate",
     },
-    "resilience.hazards": {"resilience", "resilience.storage", "resilience.climate"},
+    "resilience.hazards": {
+        "resilience",
+        "resilience.storage",
+        "resilience.climate",
+        "resilience.geodata",
+    },
     "resilience.coast": {
         "resilience",
         "resilience.storage",

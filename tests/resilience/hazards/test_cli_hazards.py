@@ -177,3 +177,32 @@ def test_change_map_dots_cells_where_models_disagree(tmp_path):
         matplotlib.axes.Axes.scatter = original
     assert path.read_bytes()[:8] == PNG_MAGIC
     assert drawn == [[(121.0, 31.1), (121.1, 31.0), (121.1, 31.1)]]
+
+
+def test_maps_have_outlines_a_period_title_and_explain_their_dots():
+    """Issue 19: district outlines and the coast on every map, the return period in the
+    title of a return level, and a legend for the dots of a change map."""
+    import matplotlib
+
+    from resilience.geodata.geography import open_districts
+    from resilience.hazards.plots import DISAGREE_LABEL, _period_text, _select, map_figure
+
+    matplotlib.use("Agg")
+    coords = {"scenario": ["ssp585"], "horizon": ["far"], "return_period": [10.0, 20.0, 100.0]}
+    coords |= {"lat": [31.0, 31.1, 31.2], "lon": [121.3, 121.4, 121.5]}
+    level = xr.DataArray(np.ones((1, 1, 3, 3, 3)), dims=tuple(coords), coords=coords)
+    field = _select(level.assign_attrs(units="degC"), "ssp585", "far", 100.0)
+    assert _period_text(field) == "100-yr "
+    stipple = xr.DataArray(
+        np.eye(3, dtype=bool),
+        dims=("lat", "lon"),
+        coords={"lat": coords["lat"], "lon": coords["lon"]},
+    )
+    figure = map_figure(field, "100-yr TXx", cmap="magma_r", centred=False, stipple=stipple)
+    ax = figure.axes[0]
+    # one line per district ring and the municipality's outline, at least 16 districts
+    assert len(ax.lines) >= len(open_districts()) + 1
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [DISAGREE_LABEL]
+    assert ax.get_xlim()[1] - ax.get_xlim()[0] < 0.5  # zoomed to the cells, not the city
+    plain = map_figure(field, "x", cmap="magma_r", centred=False)
+    assert plain.axes[0].get_legend() is None  # no dots, no legend
