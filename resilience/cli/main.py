@@ -339,6 +339,7 @@ def pull(
                 region=resolve_region(region),
                 reference=reference,
                 rehash=rehash,
+                progress=lambda line: error_console.print(f"  {line}", highlight=False),
             )
             ds = open_projection_store(out)
         else:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -375,6 +376,7 @@ def pull_to_store(
     reference: Path | None = None,
     concurrency: int = 4,
     rehash: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> StoreWrite:
     """Pull what a request needs into a projections store; leave a current store as it is.
 
@@ -402,6 +404,10 @@ def pull_to_store(
     rehash : bool
         Hash every file even where a record says it is unchanged (finds an edit that kept
         both size and modification time).
+    progress : callable, optional
+        Called with one line at each phase (files selected, fetched and verified with their
+        bytes, store checked, opened, bias-adjusted, written), so a long pull is never
+        silent.
 
     Returns
     -------
@@ -422,8 +428,15 @@ def pull_to_store(
 
     store = Path(store)
     wanted = [h if isinstance(h, Horizon) else horizon_by_name(h) for h in horizons]
+    say = progress or (lambda line: None)
+    clock = time.perf_counter()
     specs = select(catalog, variables=variables, horizons=wanted)
+    say(f"selected {len(specs)} files ({_drivers(specs)}) for {', '.join(variables)}")
     locations = pull_verified(specs, Path(cache_dir), concurrency=concurrency, rehash=rehash)
+    say(
+        f"fetched and verified {len(locations)} files, {_bytes_text(locations)}, "
+        f"in {time.perf_counter() - clock:.1f} s"
+    )
     checksums = [s.sha256 if s.driver == "local" else None for s in specs]
     inputs = [*zip(locations, checksums, strict=True), *([(reference, None)] if reference else [])]
     request = {
@@ -447,19 +460,84 @@ def pull_to_store(
             return [future.result() for future in futures]
 
         if is_projection_store(store):
+            say(f"checking {store} against the inputs' sha256")
             lines = [i.line for i in hashed()]
             if store_is_current(store, source_files=lines, request=request):
+                say("the store already holds these inputs and this request: nothing to write")
                 return describe_store(store, "unchanged")
         ds = open_pulled(specs, locations, variables=variables, horizons=wanted, region=region)
         ds.attrs["sources"] = " ".join(sorted({s.source for s in specs}))
+        shape = " x ".join(f"{ds.sizes[d]} {d}" for d in ("time", "lat", "lon") if d in ds.sizes)
+        say(f"opened and normalised: {shape}, {ds.nbytes / 1e9:.2f} GB in memory when read")
         try:
             if reference is not None:
                 from resilience.climate.bias import adjust_qdm
 
+                say(f"bias adjustment (QDM) against {Path(reference).name}, lazily")
                 ds = adjust_qdm(ds, _open_reference(Path(reference)), variables=list(variables))
-            return write_projection_store(ds, store, inputs=hashed, request=request)
+            say(f"writing {store} (aside, then swapped in)")
+            with task_progress(say, "writing"):
+                written = write_projection_store(ds, store, inputs=hashed, request=request)
+            say(f"written in {time.perf_counter() - clock:.1f} s since the start")
+            return written
         except (RuntimeError, OSError) as err:
             _name_damaged_input([*locations, *([reference] if reference else [])], err)
             raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _drivers(specs: Sequence[Any]) -> str:
+    """Return how many files each driver serves, e.g. ``"320 local"``."""
+    counts: dict[str, int] = {}
+    for spec in specs:
+        counts[spec.driver] = counts.get(spec.driver, 0) + 1
+    return ", ".join(f"{n} {driver}" for driver, n in sorted(counts.items()))
+
+
+def _bytes_text(locations: Sequence[Path | str]) -> str:
+    """Return the size of the local files among ``locations`` (remote ones are not counted)."""
+    total, remote = 0, 0
+    for location in locations:
+        path = Path(location) if not str(location).startswith(("http:", "https:")) else None
+        if path is not None and path.is_file():
+            total += path.stat().st_size
+        else:
+            remote += 1
+    text = f"{total / 1e6:,.1f} MB on disk"
+    return text + (f" ({remote} read remotely)" if remote else "")
+
+
+@contextmanager
+def task_progress(say: Callable[[str], None], what: str, *, step: float = 0.1) -> Iterator[None]:
+    """Report a dask computation's progress in tenths, as lines (local schedulers only).
+
+    Parameters
+    ----------
+    say : callable
+        Called with ``"{what}: 30 % of 1200 tasks"`` each time another ``step`` of the
+        tasks of a computation inside the block has finished.
+    what : str
+        The phase's name.
+    step : float
+        Fraction of the tasks between two lines.
+    """
+    from dask.callbacks import Callback
+
+    class _Report(Callback):  # type: ignore[misc]  # dask's callbacks are untyped
+        total, reported = 0, 0
+
+        def _start_state(self, dsk: Any, state: Any) -> None:  # noqa: ANN401
+            self.total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
+            self.reported = 0
+
+        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker: Any) -> None:  # noqa: ANN401
+            if not self.total:
+                return
+            steps = int(len(state["finished"]) / self.total / step + 1e-9)  # whole steps done
+            if steps > self.reported and steps * step < 1.0:
+                self.reported = steps
+                say(f"{what}: {steps * step:.0%} of {self.total} tasks")
+
+    with _Report():
+        yield

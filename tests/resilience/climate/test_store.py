@@ -197,6 +197,29 @@ def test_pulling_twice_leaves_the_store_as_it_is(tmp_path, cmip6_file):
     assert _pull(folder, store, horizons=[BASE]).status == "written"
 
 
+def test_a_pull_says_what_it_is_doing_at_each_phase(tmp_path, cmip6_file):
+    """Issue 19: a pull is never silent: files selected, fetched with their bytes, opened,
+    written (in tenths of its tasks), or found current."""
+    folder = tmp_path / "cmip6"
+    _small_run(cmip6_file, folder)
+    store, lines = tmp_path / "p.zarr", []
+    _pull(folder, store, progress=lines.append)
+    size = sum(p.stat().st_size for p in folder.glob("*.nc")) / 1e6
+    assert lines[0] == "selected 2 files (2 local) for tasmax"
+    assert lines[1].startswith(f"fetched and verified 2 files, {size:,.1f} MB on disk, in ")
+    assert lines[2].startswith("opened and normalised: 1460 time x 2 lat x 2 lon, ")
+    assert lines[3] == f"writing {store} (aside, then swapped in)"
+    tenths = [x for x in lines if x.startswith("writing: ")]
+    assert tenths and all(x.endswith(" tasks") for x in tenths)
+    assert lines[-1].startswith("written in ")
+    again: list[str] = []
+    _pull(folder, store, progress=again.append)
+    assert again[2:] == [
+        f"checking {store} against the inputs' sha256",
+        "the store already holds these inputs and this request: nothing to write",
+    ]
+
+
 def test_an_interrupted_write_leaves_the_old_store_readable(tmp_path, cmip6_file, monkeypatch):
     folder = tmp_path / "cmip6"
     _small_run(cmip6_file, folder)
