@@ -105,16 +105,25 @@ def _idf(rain, heat_path: Path | None, method: str, out: Path, plot: bool) -> li
 
 
 def _run(kind: str, projections: Path, scenarios, horizons, out: Path, config) -> tuple[Any, Any]:  # noqa: ANN001
+    import time
+
     import resilience
     from resilience.climate.projection_file import ClimateDataError
+    from resilience.climate.store import task_progress
     from resilience.compute import dask_scheduler
     from resilience.hazards.build import build_hazard, write_layer
     from resilience.schema import SchemaError
     from resilience.settings import get_settings
 
     settings = get_settings(config)
+
+    def say(line: str) -> None:  # progress on stderr: stdout keeps the summary
+        error_console.print(f"  {line}", highlight=False)
+
+    start = time.perf_counter()
     try:
         with dask_scheduler(settings.dask_address):
+            say(f"opening {projections} and planning the {kind} layer")
             layer = build_hazard(
                 kind,  # type: ignore[arg-type]
                 projections,
@@ -122,7 +131,12 @@ def _run(kind: str, projections: Path, scenarios, horizons, out: Path, config) -
                 horizons=_split(horizons),
                 code_version=f"resilience {resilience.__version__}",
             )
-            write_layer(layer, out)
+            dims = ("scenario", "horizon", "lat", "lon")
+            sizes = ", ".join(f"{layer.sizes[d]} {d}" for d in dims)
+            say(f"computing {len(layer.data_vars)} variables over {sizes}")
+            with task_progress(say, "computing"):
+                write_layer(layer, out)
+            say(f"written {out} in {time.perf_counter() - start:.1f} s")
     except (FileNotFoundError, ClimateDataError, SchemaError, ValueError) as error:
         _fail(str(error))
     import xarray as xr

@@ -49,6 +49,9 @@ def test_heat_writes_a_valid_layer_and_maps(projections_dir, tmp_path):
     for name in ("heat_txx_map.png", "heat_txx_change.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
     assert "txx 20-yr" in result.output and "ssp585" in result.output
+    # the long step says what it is doing (issue 19): phases and tenths of the tasks
+    assert "planning the heat layer" in result.output and "computing: 50% of" in result.output
+    assert f"written {out} in " in result.output
     # every value says what it counts: no bare "1" after a number (issue 19)
     text = " ".join(result.output.split())
     assert "events/yr" in text and "days/yr" in text
