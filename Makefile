@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= demo-output
 
-# Quiet, local and reproducible Prefect for demo, tests and CI (see DEVELOPERS.md).
+# Quiet, local and reproducible Prefect for demo, tests and CI (docs/operations.md).
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120

@@ -19,13 +19,15 @@ __all__ = ["compute_layer", "dask_scheduler"]
 
 
 @contextmanager
-def dask_scheduler(address: str | None) -> Iterator[Any]:
+def dask_scheduler(address: str | None, *, timeout_s: float = 10.0) -> Iterator[Any]:
     """Run the enclosed dask computations on ``address``, or locally when it is None.
 
     Parameters
     ----------
     address : str or None
         A dask.distributed scheduler address such as ``tcp://10.0.0.5:8786``.
+    timeout_s : float
+        How long to try to reach the scheduler, seconds.
 
     Yields
     ------
@@ -43,9 +45,12 @@ def dask_scheduler(address: str | None) -> Iterator[Any]:
     from distributed import Client
 
     try:
-        client = Client(address, timeout="10s", set_as_default=True)
+        client = Client(address, timeout=f"{timeout_s}s", set_as_default=True)
     except OSError as error:
-        raise OSError(f"cannot reach the dask scheduler at {address}: {error}") from error
+        raise OSError(
+            f"cannot reach the dask scheduler at {address} within {timeout_s:g} s "
+            f"(settings dask_address): {error}"
+        ) from error
     try:
         yield client
     finally:
