@@ -45,6 +45,10 @@ OPTIONAL_INVENTORY_COLUMNS: dict[str, str] = {
         "display name in Chinese (str; blank or missing: Chinese texts use ``name``), e.g. "
         "a metro station's 人民广场 or a hospital's 瑞金医院"
     ),
+    "depends_on_source": (
+        "where the row's depends_on comes from: a source (document, operator's register) "
+        "or the word 'assumed' and the rule (str; required when depends_on is not empty)"
+    ),
 }
 
 
@@ -94,6 +98,13 @@ def _row_errors(frame: pd.DataFrame, catalogue: Mapping[str, AssetType]) -> list
             unknown = [d for d in deps if d not in known_ids]
             if unknown:
                 reasons.append(f"depends_on names unknown asset_ids {unknown}")
+        listed = isinstance(deps, (list, tuple, np.ndarray)) and len(deps) > 0
+        if listed and "depends_on_source" in frame.columns:
+            source = row["depends_on_source"]
+            if not isinstance(source, str) or not source.strip():
+                reasons.append(
+                    f"depends_on_source {source!r} is blank; expected a source or 'assumed'"
+                )
         if "name_zh" in frame.columns:
             name_zh = row["name_zh"]
             if not isinstance(name_zh, str) and not _is_missing(name_zh):

@@ -441,6 +441,7 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 # Command groups that live in their own modules (typer and rich only at import time).
+from resilience.cli.cascade import cascade_command  # noqa: E402
 from resilience.cli.check import check_command  # noqa: E402
 from resilience.cli.compound import compound_command  # noqa: E402
 from resilience.cli.db import db_app  # noqa: E402
@@ -455,6 +456,7 @@ app.add_typer(_hazards_app, name="hazards")
 app.command("surge")(surge_command)
 app.command("flood")(flood_command)
 app.command("compound")(compound_command)
+app.command("cascade")(cascade_command)
 app.add_typer(warn_app, name="warn")
 app.command("serve")(serve_command)
 app.add_typer(keys_app, name="keys")

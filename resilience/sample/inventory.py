@@ -29,6 +29,7 @@ from assets.catalogue import ASSET_TYPES
 from assets.inventory import INVENTORY_COLUMNS, validate_inventory
 from hazard_models.layer import SchemaError
 from resilience.geodata.geography import EARTH_RADIUS_KM, data_path, nearest_valid_cells
+from resilience.sample.supply import sample_dependencies
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -338,25 +339,15 @@ def _replacement_value(frame: pd.DataFrame) -> pd.Series:
     return value.where(~metro, value * lines * level).astype(float)
 
 
-def _dependencies(frame: pd.DataFrame) -> list[list[str]]:
-    """Return depends_on: every non-substation, non-bridge asset needs its nearest substation."""
-    substations = frame[frame["asset_type"] == "substation"]
-    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
-    nearest = _distance_km(
-        lon, lat, substations["lon"].to_numpy(float), substations["lat"].to_numpy(float)
-    ).argmin(axis=1)
-    ids = substations["asset_id"].to_numpy()
-    needs_power = ~frame["asset_type"].isin(["substation", "bridge"]).to_numpy()
-    return [[str(ids[k])] if need else [] for k, need in zip(nearest, needs_power, strict=True)]
-
-
 def _add_attributes(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Add criticality, design life, value and dependencies; order the contract columns first."""
     frame["criticality"] = _criticality(frame)
     lives = {name: t.design_life_years for name, t in ASSET_TYPES.items()}
     frame["design_life_years"] = frame["asset_type"].map(lives).astype(int)
     frame["replacement_value"] = _replacement_value(frame)
-    frame["depends_on"] = _dependencies(frame)
+    frame["depends_on"], frame["depends_on_source"] = sample_dependencies(
+        frame, distinct_same_name=_DISTINCT_SAME_NAME
+    )
     for column in ("lines", "station_level", "name_zh"):
         frame[column] = frame[column].fillna("")
     extra = [c for c in frame.columns if c not in INVENTORY_COLUMNS and c not in ("lon", "lat")]
@@ -404,7 +395,9 @@ def build_inventory(
     geopandas.GeoDataFrame
         Points in EPSG:4326 with ``INVENTORY_COLUMNS`` plus ``name_zh`` (the optional Chinese
         name of ``OPTIONAL_INVENTORY_COLUMNS``: the metro file's station names, the facilities
-        table's names, the official airport and station names; ``""`` if none), ``district_code``,
+        table's names, the official airport and station names; ``""`` if none),
+        ``depends_on_source`` (why each row depends on what it does: every link is
+        "assumed: ..." here, docs/cascade.md), ``district_code``,
         ``tier``, ``lines``, ``station_level``, ``flood_defence``, ``protection_confirmed``,
         ``ground_datum``, ``dem_cell_distance_km``, ``coast_distance_km``, ``source``,
         ``location_source`` and ``location_accuracy_m``; validated.

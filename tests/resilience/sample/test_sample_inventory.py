@@ -58,17 +58,18 @@ def test_all_assets_inside_the_municipality(inventory) -> None:
     assert set(inventory["district_code"]) <= codes
 
 
-def test_dependencies_resolve_to_substations(inventory) -> None:
+def test_dependencies_resolve_to_their_suppliers(inventory) -> None:
     ids = set(inventory["asset_id"])
     types = inventory.set_index("asset_id")["asset_type"]
     for asset_type, deps in zip(inventory["asset_type"], inventory["depends_on"], strict=True):
         assert set(deps) <= ids
-        if asset_type in ("metro_station", "hospital", "water_plant"):
-            assert len(deps) == 1 and types[deps[0]] == "substation"
-    # Jing'an's underground Shibo substation feeds People's Square (nearest substation)
+        suppliers = sorted(types[d] for d in deps if types[d] != "metro_station")
+        if asset_type in ("metro_station", "water_plant"):
+            assert suppliers == ["substation"]
+        if asset_type == "hospital":
+            assert suppliers == ["substation", "water_plant"]
     square = inventory[inventory["name_zh"] == "人民广场"]
     assert square["depends_on"].iloc[0] == ["sub-shibo"]
-
 
 def test_ground_levels_are_plausible_wusong_heights(inventory) -> None:
     ground = inventory["ground_elevation_m"]
