@@ -71,6 +71,7 @@ def test_dependencies_resolve_to_their_suppliers(inventory) -> None:
     square = inventory[inventory["name_zh"] == "人民广场"]
     assert square["depends_on"].iloc[0] == ["sub-shibo"]
 
+
 def test_ground_levels_are_plausible_wusong_heights(inventory) -> None:
     ground = inventory["ground_elevation_m"]
     assert ground.notna().all()
