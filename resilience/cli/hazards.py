@@ -108,8 +108,8 @@ def _run(kind: str, projections: Path, scenarios, horizons, out: Path, config) -
     import time
 
     import resilience
+    from resilience.climate.progress import task_progress
     from resilience.climate.projection_file import ClimateDataError
-    from resilience.climate.store import task_progress
     from resilience.compute import dask_scheduler
     from resilience.hazards.build import build_hazard, write_layer
     from resilience.schema import SchemaError

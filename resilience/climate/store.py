@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from resilience.climate.assembly import open_pulled
 from resilience.climate.catalog import Catalog
 from resilience.climate.fetch import is_unchanged_since_verified, sha256_file
 from resilience.climate.file_identity import identify_file
+from resilience.climate.progress import bytes_text, drivers_text, task_progress
 from resilience.climate.projection_file import ClimateDataError, parse_file_name
 from resilience.climate.projections import open_projections
 from resilience.climate.pull import open_projection_files
@@ -431,10 +431,10 @@ def pull_to_store(
     say = progress or (lambda line: None)
     clock = time.perf_counter()
     specs = select(catalog, variables=variables, horizons=wanted)
-    say(f"selected {len(specs)} files ({_drivers(specs)}) for {', '.join(variables)}")
+    say(f"selected {len(specs)} files ({drivers_text(specs)}) for {', '.join(variables)}")
     locations = pull_verified(specs, Path(cache_dir), concurrency=concurrency, rehash=rehash)
     say(
-        f"fetched and verified {len(locations)} files, {_bytes_text(locations)}, "
+        f"fetched and verified {len(locations)} files, {bytes_text(locations)}, "
         f"in {time.perf_counter() - clock:.1f} s"
     )
     checksums = [s.sha256 if s.driver == "local" else None for s in specs]
@@ -485,59 +485,3 @@ def pull_to_store(
             raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _drivers(specs: Sequence[Any]) -> str:
-    """Return how many files each driver serves, e.g. ``"320 local"``."""
-    counts: dict[str, int] = {}
-    for spec in specs:
-        counts[spec.driver] = counts.get(spec.driver, 0) + 1
-    return ", ".join(f"{n} {driver}" for driver, n in sorted(counts.items()))
-
-
-def _bytes_text(locations: Sequence[Path | str]) -> str:
-    """Return the size of the local files among ``locations`` (remote ones are not counted)."""
-    total, remote = 0, 0
-    for location in locations:
-        path = Path(location) if not str(location).startswith(("http:", "https:")) else None
-        if path is not None and path.is_file():
-            total += path.stat().st_size
-        else:
-            remote += 1
-    text = f"{total / 1e6:,.1f} MB on disk"
-    return text + (f" ({remote} read remotely)" if remote else "")
-
-
-@contextmanager
-def task_progress(say: Callable[[str], None], what: str, *, step: float = 0.1) -> Iterator[None]:
-    """Report a dask computation's progress in tenths, as lines (local schedulers only).
-
-    Parameters
-    ----------
-    say : callable
-        Called with ``"{what}: 30 % of 1200 tasks"`` each time another ``step`` of the
-        tasks of a computation inside the block has finished.
-    what : str
-        The phase's name.
-    step : float
-        Fraction of the tasks between two lines.
-    """
-    from dask.callbacks import Callback
-
-    class _Report(Callback):  # type: ignore[misc]  # dask's callbacks are untyped
-        total, reported = 0, 0
-
-        def _start_state(self, dsk: Any, state: Any) -> None:  # noqa: ANN401
-            self.total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
-            self.reported = 0
-
-        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker: Any) -> None:  # noqa: ANN401
-            if not self.total:
-                return
-            steps = int(len(state["finished"]) / self.total / step + 1e-9)  # whole steps done
-            if steps > self.reported and steps * step < 1.0:
-                self.reported = steps
-                say(f"{what}: {steps * step:.0%} of {self.total} tasks")
-
-    with _Report():
-        yield
