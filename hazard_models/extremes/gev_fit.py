@@ -12,7 +12,7 @@ Hosking, J. R. M. & Wallis, J. R. (1997). Regional Frequency Analysis. Cambridge
 
 from __future__ import annotations
 
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import xarray as xr
@@ -25,6 +25,7 @@ from hazard_models.extremes.gev_estimate import (
     FitMethod,
     fit_last_axis,
 )
+from hazard_models.extremes.lmoments import SHAPE_BOUNDS
 from hazard_models.extremes.nonstationary import fit_gev_nonstationary
 from hazard_models.layer import append_history
 
@@ -37,6 +38,15 @@ _METHOD_TEXT = {
     "(Hosking 1990); shape bounded to [-0.5, 0.5]",
     "pmle": "GEV by penalised maximum likelihood with the Beta(6, 9) geophysical shape prior "
     "(Martins & Stedinger 2000) started from L-moments (Hosking 1990)",
+}
+
+
+_AT_BOUND_TOL = 1e-6  # the engines clip exactly to the bound; this absorbs rounding
+_FLAG_TEXT = {
+    "shape_at_bound": "shape on its bound [-0.5, 0.5]: not a likelihood maximum; the delta "
+    "method is invalid (see hazard_models.extremes.shape_bound)",
+    "shape_clipped": "L-moment shape clipped to [-0.5, 0.5]; loc and scale match l1 and l2 "
+    "for the clipped shape",
 }
 
 
@@ -105,7 +115,14 @@ def fit_gev(
         tail; scipy's c = -xi), ``nllh`` (negative log-likelihood at the estimate, without
         the prior for "pmle"; +inf when an L-moment fit leaves an observation outside its
         support) and ``status`` ("ok", "too_short", "constant" or "nan" = no valid value),
-        plus ``cov`` if asked. Dims or shape: those of ``data`` without the sample axis.
+        plus ``cov`` if asked, and the boolean ``shape_at_bound``: True where the shape
+        sits on the bound -0.5 or 0.5, so the estimate is not a maximum of the likelihood
+        and ``cov`` is not its covariance (for "lmoments" also ``shape_clipped``, the same
+        flag: the shape was clipped and loc, scale matched to l1, l2 for the clipped
+        shape). ``status`` stays "ok" there because the parameters exist (other modules
+        read "ok" as "fitted"); refit one series under a wider or no bound, with the
+        deviance of the bound, by :mod:`hazard_models.extremes.shape_bound`.
+        Dims or shape: those of ``data`` without the sample axis.
         A bad series never raises: its parameters are NaN.
 
     Raises
@@ -128,12 +145,41 @@ def fit_gev(
     if covariate is not None:
         if method != "mle":
             raise ValueError(f"fit_gev: a covariate needs method 'mle', found {method!r}")
-        return fit_gev_nonstationary(data, covariate, min_samples=min_samples, dim=dim)
+        return _add_bound_flags(
+            fit_gev_nonstationary(data, covariate, min_samples=min_samples, dim=dim), method
+        )
     if isinstance(data, xr.DataArray):
-        return _fit_dataarray(data, method, dim, min_samples=min_samples, return_cov=return_cov)
+        result = _fit_dataarray(data, method, dim, min_samples=min_samples, return_cov=return_cov)
+        return _add_bound_flags(result, method)
     names = ("loc", "scale", "shape", "nllh", "status", "cov")
     outputs = fit_last_axis(np.asarray(data), method, min_samples, return_cov)
-    return dict(zip(names, outputs, strict=False))
+    return _add_bound_flags(dict(zip(names, outputs, strict=False)), method)
+
+
+@overload
+def _add_bound_flags(result: xr.Dataset, method: FitMethod) -> xr.Dataset: ...
+@overload
+def _add_bound_flags(result: dict[str, NDArray], method: FitMethod) -> dict[str, NDArray]: ...
+def _add_bound_flags(
+    result: xr.Dataset | dict[str, NDArray], method: FitMethod
+) -> xr.Dataset | dict[str, NDArray]:
+    """Add ``shape_at_bound`` (and ``shape_clipped`` for L-moments) to a fit result.
+
+    Lazy for a dask-backed Dataset: plain elementwise comparisons of ``shape`` and ``status``.
+    """
+    shape: Any = result["shape"]  # a numpy array or a (lazy) DataArray
+    with np.errstate(invalid="ignore"):
+        at_bound = (abs(shape) >= SHAPE_BOUNDS[1] - _AT_BOUND_TOL) & (result["status"] == "ok")
+    flags = {"shape_at_bound": at_bound}
+    if method == "lmoments":
+        flags["shape_clipped"] = at_bound
+    for name, flag in flags.items():
+        if isinstance(result, xr.Dataset):
+            text = _FLAG_TEXT[name]
+            result[name] = flag.assign_attrs(long_name=text, units="1")
+        else:
+            result[name] = np.asarray(flag)
+    return result
 
 
 def _fit_dataarray(

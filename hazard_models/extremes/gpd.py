@@ -22,7 +22,7 @@ Hosking, J. R. M. & Wallis, J. R. (1997). Regional Frequency Analysis. Cambridge
 
 from __future__ import annotations
 
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import xarray as xr
@@ -169,8 +169,13 @@ def fit_gpd(
         valid observation), ``n_exceed`` (count), ``nllh`` (-log L of the excesses; +inf when
         an L-moment fit leaves an excess outside its support) and ``status`` ("ok",
         "too_short", "constant" = all excesses equal, "nan" = no valid value or NaN
-        threshold). Shape or dims: those of ``data`` without the sample axis. A bad series
-        never raises: its parameters are NaN.
+        threshold), and the boolean ``shape_at_bound`` (True where the shape sits on -0.5
+        or 0.5: not a likelihood maximum, so the observed information is not a covariance;
+        for "lmoments" the shape was clipped there; ``status`` stays "ok" because the
+        parameters exist; see :mod:`hazard_models.extremes.shape_bound` to refit one series
+        without the bound), and for "lmoments" ``shape_clipped`` (the same flag). Shape or
+        dims: those of ``data`` without the sample axis. A bad series never raises: its
+        parameters are NaN.
 
     Raises
     ------
@@ -189,12 +194,35 @@ def fit_gpd(
     if min_exceedances < 3:
         raise ValueError(f"fit_gpd: min_exceedances: expected at least 3, found {min_exceedances}")
     if isinstance(data, xr.DataArray):
-        return _fit_dataarray(data, threshold, method, dim, min_exceedances)
+        return _add_bound_flags(
+            _fit_dataarray(data, threshold, method, dim, min_exceedances), method
+        )
     values = np.asarray(data, dtype=float)
     if values.ndim == 0:
         raise ValueError("fit_gpd: data: expected at least one sample axis, found a scalar")
     outputs = _fit_last_axis(values, np.asarray(threshold, dtype=float), method, min_exceedances)
-    return dict(zip(_OUTPUT_NAMES, outputs, strict=True))
+    return _add_bound_flags(dict(zip(_OUTPUT_NAMES, outputs, strict=True)), method)
+
+
+@overload
+def _add_bound_flags(result: xr.Dataset, method: GpdMethod) -> xr.Dataset: ...
+@overload
+def _add_bound_flags(result: dict[str, NDArray], method: GpdMethod) -> dict[str, NDArray]: ...
+def _add_bound_flags(
+    result: xr.Dataset | dict[str, NDArray], method: GpdMethod
+) -> xr.Dataset | dict[str, NDArray]:
+    """Add ``shape_at_bound`` (and ``shape_clipped`` for L-moments): xi on -0.5 or 0.5."""
+    shape: Any = result["shape"]  # a numpy array or a (lazy) DataArray
+    with np.errstate(invalid="ignore"):
+        flag = (abs(shape) >= SHAPE_BOUNDS[1] - 1e-6) & (result["status"] == "ok")
+    names = ["shape_at_bound"] + (["shape_clipped"] if method == "lmoments" else [])
+    for name in names:
+        if isinstance(result, xr.Dataset):
+            text = "shape on its bound [-0.5, 0.5]: not a likelihood maximum; delta invalid"
+            result[name] = flag.assign_attrs(long_name=text, units="1")
+        else:
+            result[name] = np.asarray(flag)
+    return result
 
 
 def _fit_dataarray(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from hazard_models.extremes.gpd import fit_gpd, gpd_return_level
+from hazard_models.extremes.gpd import GpdMethod, fit_gpd, gpd_return_level
 from hazard_models.extremes.uncertainty import Interval
 
 __all__ = ["parametric_bootstrap_gpd"]
@@ -48,6 +48,7 @@ def parametric_bootstrap_gpd(
     n_boot: int = 500,
     level: float = 0.95,
     seed: int = 0,
+    method: GpdMethod = "mle",
 ) -> Interval:
     """Return GPD return levels with parametric-bootstrap percentile intervals.
 
@@ -65,6 +66,8 @@ def parametric_bootstrap_gpd(
         Observations per year.
     n_boot, level, seed : int, float, int
         Replicates, confidence level and random seed.
+    method : {"mle", "lmoments"}
+        Refit method of :func:`hazard_models.extremes.gpd.fit_gpd`: use that of the fit.
 
     Returns
     -------
@@ -80,7 +83,7 @@ def parametric_bootstrap_gpd(
     rng = np.random.default_rng(seed)
     counts = rng.binomial(n_observations, np.nan_to_num(zeta)[:, None], size=(zeta.size, n_boot))
     excess = _simulate_excesses(sigma, xi, counts, rng)
-    refit = fit_gpd(threshold + excess, threshold=threshold, method="mle")
+    refit = fit_gpd(threshold + excess, threshold=threshold, method=method)
     ok = (refit["status"] == "ok")[..., None]
     levels = gpd_return_level(
         refit["scale"][..., None],

@@ -111,7 +111,11 @@ def _hosking_k(t3: NDArray) -> NDArray:
 
 
 def gev_from_lmoments(
-    l1: ArrayLike, l2: ArrayLike, t3: ArrayLike
+    l1: ArrayLike,
+    l2: ArrayLike,
+    t3: ArrayLike,
+    *,
+    shape_bounds: tuple[float, float] = SHAPE_BOUNDS,
 ) -> tuple[NDArray, NDArray, NDArray]:
     """Return the GEV parameters whose L-moments are ``l1``, ``l2`` and ``t3``.
 
@@ -121,13 +125,16 @@ def gev_from_lmoments(
         Mean and L-scale, in data units (``l2`` > 0).
     t3 : array_like
         L-skewness, dimensionless.
+    shape_bounds : (float, float)
+        Limits of xi; (-1, 1) gives the unclipped estimate for -1 < xi < 1 (the range in
+        which the root of tau3(k) = t3 is solved).
 
     Returns
     -------
     loc, scale, shape : numpy.ndarray
         GEV location and scale (data units) and shape xi (climate convention, xi > 0 heavy
-        tail), with xi clipped to :data:`SHAPE_BOUNDS` (loc and scale then match l1 and l2
-        for the clipped shape).
+        tail), with xi clipped to ``shape_bounds`` (loc and scale then match l1 and l2
+        for the clipped shape: callers flag it, see ``shape_clipped`` of ``fit_gev``).
 
     Notes
     -----
@@ -139,7 +146,7 @@ def gev_from_lmoments(
 
     l1, l2, t3 = (np.asarray(a, dtype=float) for a in (l1, l2, t3))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        k = np.clip(_hosking_k(t3), -SHAPE_BOUNDS[1], -SHAPE_BOUNDS[0])
+        k = np.clip(_hosking_k(t3), -shape_bounds[1], -shape_bounds[0])
         gumbel = np.abs(k) < _SMALL_K
         ks = np.where(gumbel, 1.0, k)
         g = gamma(1.0 + ks)

@@ -213,45 +213,65 @@ def fit(
     return_periods: Annotated[
         str, typer.Option("--return-periods", help="Comma-separated years.")
     ] = "2,10,50,100",
-    ci: Annotated[str, typer.Option("--ci", help="delta or bootstrap intervals.")] = "delta",
+    ci: Annotated[
+        str, typer.Option("--ci", help="auto (profile for mle), profile, delta or bootstrap.")
+    ] = "auto",
+    shape_bound: Annotated[
+        str, typer.Option("--shape-bound", help="b of xi in [-b, b] (mle), or 'none'.")
+    ] = "0.5",
+    floor: Annotated[
+        float | None, typer.Option("--floor", help="Physical floor (0: rain).")
+    ] = None,
+    date_column: Annotated[
+        str | None, typer.Option("--date-column", help="Dates: a column or year,month,day,hour.")
+    ] = None,
+    block: Annotated[str, typer.Option("--block", help="annual, DJF, MAM, JJA or SON.")] = "annual",
+    run_length: Annotated[int, typer.Option("--run-length", help="Declustering run.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Return-level plot (PNG).")] = None,
+    qq_plot: Annotated[Path | None, typer.Option("--qq-plot", help="P-P, Q-Q plots (PNG).")] = None,
     threshold_plot: Annotated[
         Path | None,
         typer.Option("--threshold-plot", help="Mean-residual-life and stability plots (PNG)."),
     ] = None,
 ) -> None:
-    """Fit a GEV, Gumbel or GPD to a station record, with return levels and 95 % CIs."""
+    """Fit a GEV, Gumbel or GPD to a station record or dated series, with 95 % intervals.
+
+    Says when the shape sits on its bound (status shape_at_bound, the unrestricted estimate
+    and the deviance); docs/fitting.md.
+    """
     from hazard_models.layer import SchemaError
-    from resilience.fitting.display import plot_fit
-    from resilience.fitting.record import read_station_record
+    from resilience.fitting.display import write_plots
+    from resilience.fitting.series import load_record
     from resilience.fitting.station_fit import fit_station
 
     choices = {
         "dist": (dist, ("gev", "gpd", "gumbel")),
         "method": (method, ("mle", "lmoments", "pmle")),
-        "ci": (ci, ("delta", "bootstrap")),
+        "ci": (ci, ("auto", "profile", "delta", "bootstrap")),
+        "block": (block, ("annual", "DJF", "MAM", "JJA", "SON")),
     }
     for option, (value, allowed) in choices.items():
         if value not in allowed:
             _fail(f"--{option} {value!r}: expected one of {', '.join(allowed)}")
     try:
         periods = [float(p) for p in return_periods.split(",") if p.strip()]
+        bound = None if shape_bound.strip().lower() == "none" else float(shape_bound)
     except ValueError:
-        _fail(f"--return-periods {return_periods!r}: expected comma-separated numbers")
+        _fail(f"--return-periods {return_periods!r} or --shape-bound {shape_bound!r}: expected "
+              "comma-separated numbers, and a positive number or 'none'")  # fmt: skip
     try:
-        record = read_station_record(csv_file, column=column, covariate=covariate)
+        record, extra, per_year = load_record(
+            csv_file, column, date_column, dist=dist, threshold=threshold, block=block,  # type: ignore[arg-type]
+            run_length=run_length, covariate=covariate, per_year=per_year,
+        )  # fmt: skip
         report = fit_station(
-            record,
-            dist=dist,  # type: ignore[arg-type]  # checked against the choices above
-            method=method,  # type: ignore[arg-type]
-            threshold=threshold,
-            per_year=per_year,
-            return_periods=periods,
-            ci=ci,  # type: ignore[arg-type]
-        )
+            record, dist=dist, method=method, threshold=threshold, per_year=per_year,  # type: ignore[arg-type]
+            return_periods=periods, ci=ci, shape_bound=bound, floor=floor,  # type: ignore[arg-type]
+        )  # fmt: skip  # dist, method, ci: checked against the choices above
     except (FileNotFoundError, SchemaError, ValueError) as error:
         _fail(str(error))
+    report.diagnostics.update(extra)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -259,16 +279,9 @@ def fit(
 
         for table in format_fit(report):
             console.print(table)
-    if plot is not None:
-        path = plot_fit(report, record, plot)
+    for message in write_plots(report, record, plot, qq_plot, threshold_plot):
         if not as_json:
-            console.print(f"plot {path}")
-    if threshold_plot is not None:
-        from resilience.fitting.display import plot_threshold_diagnostics
-
-        path = plot_threshold_diagnostics(record, threshold_plot)
-        if not as_json:
-            console.print(f"threshold diagnostics {path}")
+            console.print(message)
 
 
 @app.command()

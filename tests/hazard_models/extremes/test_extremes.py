@@ -205,7 +205,11 @@ def test_dataarray_fit_is_lazy_and_equals_numpy():
     eager = fit_gev(_maxima_dataarray(chunked=False))
     with dask.config.set(scheduler="synchronous"):
         computed = lazy.compute()
-    assert set(computed.data_vars) == {"loc", "scale", "shape", "nllh", "status"}
+    assert set(computed.data_vars) == {
+        *("loc", "scale", "shape", "nllh", "status"),
+        *("shape_at_bound", "shape_clipped"),  # the default method is "lmoments"
+    }
+    assert computed["shape_at_bound"].dtype == bool
     assert computed["loc"].dims == ("lat", "lon")
     assert computed["loc"].attrs["units"] == "degC" and computed["shape"].attrs["units"] == "1"
     xr.testing.assert_allclose(

@@ -31,8 +31,11 @@ def test_rain_gpd_reproduces_coles_4_4_1():
         30,
         "--return-periods",
         "100",
+        "--ci",
+        "delta",
     )
     assert set(report) >= {"distribution", "method", "n", "nllh", "parameters", "return_levels"}
+    assert report["status"] == "ok" and report["bound"]["shape_at_bound"] is False
     # Coles (2001) sec. 4.4.1: sigma 7.44 (se 0.958), xi 0.184 (se 0.101), NLL 485.1
     assert report["parameters"]["scale"]["estimate"] == pytest.approx(7.44, abs=0.005)
     assert report["parameters"]["shape"]["estimate"] == pytest.approx(0.184, abs=0.001)
@@ -46,7 +49,15 @@ def test_rain_gpd_reproduces_coles_4_4_1():
 
 
 def test_port_pirie_gev_reproduces_coles_3_4_1():
-    report = fit_json(COLES / "portpirie.csv", "--column", "SeaLevel", "--return-periods", "10,100")
+    report = fit_json(
+        COLES / "portpirie.csv",
+        "--column",
+        "SeaLevel",
+        "--return-periods",
+        "10,100",
+        "--ci",
+        "delta",
+    )
     p = report["parameters"]
     # Coles (2001) sec. 3.4.1: (3.87, 0.198, -0.050), NLL -4.34; z_100 = 4.69 (4.38, 5.00)
     assert (p["loc"]["estimate"], p["scale"]["estimate"], p["shape"]["estimate"]) == pytest.approx(
@@ -79,9 +90,9 @@ def test_gumbel_matches_scipy():
 
 
 def test_lmoments_and_pmle_methods_run(tmp_path):
-    for method in ("lmoments", "pmle"):
+    for method, interval in (("lmoments", "bootstrap"), ("pmle", "delta method")):
         report = fit_json(COLES / "portpirie.csv", "--column", "SeaLevel", "--method", method)
-        assert report["method"] == method
+        assert report["method"] == method and interval in report["interval"]
         assert report["return_levels"][0]["lower"] < report["return_levels"][0]["estimate"]
 
 
@@ -107,6 +118,11 @@ def test_table_output_and_plot(tmp_path):
         ),
         (["--column", "SeaLevel", "--return-periods", "1,10"], "greater than 1"),
         (["--column", "SeaLevel", "--return-periods", "ten"], "comma-separated numbers"),
+        (["--column", "SeaLevel", "--shape-bound", "wide"], "a positive number or 'none'"),
+        (["--column", "SeaLevel", "--shape-bound", "-1"], "a positive number or 'none'"),
+        (["--column", "SeaLevel", "--method", "lmoments", "--ci", "delta"], "no likelihood"),
+        (["--column", "SeaLevel", "--method", "pmle", "--ci", "profile"], "needs --method mle"),
+        (["--column", "SeaLevel", "--method", "lmoments", "--shape-bound", "1"], "applies to"),
     ],
 )
 def test_bad_input_is_a_clear_error(args, message):
