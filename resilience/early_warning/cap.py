@@ -11,7 +11,8 @@ en-US. Mappings (domain.md 6.1-6.3):
   notices (waterlogging, impact rules) "…发布内涝积水风险提示（蓝色）：…".
 * scope from the rule: ``Public``, or ``Restricted`` with a ``<restriction>`` naming the
   addressed agencies (impact alerts about infrastructure); assets named by an impact alert are
-  listed in the description and drawn as ``<circle>`` areas of ``ASSET_RADIUS_KM``.
+  listed in the description and drawn as ``<circle>`` areas of ``ASSET_RADIUS_KM``; the assets
+  that depend on them are named (a few) and counted by type in the description, not drawn.
 * identifier ``ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N`` (31 characters, GB/T 35965.1 practice):
   GB/T 2260 region code, GB/T 4657 sector code (UNCONFIRMED, from the agency config), unit
   "000", extension "00", Beijing entry time, sequence digit.
@@ -35,6 +36,7 @@ from resilience.early_warning.decision import AlertDecision, LevelStep
 from resilience.early_warning.wording import (
     BEIJING_TIME_EN,
     Lang,
+    format_downstream,
     format_member_values,
     format_time,
 )
@@ -168,18 +170,19 @@ def _description(msg: CapMessage, d: AlertDecision, zh: bool) -> str:
             f"Criteria are no longer expected to be met in {d.area.name_en} "
             f"after {after} {BEIJING_TIME_EN}.{demo}"
         )
-    start = format_time(s.start, lang)
+    start, named = format_time(s.start, lang), d.downstream_named
     values = format_member_values(s.value_median, s.value_max, s.units, lang)
     if zh:
         return (
             f"预计{start}起，{d.area.name_zh}{s.criterion_zh}。"
             f"集合预报中{s.probability:.0%}的成员达到该级别；{values}。"
-            f"{_asset_list(s, zh)}{demo}"
+            f"{_asset_list(s, zh)}{format_downstream(s.downstream, lang, named=named)}{demo}"
         )
     return (
         f"From {start} {BEIJING_TIME_EN}, {d.area.name_en}: {s.criterion_en}. "
         f"{s.probability:.0%} of ensemble members reach this level; "
-        f"{values}.{_asset_list(s, zh)}{demo}"
+        f"{values}.{_asset_list(s, zh)}{format_downstream(s.downstream, lang, named=named)}"
+        f"{demo}"
     )
 
 

@@ -14,7 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from resilience.early_warning.rule_models import Agency, Guidance, HazardInfo, Level
 
-__all__ = ["AlertDecision", "AreaRef", "AssetRef", "Certainty", "LevelStep", "RuleScope"]
+__all__ = [
+    "AlertDecision",
+    "AreaRef",
+    "AssetRef",
+    "Certainty",
+    "DownstreamRef",
+    "LevelStep",
+    "RuleScope",
+]
 
 Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
 
@@ -44,11 +52,30 @@ class AssetRef(BaseModel):
     level: Level
 
 
+class DownstreamRef(BaseModel):
+    """An asset downstream of the assets an impact alert warns about.
+
+    It loses service when one of them fails (``assets.dependencies``: their descendants).
+
+    ``name_zh`` as for :class:`AssetRef`; ``agency`` is the rule set's agency for its type
+    (``asset_agencies``), empty when none is configured.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    asset_id: str
+    name: str
+    name_zh: str = ""
+    asset_type: str
+    agency: str = ""
+
+
 class LevelStep(BaseModel):
     """One level held over a contiguous part of an episode.
 
     For impact rules ``assets`` are those at a level during the step; a change of that set
-    starts a new step, as a change of level does.
+    starts a new step, as a change of level does. ``downstream`` are the assets that depend
+    on them (and are not warned themselves), most critical first; their agencies are among
+    the ``recipients``.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -66,6 +93,7 @@ class LevelStep(BaseModel):
     unconfirmed: bool
     recipients: list[str]
     assets: list[AssetRef] = Field(default_factory=list)
+    downstream: list[DownstreamRef] = Field(default_factory=list)
 
 
 class RuleScope(BaseModel):
@@ -87,6 +115,7 @@ class RuleScope(BaseModel):
     inputs_sha256: str = ""
     likely_above: float = 0.5
     expected_within_h: float = 1.0
+    downstream_named: int = 3
 
 
 class AlertDecision(RuleScope):

@@ -6,6 +6,8 @@ for impact rules (``assets``). Each member reaches the highest level any criteri
 exceedance probability of a level is the fraction of members at or above it, and the level
 issued for a unit and hour is the highest whose probability is at least
 ``engine.min_probability``. A district's level is its unit's, or the highest of its assets'.
+An impact step also lists the assets downstream of its assets in the inventory's dependency
+graph and addresses their agencies (:mod:`~resilience.early_warning.downstream`).
 Hourly levels collapse into episodes (:mod:`~resilience.early_warning.episode`; a change of
 the set of assets at a level starts a new step too); each becomes an :class:`AlertDecision`.
 
@@ -32,8 +34,14 @@ from resilience.early_warning.decision import (
     AreaRef,
     AssetRef,
     Certainty,
+    DownstreamRef,
     LevelStep,
     RuleScope,
+)
+from resilience.early_warning.downstream import (
+    build_asset_index,
+    downstream_agencies,
+    downstream_refs,
 )
 from resilience.early_warning.episode import Episode, collapse_episodes, held_levels
 from resilience.early_warning.impact import (
@@ -190,6 +198,18 @@ def _step_assets(ctx: dict, hours: slice, units: np.ndarray) -> list[AssetRef]:
     ]
 
 
+def _step_downstream(ctx: dict, assets: list[AssetRef]) -> list[DownstreamRef]:
+    """Return the assets depending on the step's assets (graph built once per evaluation)."""
+    if not assets:
+        return []
+    if "index" not in ctx:
+        ctx["index"] = build_asset_index(ctx["assets"])
+    if ctx["index"] is None:
+        return []
+    warned = [a.asset_id for a in assets]
+    return downstream_refs(ctx["index"], warned, agencies=ctx["rules"].asset_agencies)
+
+
 def _step(ctx: dict, level: int, hours: slice, end: datetime) -> LevelStep:
     fields, rule, units, rules = ctx["fields"], ctx["rule"], ctx["units"], ctx["rules"]
     ci = _best_criterion(fields, level, hours, units)
@@ -203,6 +223,8 @@ def _step(ctx: dict, level: int, hours: slice, end: datetime) -> LevelStep:
     finite = finite[:, ~np.isnan(finite).all(axis=0)]  # hours held over a gap have no value
     probability = float(fields.probability[level - 1, hours][:, units].max())
     text_zh, text_en = _texts(crit, threshold.value)
+    assets = _step_assets(ctx, hours, units)
+    downstream = _step_downstream(ctx, assets)
     missing = int(missing_hours(ctx["forecast"], crit)[hours].max())
     if missing:  # data gap: say so in the message (forecast_checks reports it for the run)
         text_zh += f"（预报最多缺{missing}个时次，按现有时次计算）"
@@ -220,8 +242,11 @@ def _step(ctx: dict, level: int, hours: slice, end: datetime) -> LevelStep:
         value_max=round(float(np.nanmax(finite)), 2),
         units=_metric_units(ctx["units_of"][crit.variable], crit),
         unconfirmed=threshold.unconfirmed,
-        recipients=_recipients(rules, rule, ctx["area"].code, level),
-        assets=_step_assets(ctx, hours, units),
+        recipients=downstream_agencies(
+            downstream, _recipients(rules, rule, ctx["area"].code, level)
+        ),
+        assets=assets,
+        downstream=downstream,
     )
 
 
@@ -241,6 +266,7 @@ def _scope(ctx: dict) -> RuleScope:
         synthetic=ctx["synthetic"],
         likely_above=rules.engine.likely_above,
         expected_within_h=rules.engine.expected_within_h,
+        downstream_named=rules.engine.downstream_named,
     )
 
 

@@ -10,7 +10,8 @@ What is checked (every message names the file, the rule or agency id and the fie
   the metric can physically take;
 * inputs: station criteria need a station and an explicit district list; impact criteria
   need an asset selection (and only asset rules may have them), a level in the variable's
-  units, and return periods >= 1 year.
+  units, and return periods >= 1 year;
+* ``asset_agencies``: every key an asset type of the catalogue, every value an agency id.
 """
 
 from __future__ import annotations
@@ -167,6 +168,23 @@ def _check_rule(rules: RuleSet, rule: HazardRule, name: str) -> None:
         raise RuleError(f"{where}, field areas: a station rule needs an explicit district list")
 
 
+def _check_asset_agencies(rules: RuleSet, name: str) -> None:
+    from assets.catalogue import ASSET_TYPES
+
+    known = {a.id for a in rules.agencies}
+    for asset_type, agency in rules.asset_agencies.items():
+        if asset_type not in ASSET_TYPES:
+            raise RuleError(
+                f"{name}: field asset_agencies: unknown asset type {asset_type!r}; expected "
+                f"some of {sorted(ASSET_TYPES)}"
+            )
+        if agency not in known:
+            raise RuleError(
+                f"{name}: field asset_agencies.{asset_type}: unknown agency {agency!r}; "
+                f"expected one of {sorted(known)}"
+            )
+
+
 def check_rule_set(rules: RuleSet, name: str) -> None:
     """Check a schema-valid rule set for the errors listed in the module docstring.
 
@@ -200,5 +218,6 @@ def check_rule_set(rules: RuleSet, name: str) -> None:
             raise RuleError(f"{name}: agency {agency.id!r}, field hazards: unknown {unknown}")
         if len(set(agency.channels)) != len(agency.channels):
             raise RuleError(f"{name}: agency {agency.id!r}, field channels: listed twice")
+    _check_asset_agencies(rules, name)
     for rule in rules.rules:
         _check_rule(rules, rule, name)

@@ -189,15 +189,25 @@ class EngineOptions(_Model):
     likely_above: float = Field(default=0.5, ge=0.0, lt=1.0)
     expected_within_h: float = Field(default=1.0, ge=0.0)
     region_code: str = Field(default="310000", pattern=r"^\d{6}$")
+    #: Downstream assets named in an impact message's text before "and N more" (the counts
+    #: by type always cover all of them); 0 gives the counts only.
+    downstream_named: int = Field(default=3, ge=0, le=20)
 
 
 class RuleSet(_Model):
-    """A validated rule set."""
+    """A validated rule set.
+
+    ``asset_agencies`` maps an asset type (a key of ``assets.catalogue.ASSET_TYPES``) to the
+    id of the agency responsible for assets of that type: an impact alert addresses the
+    agencies of the assets downstream of the assets it warns about (docs/warnings.md,
+    "Downstream assets"). Types not listed address no one.
+    """
 
     name: str
     engine: EngineOptions = EngineOptions()
     agencies: list[Agency] = Field(min_length=1)
     hazards: dict[str, HazardInfo] = Field(min_length=1)
+    asset_agencies: dict[str, str] = Field(default_factory=dict)
     rules: list[HazardRule] = Field(min_length=1)
 
     def agency(self, agency_id: str) -> Agency:

@@ -13,23 +13,33 @@ through this module; CAP's own datetime fields stay ISO 8601 (:mod:`resilience.e
   the same speeds the rule file's wind thresholds use.
 * Asset names: Chinese texts name an asset by its Chinese name (a metro station as
   "人民广场站"), English texts by its English name; no Chinese name: the English one.
+* Downstream assets (:func:`format_downstream`): a few names, then the count and the count
+  per type, "受影响的下游设施：人民广场站等12处（地铁站10、医院2）" / "Downstream: People Square
+  station and 11 more (10 metro stations, 2 hospitals)".
 """
 
 from __future__ import annotations
 
 import bisect
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from resilience.early_warning.decision import DownstreamRef
 
 __all__ = [
     "BEAUFORT_LOWER_MS",
+    "ASSET_TYPE_WORDS",
     "BEIJING_TIME_EN",
     "SHANGHAI",
     "Lang",
     "asset_name_zh",
     "beaufort_force",
+    "format_downstream",
     "format_member_values",
     "format_quantity",
     "format_time",
@@ -61,6 +71,21 @@ BEIJING_TIME_EN = "(Beijing time)"
 #: Asset types whose Chinese names are written with a suffix: a metro station's inventory
 #: name is the bare place name ("人民广场"), written "人民广场站" as station signs do.
 _ZH_NAME_SUFFIX = {"metro_station": "站"}
+#: English texts name a metro station "People Square station" (the inventory's bare name).
+_EN_NAME_SUFFIX = {"metro_station": " station"}
+#: Asset type -> (Chinese word, English singular, English plural), every type of
+#: ``assets.catalogue.ASSET_TYPES``; counts of downstream assets are written with them.
+ASSET_TYPE_WORDS: dict[str, tuple[str, str, str]] = {
+    "metro_station": ("地铁站", "metro station", "metro stations"),
+    "railway_station": ("火车站", "railway station", "railway stations"),
+    "airport": ("机场", "airport", "airports"),
+    "hospital": ("医院", "hospital", "hospitals"),
+    "substation": ("变电站", "substation", "substations"),
+    "water_plant": ("水厂", "water treatment plant", "water treatment plants"),
+    "tunnel": ("隧道", "tunnel", "tunnels"),
+    "bridge": ("桥梁", "bridge", "bridges"),
+    "seawall": ("海塘或防汛墙", "seawall or floodwall", "seawalls or floodwalls"),
+}
 
 
 def format_time(when: datetime, lang: Lang) -> str:
@@ -264,3 +289,59 @@ class _Offset:
         if self.value == 0:
             return ""
         return f"{self.words[self.value > 0]}{abs(self.value):g}{unit}"
+
+
+def _type_counts(refs: Sequence[DownstreamRef], lang: Lang) -> str:
+    """Return the counts per type, "地铁站10、医院2" / "10 metro stations, 2 hospitals"."""
+    counts = sorted(Counter(r.asset_type for r in refs).items(), key=lambda kv: (-kv[1], kv[0]))
+    words = [ASSET_TYPE_WORDS.get(t, (t, t, t)) for t, _ in counts]
+    if lang == "zh":
+        return "、".join(f"{w[0]}{n}" for w, (_, n) in zip(words, counts, strict=True))
+    return ", ".join(
+        f"{n} {w[1] if n == 1 else w[2]}" for w, (_, n) in zip(words, counts, strict=True)
+    )
+
+
+def _name_en(ref: DownstreamRef) -> str:
+    suffix = _EN_NAME_SUFFIX.get(ref.asset_type, "")
+    return ref.name if ref.name.lower().endswith(suffix.lower()) else ref.name + suffix
+
+
+def format_downstream(refs: Sequence[DownstreamRef], lang: Lang, *, named: int = 3) -> str:
+    """Return the sentence naming the assets downstream of an impact alert's assets.
+
+    Parameters
+    ----------
+    refs
+        The downstream assets, in the order they are named (most critical first).
+    lang
+        ``"zh"`` or ``"en"``.
+    named
+        How many are named (0: counts only); the counts per type cover all of them.
+
+    Returns
+    -------
+    str
+        "" when ``refs`` is empty; else e.g. "受影响的下游设施：人民广场站、瑞金医院等12处
+        （地铁站10、医院2）。" / " Downstream: People Square station, Ruijin Hospital and 10
+        more (10 metro stations, 2 hospitals)." (Chinese names as :func:`asset_name_zh`; all named:
+        "受影响的下游设施2处：甲、乙（…）。" / " Downstream: A and B (…).").
+    """
+    if not refs:
+        return ""
+    shown, total, counts = refs[:named], len(refs), _type_counts(refs, lang)
+    rest = total - len(shown)
+    if lang == "zh":
+        names = "、".join(r.name_zh or r.name for r in shown)
+        if not shown:
+            return f"受影响的下游设施{total}处（{counts}）。"
+        if rest:
+            return f"受影响的下游设施：{names}等{total}处（{counts}）。"
+        return f"受影响的下游设施{total}处：{names}（{counts}）。"
+    listed = [_name_en(r) for r in shown]
+    if not listed:
+        return f" Downstream: {total} {'asset' if total == 1 else 'assets'} ({counts})."
+    if rest:
+        return f" Downstream: {', '.join(listed)} and {rest} more ({counts})."
+    head = ", ".join(listed[:-1])
+    return f" Downstream: {head + ' and ' if head else ''}{listed[-1]} ({counts})."

@@ -202,14 +202,19 @@ def test_restricted_alert_reaches_only_its_agencies(client, service):
 
 def test_restricted_impact_alert_reaches_only_its_agencies(client, service):
     """The substation heat alert (Jing'an, 22 July) is Restricted by its rule: power and
-    emergency management get it; transport and health neither list nor fetch it."""
+    emergency management get it, and so do transport and health, which run the metro
+    stations and hospitals Shibo feeds (docs/warnings.md, "Downstream assets"); the water
+    authority neither lists nor fetches it."""
     when = {"at": "2026-07-22T12:00:00+08:00", "hazard": "substation_heat"}
     (alert,) = client.get("/v1/alerts", params=when, headers=auth(service, "power")).json()
     assert alert["scope"] == "Restricted" and alert["area_code"] == "310106"
-    assert set(alert["addressees"]) == {"meteorological_service", "power", "emergency_management"}
+    assert set(alert["addressees"]) == {
+        "meteorological_service", "power", "emergency_management", "transport", "health",
+    }  # fmt: skip
     path = f"/v1/alerts/{alert['identifier']}.xml"
-    assert client.get(path, headers=auth(service, "power")).status_code == 200
-    for other in ("transport", "health"):
+    for addressed in ("power", "transport", "health"):
+        assert client.get(path, headers=auth(service, addressed)).status_code == 200
+    for other in ("water_authority",):
         assert client.get("/v1/alerts", params=when, headers=auth(service, other)).json() == []
         assert client.get(path, headers=auth(service, other)).status_code == 404
 

@@ -228,3 +228,33 @@ def _param(xml: bytes, name: str) -> str:
     found = re.search(rf"<valueName>{name}</valueName>\s*<value>([^<]*)</value>".encode(), xml)
     assert found, f"no CAP parameter {name}"
     return found.group(1).decode()
+
+
+def test_replay_substation_alert_names_what_depends_on_shibo(replay):
+    """Shibo 500 kV feeds 211 assets in the sample (docs/cascade.md, "Critical nodes": 188
+    stations, 14 hospitals; plus 7 tunnels and 2 railway stations): the heat alert on it
+    names a few, counts them by type, and addresses transport and health as well; the number
+    of messages is unchanged (``test_replay_yields_the_documented_sequence``)."""
+    from sqlalchemy import select
+
+    from resilience.storage.database import make_engine, session_scope
+    from resilience.storage.tables import OutboxMessage
+
+    heat = [m for m in replay.messages if m.hazard == "substation_heat"]
+    assert [m.msg_type for m in heat] == ["Alert", "Cancel"]
+    xml = heat[0].path.read_bytes()
+    text = xml.decode()
+    assert "等211处（地铁站188、医院14、隧道7、火车站2）。" in text
+    assert (
+        " and 208 more (188 metro stations, 14 hospitals, 7 tunnels, 2 railway stations)." in text
+    )
+    assert "<scope>Restricted</scope>" in text
+    engine = make_engine(f"sqlite:///{heat[0].path.parent.parent / 'alerts.db'}")
+    with session_scope(engine) as session:
+        for message in heat:
+            agencies = session.scalars(
+                select(OutboxMessage.agency).where(OutboxMessage.identifier == message.identifier)
+            ).all()
+            assert set(agencies) == {
+                "meteorological_service", "emergency_management", "power", "transport", "health",
+            }, message.msg_type  # fmt: skip

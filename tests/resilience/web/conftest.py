@@ -96,7 +96,8 @@ def web_service(tmp_path_factory):
         out_dir=folder / "cap",
         assets=build_inventory(),
     )
-    keys = {a: issue_api_key(folder / "api_keys.toml", a) for a in ("transport", "power")}
+    agencies = ("transport", "power", "water_authority")
+    keys = {a: issue_api_key(folder / "api_keys.toml", a) for a in agencies}
     return {"folder": folder, "url": url, "keys": keys}
 
 

@@ -93,6 +93,8 @@ def test_restricted_alert_needs_its_agency_key(web_client, web_service):
         (identifier,) = _identifiers(web_client.get("/", params=when).text)
         assert "Restricted" in web_client.get(f"/warnings/{identifier}").text
         web_client.cookies.set(KEY_COOKIE, web_service["keys"]["transport"])
+        assert web_client.get(f"/warnings/{identifier}").status_code == 200  # downstream: metro
+        web_client.cookies.set(KEY_COOKIE, web_service["keys"]["water_authority"])
         assert web_client.get(f"/warnings/{identifier}").status_code == 404  # not addressed
         web_client.cookies.delete(KEY_COOKIE)
         assert web_client.get(f"/warnings/{identifier}").status_code == 404  # hidden
