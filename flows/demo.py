@@ -103,14 +103,18 @@ def _demo_flow() -> Any:  # noqa: ANN401 - a prefect Flow
 
     @flow(name="demo", log_prints=True)
     def demo_flow(out_dir: Path, database_url: str, target_probability: float = 0.10) -> DemoResult:
-        """Run the whole demo under Prefect."""
-        return demo_sequence(
+        """Run the whole demo under Prefect; its refresh leaves the refresh's artifacts."""
+        from flows.refresh_artifacts import publish_refresh_artifacts
+
+        result = demo_sequence(
             prefect_tasks(),
             refresh.prefect_tasks(),
             out_dir,
             database_url=database_url,
             target_probability=target_probability,
         )
+        publish_refresh_artifacts(result.refresh)
+        return result
 
     return demo_flow
 

@@ -28,6 +28,10 @@ class ProjectionsRef(BaseModel):
     bias_adjustment: str = ""
     #: Region cut applied when opening (lon_min, lat_min, lon_max, lat_max); None: whole grid.
     bbox: tuple[float, float, float, float] | None = None
+    #: Key of the data by content (``flows.step_keys``); empty: unknown, nothing reused.
+    step_sha256: str = ""
+    #: True when this run reused the step's earlier output (nothing was read or written).
+    reused: bool = False
 
 
 def pull_projections(profile: CityProfile, work_dir: Path, cache_dir: Path) -> ProjectionsRef:
@@ -37,6 +41,10 @@ def pull_projections(profile: CityProfile, work_dir: Path, cache_dir: Path) -> P
     ``work_dir/projections.zarr`` (verified against checksums, limited to the profile's
     region and to its horizons plus the observed reference's years, which QDM trains on; a
     pull with the same inputs and request leaves the store as it is).
+
+    A verified catalogue folder whose files (names, sizes, modification times), catalogue
+    and request are those of the previous run is not scanned again: the reference recorded
+    in ``work_dir/pull_projections.step.json`` is returned, marked ``reused``.
     """
     from resilience.climate.catalog import load_catalog
     from resilience.climate.pull import catalog_from_source
@@ -53,6 +61,8 @@ def pull_projections(profile: CityProfile, work_dir: Path, cache_dir: Path) -> P
         )
         if spec.catalog is not None and profile.region.bbox is not None:
             path = _local_folder(catalog, spec.variables, periods, Path(cache_dir))
+            if path is not None:
+                return _folder_reference(profile, path, periods, Path(work_dir))
     if path is None:
         written = pull_to_store(
             catalog,
@@ -62,8 +72,57 @@ def pull_projections(profile: CityProfile, work_dir: Path, cache_dir: Path) -> P
             cache_dir=Path(cache_dir),
             region=_region(profile),
         )
-        return _reference(written.path, spec.variables)  # cut to the region by the pull
-    return _reference(path, spec.variables, bbox=_bbox(profile))
+        return _keyed(_reference(written.path, spec.variables))  # cut to the region by the pull
+    return _keyed(_reference(path, spec.variables, bbox=_bbox(profile)))
+
+
+def _keyed(ref: ProjectionsRef) -> ProjectionsRef:
+    """Return ``ref`` with its content key (``flows.step_keys.projections_key``) set."""
+    from flows.step_keys import projections_key
+
+    return ref.model_copy(update={"step_sha256": projections_key(ref.inputs_sha256, ref.bbox)})
+
+
+def _folder_reference(
+    profile: CityProfile,
+    folder: Path,
+    periods: list,  # noqa: ANN401 - horizon names and Horizon objects
+    work_dir: Path,
+) -> ProjectionsRef:
+    """Return the reference of a verified folder; reuse the last one if nothing changed."""
+    from resilience.storage.provenance import read_step_record, step_sha256, write_step_record
+
+    spec = profile.projections
+    listing = sorted(
+        (p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in Path(folder).rglob("*.nc")
+    )
+    key = step_sha256(
+        "pull_projections",
+        {
+            "folder": str(folder),
+            "files": listing,
+            "catalog": _sha256_of(spec.catalog),
+            "variables": list(spec.variables),
+            "periods": [str(p) for p in periods],
+            "bbox": list(_bbox(profile)),
+        },
+    )
+    record = Path(work_dir) / "pull_projections.step.json"
+    payload = read_step_record(record, key)
+    if payload is not None:
+        return ProjectionsRef.model_validate(payload | {"reused": True})
+    ref = _keyed(_reference(folder, spec.variables, bbox=_bbox(profile)))
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
+    write_step_record(record, key, payload=ref.model_dump(mode="json"))
+    return ref
+
+
+def _sha256_of(path: Path | None) -> str:
+    """Return the sha256 of one file, or ``"none"`` for no file."""
+    from resilience.storage.provenance import sha256_files
+
+    return sha256_files([Path(path)]) if path is not None else "none"
 
 
 def _local_folder(
@@ -158,16 +217,28 @@ def adjust_projections(ref: ProjectionsRef, profile: CityProfile, work_dir: Path
     years both cover (historical to 2014, then each scenario; docs/bias_adjustment.md) with
     the profile's horizons as whole windows, and the result is written to
     ``work_dir/projections_qdm.zarr`` (left as it is when inputs and request are unchanged).
+
+    When the key of this adjustment (``flows.step_keys.adjust_key``: the projections' key,
+    the reference file's sha256, variables and horizons, the code) is the one recorded in
+    ``work_dir/adjust_projections.step.json`` and the store it names is still the one
+    written, nothing is computed: the recorded reference is returned, marked ``reused``.
     """
+    from flows.step_keys import adjust_key
     from hazard_models.horizon import horizon_by_name
     from resilience.climate.bias import adjust_qdm, overlap_years
     from resilience.climate.fetch import sha256_file
     from resilience.climate.store_write import InputFile, write_projection_store
     from resilience.observed.era5land import era5land_on_grid, fill_sea_cells, open_era5land
+    from resilience.storage.provenance import write_step_record
 
     spec = profile.observed_reference
     if spec is None:
         return ref
+    key = adjust_key(ref.step_sha256, profile)
+    record = Path(work_dir) / "adjust_projections.step.json"
+    reused = _recorded_store(record, key, Path(work_dir) / "projections_qdm.zarr")
+    if reused is not None:
+        return reused
     ds = open_region(ref.directory, profile.projections.variables, ref.bbox)
     reference = fill_sea_cells(
         era5land_on_grid(open_era5land(spec.path), ds["lat"].values, ds["lon"].values)
@@ -199,4 +270,30 @@ def adjust_projections(ref: ProjectionsRef, profile: CityProfile, work_dir: Path
     written = write_projection_store(
         adjusted, Path(work_dir) / "projections_qdm.zarr", inputs=inputs, request=request
     )
-    return _reference(written.path, profile.projections.variables)
+    adjusted_ref = _reference(written.path, profile.projections.variables)
+    adjusted_ref = adjusted_ref.model_copy(update={"step_sha256": key})
+    write_step_record(record, key, payload=adjusted_ref.model_dump(mode="json"))
+    return adjusted_ref
+
+
+def _recorded_store(record: Path, key: str, store: Path) -> ProjectionsRef | None:
+    """Return the recorded reference of ``key`` if ``store`` still holds what was written.
+
+    The store is looked for where this run writes it (``store``), not where the record says
+    it was written: a data directory that was copied or moved reuses its own copy.
+    """
+    from resilience.climate.projection_file import ClimateDataError
+    from resilience.climate.store_write import read_store_attrs
+    from resilience.storage.provenance import read_step_record
+
+    payload = read_step_record(record, key)
+    if payload is None:
+        return None
+    ref = ProjectionsRef.model_validate(payload | {"directory": str(store)})
+    try:
+        attrs = read_store_attrs(store)
+    except ClimateDataError:
+        return None  # the store is gone or not a store any more: adjust again
+    if not ref.inputs_sha256 or attrs.get("inputs_sha256") != ref.inputs_sha256:
+        return None
+    return ref.model_copy(update={"reused": True})

@@ -11,6 +11,12 @@ A refresh publishes its layers as one set (D27): each build step only stages its
 later steps read this run's staged versions, and ``promote-layers`` makes them all current
 at the end. A run that fails or is killed before then leaves the previous set current.
 
+A rerun skips what has not changed (docs/operations.md, "Reruns and caching"): each step
+compares the key of its inputs with the one recorded beside its earlier output and reuses
+that output ("reused v0001") instead of recomputing it; ``RefreshResult.step_outcomes``
+says, step by step, what was built and what was reused. Under Prefect the run also leaves
+a markdown artifact of that summary (:mod:`flows.refresh_artifacts`).
+
 Prefect is imported only when a Prefect run asks for it (``TASKS``, ``refresh_flow``, both
 built on first use): importing it takes 2-7 s, which a plain run (``use_prefect = false``)
 does not pay (issue 16, item 1).
@@ -82,6 +88,8 @@ class RefreshResult(BaseModel):
     versions: dict[str, str] = {}
     risk: steps.RiskOutputs
     projections: projection_steps.ProjectionsRef
+    #: Step -> "built v0002" / "reused v0001" (layers), "computed" / "reused" (the others).
+    step_outcomes: dict[str, str] = {}
 
 
 def refresh_sequence(
@@ -101,8 +109,8 @@ def refresh_sequence(
     """
     work_dir, default_cache = projection_dirs(profile, store_root)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache
-    ref = run.pull_projections(profile, work_dir, cache_dir)  # verified, in a store
-    ref = run.adjust_projections(ref, profile, work_dir)  # QDM when the profile has a reference
+    pulled = run.pull_projections(profile, work_dir, cache_dir)  # verified, in a store
+    ref = run.adjust_projections(pulled, profile, work_dir)  # QDM when the profile has one
     staged = [  # each build stages its version; later builds read this run's versions
         run.build_heat(ref, store_root, profile, make_current=False),
         run.build_rain(ref, store_root, profile, make_current=False),
@@ -125,7 +133,24 @@ def refresh_sequence(
         versions=versions,
         risk=risk,
         projections=ref,
+        step_outcomes=_step_summary(pulled, ref, staged, risk),
     )
+
+
+def _step_summary(
+    pulled: projection_steps.ProjectionsRef,
+    adjusted: projection_steps.ProjectionsRef,
+    staged: list[steps.StagedLayer],
+    risk: steps.RiskOutputs,
+) -> dict[str, str]:
+    """Return step -> what it did this run: built or reused (which version)."""
+    done = {"pull_projections": "reused" if pulled.reused else "computed"}
+    if adjusted is not pulled and adjusted != pulled:
+        done["adjust_projections"] = "reused" if adjusted.reused else "computed"
+    for layer in staged:
+        done[layer.name] = f"{'reused' if layer.reused else 'built'} {layer.version}"
+    done["risk"] = "reused" if risk.reused else "computed"
+    return done
 
 
 def projection_dirs(profile: CityProfile, store_root: Path) -> tuple[Path, Path]:
@@ -154,13 +179,17 @@ def _refresh(
     idf_method: str = "daily_change",
 ) -> RefreshResult:
     """Refresh hazard layers and risk of the city described by the profile file."""
-    return refresh_sequence(
+    from flows.refresh_artifacts import publish_refresh_artifacts
+
+    result = refresh_sequence(
         prefect_tasks(),
         load_profile(Path(profile_path)),
         Path(store_root),
         out_dir=Path(out_dir),
         idf_method=idf_method,
     )
+    publish_refresh_artifacts(result)  # a markdown table in the Prefect UI; prints the steps
+    return result
 
 
 @functools.cache

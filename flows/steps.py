@@ -9,6 +9,11 @@ The ``build_*`` steps return a :class:`StagedLayer` (name, version, file). Calle
 (``build_idf``, ``build_coastal_flood``, ``assess_risk``) then take ``versions`` (layer name
 -> version) and read those staged versions, and ``promote_layers`` makes the whole set
 current at once (D27): the refresh does this, so that a killed run changes nothing current.
+
+Each step first computes its key (:mod:`flows.step_keys`: its inputs by content, its
+parameters and the code). When a layer version or the risk table was made by the same key,
+the step returns it, marked ``reused``, instead of computing an equal one
+(docs/operations.md, "Reruns and caching").
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class StagedLayer(BaseModel):
     name: str
     version: str
     path: Path
+    #: True when an existing version built from the same inputs was reused, not rebuilt.
+    reused: bool = False
 
 
 def _publish(
@@ -41,9 +48,23 @@ def _publish(
     *,
     inputs: dict[str, str],
     make_current: bool,
+    key: str = "",
 ) -> StagedLayer:
-    entry = LayerStore(store_root).publish(name, layer, inputs=inputs, make_current=make_current)
+    entry = LayerStore(store_root).publish(
+        name, layer, inputs=inputs, make_current=make_current, step_sha256=key
+    )
     return StagedLayer(name=name, version=entry.version, path=entry.path)
+
+
+def _reuse(store_root: Path, name: str, key: str, *, make_current: bool) -> StagedLayer | None:
+    """Return the version of ``name`` built by ``key`` (made current if asked), or None."""
+    store = LayerStore(store_root)
+    entry = store.find(name, key)
+    if entry is None:
+        return None
+    if make_current:
+        store.promote({name: entry.version})
+    return StagedLayer(name=name, version=entry.version, path=entry.path, reused=True)
 
 
 def promote_layers(store_root: Path, versions: dict[str, str]) -> dict[str, Path]:
@@ -62,6 +83,8 @@ class RiskOutputs(BaseModel):
     very_high: dict[str, dict[str, int]]
     synthetic: str = "unknown"
     provenance: Path | None = None
+    #: True when the table written by the same inputs was reused, not recomputed.
+    reused: bool = False
 
 
 class CheckOutputs(BaseModel):
@@ -101,8 +124,12 @@ def build_heat(
     ref: ProjectionsRef, store_root: Path, profile: CityProfile, *, make_current: bool = True
 ) -> StagedLayer:
     """Build the heat layer from the projections and publish (or stage) it."""
+    from flows.step_keys import layer_key
     from hazard_models.heat.layer import build_heat_layer
 
+    key = layer_key("heat", ref.step_sha256, profile)
+    if (reused := _reuse(store_root, "heat", key, make_current=make_current)) is not None:
+        return reused
     ds = open_region(ref.directory, ("tasmax", "tasmin"), ref.bbox)
     layer = build_heat_layer(
         ds,
@@ -112,15 +139,19 @@ def build_heat(
         code_version=CODE_VERSION,
     )
     inputs = {"projections": str(ref.directory)}
-    return _publish(store_root, "heat", layer, inputs=inputs, make_current=make_current)
+    return _publish(store_root, "heat", layer, inputs=inputs, make_current=make_current, key=key)
 
 
 def build_rain(
     ref: ProjectionsRef, store_root: Path, profile: CityProfile, *, make_current: bool = True
 ) -> StagedLayer:
     """Build the rainstorm layer from the projections and publish (or stage) it."""
+    from flows.step_keys import layer_key
     from hazard_models.rain.layer import build_rain_layer
 
+    key = layer_key("rain", ref.step_sha256, profile)
+    if (reused := _reuse(store_root, "rain", key, make_current=make_current)) is not None:
+        return reused
     ds = open_region(ref.directory, ("pr",), ref.bbox)
     layer = build_rain_layer(
         ds,
@@ -130,7 +161,7 @@ def build_rain(
         code_version=CODE_VERSION,
     )
     inputs = {"projections": str(ref.directory)}
-    return _publish(store_root, "rain", layer, inputs=inputs, make_current=make_current)
+    return _publish(store_root, "rain", layer, inputs=inputs, make_current=make_current, key=key)
 
 
 def build_idf(
@@ -145,10 +176,16 @@ def build_idf(
     ``versions`` names the rain and heat versions to read (this run's staged ones); the
     current versions are read for a layer it does not name.
     """
+    from flows.step_keys import idf_key
     from hazard_models.rain.idf_layer import build_idf_layer
 
     store = LayerStore(store_root)
     chosen = versions or {}
+    key = idf_key(
+        store.entry("rain", chosen.get("rain")), store.entry("heat", chosen.get("heat")), method
+    )
+    if (reused := _reuse(store_root, "idf", key, make_current=make_current)) is not None:
+        return reused
     rain, heat = store.open("rain", chosen.get("rain")), store.open("heat", chosen.get("heat"))
     layer = build_idf_layer(
         rain,
@@ -158,7 +195,7 @@ def build_idf(
         code_version=CODE_VERSION,
     )
     inputs = {name: str(store.entry(name, chosen.get(name)).path) for name in ("rain", "heat")}
-    return _publish(store_root, "idf", layer, inputs=inputs, make_current=make_current)
+    return _publish(store_root, "idf", layer, inputs=inputs, make_current=make_current, key=key)
 
 
 #: Standard of the notional seawall of the coastal-flood layer: Shanghai's seawalls are
@@ -183,6 +220,7 @@ def build_coastal_flood(
     """
     import xarray as xr
 
+    from flows.step_keys import coastal_flood_key
     from hazard_models.coast.inundation import build_inundation_layer, coastal_ring, edge_water
     from hazard_models.layer import synthetic_flag
     from resilience.geodata.geography import open_dem
@@ -190,6 +228,9 @@ def build_coastal_flood(
     station = profile.tide_gauges.coastal_station
     store = LayerStore(store_root)
     surge_version = (versions or {}).get("surge")
+    key = coastal_flood_key(profile, store.entry("surge", surge_version))
+    if (reused := _reuse(store_root, "coastal_flood", key, make_current=make_current)) is not None:
+        return reused
     surge = store.open("surge", surge_version)
     surge_path = str(store.entry("surge", surge_version).path)
     if station not in surge["station"].values:
@@ -221,7 +262,7 @@ def build_coastal_flood(
             "defence_lines": str(profile.defence_lines),
         }
         return _publish(
-            store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current
+            store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current, key=key
         )
     source = edge_water(dem.values)
     ring = coastal_ring(source)
@@ -245,13 +286,16 @@ def build_coastal_flood(
         synthetic=synthetic_flag(surge.attrs),
     )
     inputs = {"surge": surge_path, "dem": str(profile.dem)}
-    return _publish(store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current)
+    return _publish(
+        store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current, key=key
+    )
 
 
 def build_surge(
     profile: CityProfile, store_root: Path, *, make_current: bool = True
 ) -> StagedLayer:
     """Build the storm-surge layer from the profile's tide gauges; publish (or stage) it."""
+    from flows.step_keys import surge_key
     from hazard_models.coast.surge import build_surge_layer
     from resilience.coast.tide_io import (
         read_annual_maxima,
@@ -260,6 +304,9 @@ def build_surge(
     )
     from resilience.storage.provenance import sha256_files
 
+    key = surge_key(profile)
+    if (reused := _reuse(store_root, "surge", key, make_current=make_current)) is not None:
+        return reused
     gauges = profile.tide_gauges
     tide_maxima = gauges.annual_maxima
     layer = build_surge_layer(
@@ -272,7 +319,7 @@ def build_surge(
         code_version=CODE_VERSION,
     )
     inputs = {"tide_maxima": str(tide_maxima)}
-    return _publish(store_root, "surge", layer, inputs=inputs, make_current=make_current)
+    return _publish(store_root, "surge", layer, inputs=inputs, make_current=make_current, key=key)
 
 
 def assess_risk(
@@ -295,20 +342,38 @@ def assess_risk(
     The same files are also published, atomically, to ``<data_dir>/risk`` (``data_dir`` =
     ``store_root``'s parent, :attr:`resilience.settings.Settings.risk_dir`), where the risk
     map pages (``/risk``, docs/web.md) read them.
+
+    When the table in ``out_dir`` or in ``<data_dir>/risk`` was made from the same layer
+    files, inventory and start year (``flows.step_keys.risk_key``, recorded in
+    ``risk_table.step.json`` with the sha256 of the three files), it is reused (copied where
+    it is missing) instead of being computed again.
     """
     from assets.overlay import sample_layer
     from assets.risk import HAZARDS, build_risk_table
+    from flows.risk_reuse import record_risk, reuse_risk
+    from flows.step_keys import risk_key
     from resilience.geodata.inventory_io import read_inventory
     from resilience.storage.provenance import sha256_files
     from resilience.storage.risk_io import write_risk_table
 
-    assets = read_inventory(inventory)
     store = LayerStore(store_root)
     chosen = {name: store.current(name).version for name in store.names()} | dict(versions or {})
     hazards = [name for name in sorted(chosen) if name in HAZARDS]  # IDF layer has no risk row
+    entries = {name: store.entry(name, chosen[name]) for name in hazards}
+    key = risk_key(entries, Path(inventory), start_year)
+    published = Path(store_root).parent / "risk"  # <data_dir>/risk: what the risk map reads
+    if (summary := reuse_risk(key, Path(out_dir), published)) is not None:
+        folder = Path(out_dir)
+        return RiskOutputs(
+            gpkg=folder / "risk_table.gpkg",
+            csv=folder / "risk_table.csv",
+            provenance=folder / "risk_table.provenance.json",
+            reused=True,
+            **summary,
+        )
+    assets = read_inventory(inventory)
     exposures = {name: sample_layer(store.open(name, chosen[name]), assets) for name in hazards}
     table = build_risk_table(exposures, assets, start_year=start_year)
-    entries = {name: store.entry(name, chosen[name]) for name in hazards}
     layers = {
         name: {
             "version": v.version,
@@ -332,10 +397,7 @@ def assess_risk(
         "code_version": CODE_VERSION,
     }
     gpkg, csv = write_risk_table(table, assets, Path(out_dir), provenance=provenance)
-    published = Path(store_root).parent / "risk"  # <data_dir>/risk: what the risk map reads
-    if published.resolve() != Path(out_dir).resolve():
-        write_risk_table(table, assets, published, provenance=provenance)
-    return RiskOutputs(
+    risk = RiskOutputs(
         gpkg=gpkg,
         csv=csv,
         rows=len(table),
@@ -344,6 +406,12 @@ def assess_risk(
         synthetic=synthetic,
         provenance=csv.with_name("risk_table.provenance.json"),
     )
+    summary = risk.model_dump(mode="json", include={"rows", "assets", "very_high", "synthetic"})
+    record_risk(Path(out_dir), key, summary)
+    if published.resolve() != Path(out_dir).resolve():
+        write_risk_table(table, assets, published, provenance=provenance)
+        record_risk(published, key, summary)
+    return risk
 
 
 def very_high_counts(table) -> dict[str, dict[str, int]]:  # noqa: ANN001 - a RiskTable

@@ -30,6 +30,12 @@ manifest before opening it, once per process per file state: a verified
 ``(path, size, mtime)`` is cached at module level. An edited or truncated file is refused
 with :class:`LayerIntegrityError` naming the file and the expected and found sha256.
 
+**Reuse.** A version published with a ``step_sha256`` (the key of the step that built it:
+inputs by content, parameters, code) records it in its manifest; :meth:`LayerStore.find`
+returns the newest version of a layer with that key whose file still matches its sha256,
+so a rerun with nothing changed reuses it instead of publishing an equal version
+(docs/operations.md, "Reruns and caching").
+
 **Leftovers.** Each publish first removes what a killed run left beside the layers:
 ``.staging-<pid>-*`` directories whose process is gone (or older than a day), and temporary
 pointer files (``.current.*``) older than :data:`STALE_AFTER_S`. A concurrent run's staging
@@ -296,6 +302,7 @@ class LayerStore:
         *,
         inputs: Mapping[str, str] | None = None,
         make_current: bool = True,
+        step_sha256: str | None = None,
     ) -> LayerVersion:
         """Validate ``layer``, write it as a new version and (by default) make it current.
 
@@ -310,6 +317,10 @@ class LayerStore:
         make_current : bool
             If False the version is only staged: readable by version, made current later,
             with the other layers of its run, by :meth:`promote`.
+        step_sha256 : str, optional
+            The key of the step that built the layer (its inputs' hashes, parameters and
+            code, :func:`resilience.storage.provenance.step_sha256`), recorded in the
+            manifest so that :meth:`find` can offer this version to a rerun.
 
         Returns
         -------
@@ -337,6 +348,8 @@ class LayerStore:
             with xr.open_dataset(target) as written:  # check what readers will get
                 validate_layer_plausible(written.load(), name)
             manifest = self._manifest(name, layer, target, inputs or {})
+            if step_sha256:
+                manifest["step_sha256"] = step_sha256
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             version = self._claim_version(layer_dir, staging)
         except BaseException:
@@ -348,6 +361,38 @@ class LayerStore:
         if make_current:
             self.promote({name: version})
         return entry
+
+    def find(self, name: str, step_sha256: str) -> LayerVersion | None:
+        """Return the newest version of ``name`` built by the step key ``step_sha256``.
+
+        A rerun whose inputs, parameters and code are unchanged reuses that version instead
+        of building an equal one (docs/operations.md, "Reruns and caching"). Only a version
+        whose file still matches its manifest's sha256 is offered.
+
+        Parameters
+        ----------
+        name : str
+            Layer name.
+        step_sha256 : str
+            The step key; an empty key finds nothing.
+
+        Returns
+        -------
+        LayerVersion or None
+            The newest matching version (staged or current), or None.
+        """
+        if not step_sha256:
+            return None
+        for version in reversed(self.versions(name)):
+            try:
+                entry = self._version(name, version)
+                if entry.manifest.get("step_sha256") != step_sha256:
+                    continue
+                _verify_file(entry)
+            except (KeyError, ValueError, LayerIntegrityError):
+                continue  # a half-removed version or an edited file: not reusable
+            return entry
+        return None
 
     @contextmanager
     def _lock(self) -> Iterator[None]:

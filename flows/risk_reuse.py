@@ -1,0 +1,58 @@
+"""Reuse of a risk table computed from the same inputs (docs/operations.md, "Reruns and caching").
+
+``flows.steps.assess_risk`` records, beside each table it writes (its own ``out_dir`` and
+``<data_dir>/risk``), the key of its inputs and the sha256 of the three files; a later run
+with the same key takes the table from either folder (copying it into the other) instead
+of computing it again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: The files of a risk table, in the order they are written, and the record written last.
+_RISK_FILES = ("risk_table.provenance.json", "risk_table.gpkg", "risk_table.csv")
+_RISK_RECORD = "risk_table.step.json"
+
+
+def record_risk(folder: Path, key: str, summary: dict) -> None:
+    """Record that the table in ``folder`` was made by ``key``; ``summary`` is returned on reuse."""
+    from resilience.storage.provenance import write_step_record
+
+    outputs = [folder / name for name in _RISK_FILES]
+    write_step_record(folder / _RISK_RECORD, key, outputs=outputs, payload=summary)
+
+
+def reuse_risk(key: str, out_dir: Path, published: Path) -> dict[str, Any] | None:
+    """Find the risk table made by ``key`` in ``out_dir`` or ``published``; copy it to both.
+
+    Parameters
+    ----------
+    key : str
+        The risk step's key (``flows.step_keys.risk_key``).
+    out_dir, published : Path
+        The run's risk folder and ``<data_dir>/risk`` (the same folder or two).
+
+    Returns
+    -------
+    dict or None
+        The recorded summary (``rows``, ``assets``, ``very_high``, ``synthetic``) once the
+        table is in both folders, or None if neither holds a table made by ``key``.
+    """
+    from resilience.storage.atomic import write_bytes_atomic
+    from resilience.storage.provenance import read_step_record
+
+    folders = [out_dir] if published.resolve() == out_dir.resolve() else [out_dir, published]
+    found = {folder: read_step_record(folder / _RISK_RECORD, key) for folder in folders}
+    source = next((folder for folder, summary in found.items() if summary is not None), None)
+    if source is None:
+        return None
+    summary = found[source] or {}
+    for folder in folders:
+        if found[folder] is None:  # the other folder: copy the verified files, record last
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in _RISK_FILES:
+                write_bytes_atomic(folder / name, (source / name).read_bytes())
+            record_risk(folder, key, summary)
+    return summary
