@@ -1,6 +1,10 @@
 """Fixtures shared by the flow tests: Prefect's test harness (about 12 s) and one run of
 ``resilience demo`` on the bundled sample (about 90 s) that several modules read."""
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 
@@ -26,4 +30,25 @@ def demo_run(tmp_path_factory, prefect_harness):
     out = tmp_path_factory.mktemp("demo")
     result = CliRunner().invoke(app, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output + repr(result.exception)
+    link_copy(out, out.with_name(out.name + "-pristine"))  # as `make demo` left it
     return out, result.output
+
+
+def link_copy(source: Path, target: Path) -> Path:
+    """Copy a demo output folder by hard links, but the SQLite databases by value.
+
+    The commands replace files by rename (a new inode), never in place, except SQLite,
+    so the copy keeps the state it was taken in while tests write into ``source``.
+    """
+    shutil.copytree(source, target, copy_function=os.link)
+    for db in target.rglob("*.db"):
+        db.unlink()
+        shutil.copy2(source / db.relative_to(target), db)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo_pristine(demo_run) -> Path:
+    """The demo's output folder as the demo left it (before any test wrote into it)."""
+    out, _ = demo_run
+    return out.with_name(out.name + "-pristine")

@@ -5,7 +5,6 @@ import csv
 import json
 
 import pytest
-import xarray as xr
 from typer.testing import CliRunner
 
 from resilience.cli.main import app
@@ -174,8 +173,10 @@ def test_sample_command_is_deterministic(demo_out, tmp_path):
     assert ours == demo
 
 
-def test_refresh_without_prefect_publishes_new_versions(demo_out, config, tmp_path):
-    """`use_prefect = false` runs the same steps as plain calls; the store moves to v0002."""
+def test_refresh_without_prefect_reuses_the_unchanged_versions(demo_out, config, tmp_path):
+    """`use_prefect = false` runs the same steps as plain calls; with the demo's inputs and
+    code unchanged, every layer step reuses the demo's v0001 instead of publishing an equal
+    v0002 (docs/operations.md, "Reruns and caching"), and the risk table is the demo's."""
     from resilience.storage.layer_store import LayerStore
 
     out, _ = demo_out
@@ -193,17 +194,12 @@ def test_refresh_without_prefect_publishes_new_versions(demo_out, config, tmp_pa
     )
     assert result.exit_code == 0, result.output
     store = LayerStore(out / "data" / "layers")
-    for name in ("heat", "rain", "surge"):
-        assert store.versions(name) == ["v0001", "v0002"]
-        # same inputs, same code: the new version holds the same numbers (values, coordinates
-        # and dimensions equal; attributes such as the creation time may differ)
-        first, again = store.open(name, "v0001"), store.open(name, "v0002")
-        xr.testing.assert_equal(first, again)
-        assert (
-            store.current(name).manifest["inputs_sha256"]
-            == store._version(name, "v0001").manifest["inputs_sha256"]
-        )
-    assert (tmp_path / "risk" / "risk_table.csv").is_file()
+    for name in ("heat", "rain", "idf", "surge", "coastal_flood"):
+        assert store.versions(name) == ["v0001"], name
+        assert store.current(name).version == "v0001"
+        assert store.current(name).manifest["step_sha256"]  # the key that was matched
+    table = (tmp_path / "risk" / "risk_table.csv").read_bytes()
+    assert table == (out / "risk" / "risk_table.csv").read_bytes()
     bad = runner.invoke(app, ["refresh", "--sample", str(tmp_path), "--config", str(config)])
     assert bad.exit_code == 2 and "expected a city profile" in bad.output
 
@@ -230,3 +226,46 @@ def test_every_output_of_the_sample_says_it_came_from_synthetic_inputs(demo_out)
     assert "Synthetic data." in next((out / "reports").glob("*.html")).read_text()
     xml = next((out / "cap").glob("*.xml")).read_text()
     assert "<valueName>inputsSha256</valueName>" in xml
+
+
+def test_readme_commands_print_what_the_readme_shows(demo_pristine, tmp_path, monkeypatch):
+    """Every runnable README block (``<!-- runnable -->``), run on a copy of the demo's
+    output as ``make demo`` leaves it: each command exits 0 and each line the README shows
+    is in what it prints (rules: tests/flows/readme_commands.py)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    repo = here.parents[1]
+    loaded = {}
+    for name in ("readme_commands", "conftest"):
+        spec = importlib.util.spec_from_file_location(f"_flows_{name}", here / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+        loaded[name] = module
+    readme = loaded["readme_commands"]
+    work = tmp_path / "work"
+    work.mkdir()
+    loaded["conftest"].link_copy(demo_pristine, work / "demo-output")
+    for name in ("tests", "resilience"):  # paths the README names from the repository root
+        (work / name).symlink_to(repo / name)
+    monkeypatch.chdir(work)
+    env = {"RESILIENCE_DATA_DIR": "demo-output/data", "RESILIENCE_USE_PREFECT": "false"}
+    commands = readme.runnable_commands(repo / "README.md")
+    assert len(commands) >= 14
+    assert {c.argv[1] for c in commands} >= {"check", "fit", "refresh", "layers", "pull", "warn"}
+    problems = []
+    for command in commands:
+        assert command.argv[0] == "resilience", command.argv
+        result = runner.invoke(app, command.argv[1:], env={**env, "COLUMNS": "250"})
+        where = f"README line {command.line} ({' '.join(command.argv[:2])})"
+        if result.exit_code != 0:
+            problems.append(f"{where}: exit {result.exit_code}: {result.output[-500:]}")
+            continue
+        problems += [
+            f"{where}: {line}" for line in readme.unmatched(command.shown, result.output, work)
+        ]
+    assert problems == [], "\n".join(problems)
