@@ -28,8 +28,9 @@ from resilience.feasibility.assessment import (
     governing_hazard,
     verdicts,
 )
+from resilience.feasibility.dependencies import assess_dependencies
 from resilience.feasibility.domain import FeasibilityError, layer_extent, validate_site
-from resilience.feasibility.identity import code_version, result_hash
+from resilience.feasibility.identity import code_version, dependency_identity, result_hash
 from resilience.feasibility.lifetime import (
     extrapolation_note,
     hazard_targets,
@@ -50,6 +51,7 @@ from resilience.feasibility.site import (
     check_layers,
     sample_site,
 )
+from resilience.feasibility.supply_data import SupplyData
 from resilience.feasibility.tipping import tipping_points
 
 __all__ = [
@@ -232,6 +234,7 @@ def run_check(
     target_probability: float = 0.10,
     validated: bool = False,
     hot_day_dispersion: float = HOT_DAY_DISPERSION,
+    supply: SupplyData | None = None,
 ) -> CheckResult:
     """Check a submission against the heat, rain and surge layers.
 
@@ -251,6 +254,12 @@ def run_check(
     hot_day_dispersion : float, optional
         NB2 size k of a year's count of hot days (``assets.hot_days.HOT_DAY_DISPERSION``,
         UNCONFIRMED; ``math.inf`` for Poisson). Recorded in ``parameters``.
+    supply : SupplyData, optional
+        The inventory and published risk rows
+        (:func:`resilience.feasibility.supply_data.open_supply_data`): adds the
+        ``dependencies`` section (suppliers, service loss, a substation's dependants;
+        ``resilience.feasibility.dependencies``) and its identity to ``result_hash``.
+        None (the default): no section. The verdict never depends on it.
 
     Returns
     -------
@@ -262,8 +271,9 @@ def run_check(
     Raises
     ------
     FeasibilityError
-        If a layer or one of its variables is missing, or the site is outside a layer or the
-        layers' domain (the message names the layer and its extent).
+        If a layer or one of its variables is missing, the site is outside a layer or the
+        layers' domain (the message names the layer and its extent), or ``depends_on`` names
+        an asset_id that is not in the inventory of ``supply``.
     hazard_models.layer.SchemaError
         If a layer breaks the HazardLayer contract.
     """
@@ -298,6 +308,21 @@ def run_check(
     }
     code = code_version()
     inputs = _layer_inputs(used)
+    dependencies = None
+    if supply is not None:
+        dependencies = assess_dependencies(
+            submission,
+            rows,
+            used,
+            data=supply,
+            check_site=lambda site: run_check(
+                site,
+                used,
+                target_probability=target_probability,
+                validated=True,
+                hot_day_dispersion=hot_day_dispersion,
+            ),
+        )
     return CheckResult(
         submission=submission,
         rows=rows,
@@ -322,9 +347,14 @@ def run_check(
         tipping_points=tipping,
         options=adaptation_options(sites, advice, submission, targets=targets, in_life=in_life),
         domain=domain,
+        dependencies=dependencies,
         code_version=code,
         parameters=parameters,
         result_hash=result_hash(
-            submission.model_dump(mode="json"), used, code=code, parameters=parameters
+            submission.model_dump(mode="json"),
+            used,
+            code=code,
+            parameters=parameters,
+            dependencies=dependency_identity(dependencies),
         ),
     )

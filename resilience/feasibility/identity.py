@@ -4,7 +4,12 @@
 submission (``model_dump(mode="json")``, standards filled from the catalogue), each layer's
 identity (version, full ``inputs_sha256``, code version, synthetic flag and, when the layer
 carries it, the published file's sha256), the engine's code version and the parameters that
-change the result (the target probability ...). The check's own id and timestamp are left
+change the result (the target probability ...) and, when the check has a dependencies
+section, its inputs: the inventory's sha256, the sha256 of the risk table's provenance file,
+where suppliers' probabilities came from, and the status and reason (the section's numbers
+follow from those, the layers and the code; floats are left out so that no last-bit
+difference between machines changes the hash). A submission without ``depends_on`` hashes
+as before the field existed. The check's own id and timestamp are left
 out, so the same inputs give the same hash in the CLI, the API and a flow, and a re-submission
 can be recognised.
 """
@@ -14,15 +19,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
 from hazard_models.layer import synthetic_flag
 
+if TYPE_CHECKING:
+    from resilience.feasibility.dependency_models import DependencyAssessment
+
 __all__ = [
     "LAYER_IDENTITY_ATTRS",
     "canonical_json",
     "code_version",
+    "dependency_identity",
     "layer_identity",
     "result_hash",
 ]
@@ -57,12 +67,23 @@ def layer_identity(layer: xr.Dataset) -> dict[str, str]:
     return identity
 
 
+def dependency_identity(section: DependencyAssessment | None) -> dict[str, str] | None:
+    """Return the inputs of a check's dependencies section that enter the hash (None: none)."""
+    if section is None:
+        return None
+    return section.model_dump(
+        mode="json",
+        include={"status", "reason", "source", "inventory_sha256", "risk_table_provenance_sha256"},
+    )
+
+
 def result_hash(
     submission: Mapping[str, object],
     layers: Mapping[str, xr.Dataset],
     *,
     code: str,
     parameters: Mapping[str, object],
+    dependencies: Mapping[str, object] | None = None,
 ) -> str:
     """Return the sha256 (hex) of a check's inputs.
 
@@ -76,16 +97,23 @@ def result_hash(
         The engine's code version (:func:`code_version`).
     parameters : mapping
         Settings that change the result, e.g. ``{"target_probability": 0.1}``.
+    dependencies : mapping, optional
+        :func:`dependency_identity` of the check's dependencies section; None: left out.
 
     Returns
     -------
     str
         64 hexadecimal digits.
     """
+    submitted = dict(submission)
+    if submitted.get("depends_on", "") is None:  # as before the field existed
+        submitted.pop("depends_on")
     document = {
-        "submission": dict(submission),
+        "submission": submitted,
         "layers": {name: layer_identity(layer) for name, layer in layers.items()},
         "code_version": code,
         "parameters": dict(parameters),
     }
+    if dependencies is not None:
+        document["dependencies"] = dict(dependencies)
     return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from assets.catalogue import ASSET_TYPES, HeatStandard
+from resilience.feasibility.dependency_models import DependencyAssessment
 from resilience.feasibility.fields import (
     BOUNDS,
     CONTROL,
@@ -95,6 +96,27 @@ class Submission(BaseModel):
     protection_level_m: float | None = number_field(
         "m, Wusong datum", BOUNDS["protection_level_m"], default=None
     )
+    depends_on: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description="asset_ids of the inventory the project will draw on (power, water); "
+        "absent: the nearest supply assets by type are assumed (docs/feasibility.md, "
+        "'Dependencies')",
+    )
+
+    @field_validator("depends_on")
+    @classmethod
+    def _plain_ids(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        for item in value:
+            bad = CONTROL.search(item)
+            if not item.strip() or bad or len(item) > 200:
+                raise ValueError(
+                    f"depends_on: expected asset_ids of plain text (1-200 characters), "
+                    f"found {item[:40]!r}"
+                )
+        return list(dict.fromkeys(value))
 
     @field_validator("project_name", "asset_type")
     @classmethod
@@ -396,6 +418,12 @@ class CheckResult(BaseModel):
     tipping_points: list[TippingPoint] = Field(default_factory=list)
     options: list[AdaptationOption] = Field(default_factory=list)
     domain: LayerDomain | None = None
+    dependencies: DependencyAssessment | None = Field(
+        default=None,
+        description="suppliers of the project and their design-life failure probability, "
+        "its combined service loss, or a new substation's dependants (docs/feasibility.md, "
+        "'Dependencies'); None when the check was run without an inventory source",
+    )
     code_version: str = ""
     parameters: dict[str, float | str] = Field(
         default_factory=dict, description="settings that change the result (target ...)"

@@ -21,6 +21,7 @@ from resilience.feasibility.report_context import (
     default_report_context,
     site_return_levels,
 )
+from resilience.feasibility.report_dependencies import dependency_section
 from resilience.feasibility.report_pdf import MissingFontError, render_pdf_bytes
 from resilience.feasibility.report_sections import (
     advice_text,
@@ -44,6 +45,7 @@ __all__ = [
     "MissingFontError",
     "ReportContext",
     "default_report_context",
+    "format_dependencies",
     "format_table",
     "format_tables",
     "render_html",
@@ -165,6 +167,7 @@ def render_html(
         tipping=tipping_rows(result, language),
         tipping_rule=result.tipping_points[0].rule if result.tipping_points else "",
         layers=layer_rows(result, language),
+        deps=dependency_section(result, language),
         sources=[
             *result.sources,
             *([] if any("Haasnoot" in source for source in result.sources) else [_DAPP]),
@@ -272,13 +275,14 @@ def format_tables(result: CheckResult, width: int) -> list[Table | Text]:
     -------
     list of rich.table.Table or rich.text.Text
         Narrower than :data:`WIDE_TABLE_COLUMNS`: the project and verdict as a line of text,
-        then the tables.
+        then the tables. Both widths end with the "Dependencies" section
+        (:func:`resilience.feasibility.report_dependencies.format_dependencies`).
     """
     from rich.table import Table
     from rich.text import Text
 
     if width >= WIDE_TABLE_COLUMNS:
-        return [format_table(result)]
+        return [format_table(result), *format_dependencies(result)]
     verdict = _VERDICT_LABEL[result.verdict]
     name = terminal_text(result.submission.project_name)
     tables: list[Table | Text] = []
@@ -288,7 +292,8 @@ def format_tables(result: CheckResult, width: int) -> list[Table | Text]:
         standards = {f"{_num(r.standard, 2)} {r.standard_units}" for r in rows}
         title = f"{hazard}: {rows[0].metric} vs standard {', '.join(sorted(standards))}"
         if index == 0:  # the project on its own line above the first table
-            tables.append(Text(f"{name}: {verdict} (score {result.overall_score})"))
+            # from_markup: ``name`` is escaped markup, which a plain Text would show escaped
+            tables.append(Text.from_markup(f"{name}: {verdict} (score {result.overall_score})"))
         last = index == len(hazards) - 1
         caption = f"extrapolated: {terminal_text(result.extrapolation)}" if last else None
         table = Table(title=terminal_text(title), caption=caption if result.extrapolation else None)
@@ -307,7 +312,7 @@ def format_tables(result: CheckResult, width: int) -> list[Table | Text]:
             )
             table.add_row(*(terminal_text(cell) for cell in cells))
         tables.append(table)
-    return tables
+    return tables + format_dependencies(result)
 
 
 def format_table(result: CheckResult) -> Table:
@@ -362,3 +367,44 @@ def format_table(result: CheckResult) -> Table:
         )
         table.add_row(*(terminal_text(cell) for cell in cells))
     return table
+
+
+def format_dependencies(result: CheckResult) -> list[Table | Text]:
+    """Return the "Dependencies" section for the command line (English, plain text cells).
+
+    Parameters
+    ----------
+    result : CheckResult
+        The check to show.
+
+    Returns
+    -------
+    list of rich.table.Table or rich.text.Text
+        A line saying why it was not assessed, or the suppliers' table and the service-loss
+        table (then a line on a substation's dependants and the notes).
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    section = dependency_section(result, "en")
+    if not section["assessed"]:
+        return [Text.from_markup(f"Dependencies: {terminal_text(section['not_assessed'])}")]
+    out: list[Table | Text] = []
+    if section["suppliers"]:
+        suppliers = Table(title="Dependencies: suppliers", title_justify="left")
+        for header in section["headers"]:
+            suppliers.add_column(header, justify="right" if "km" in header else "left")
+        for row in section["suppliers"]:
+            suppliers.add_row(*(terminal_text(cell) for cell in row))
+        out.append(suppliers)
+    loss = Table(title=section["loss_title"], title_justify="left")
+    for header in section["loss_headers"]:
+        loss.add_column(header, justify="left" if header == "Scenario" else "right")
+    for row in section["loss"]:
+        loss.add_row(*(terminal_text(cell) for cell in row))
+    out.append(loss)
+    lines = (
+        [section["dependants"], *section["notes"]] if section["dependants"] else section["notes"]
+    )
+    out += [Text.from_markup(f"  {terminal_text(line)}") for line in lines]
+    return out

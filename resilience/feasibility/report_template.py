@@ -137,6 +137,20 @@ TEMPLATE = (
 {% else %}<p class="muted">{{ t('tipping_none') }}</p>{% endif %}
 </section>
 
+<section id="dependencies"><h2>{{ deps.title }}</h2>
+{% if deps.assessed %}<p>{{ deps.lead }}</p>
+{% if deps.suppliers %}<table><tr>{% for h in deps.headers %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in deps.suppliers %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>{% endif %}
+<h3>{{ deps.loss_title }}</h3><table><tr>{% for h in deps.loss_headers %}<th>{{ h }}</th>
+{% endfor %}</tr>{% for row in deps.loss %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% if deps.dependants %}<p>{{ deps.dependants }}</p>{% endif %}
+{% for n in deps.notes %}<p class="muted">{{ n }}</p>{% endfor %}
+<p class="muted">{{ deps.source }}. {{ deps.rule }}</p>
+{% else %}<p class="caveat">{{ deps.not_assessed }}</p>{% endif %}
+</section>
+
 <section id="method"><h2>{{ t('method') }}</h2>
 <p>{{ t('method_text') }}</p>
 <p>{{ t('verdict_rule') }}: {{ t('verdict_rule_text') or r.verdict_rule }}</p>

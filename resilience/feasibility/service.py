@@ -2,7 +2,9 @@
 
 Every caller goes through :func:`check_submission`, so the same submission against the same
 layer versions, code version and settings gives the same :class:`CheckResult` (and the same
-``result_hash``) whether it came from ``resilience check``, ``POST /v1/checks`` or a flow.
+``result_hash``) whether it came from ``resilience check``, ``POST /v1/checks`` or a flow. The
+dependencies section draws on the inventory and risk table published in ``settings.risk_dir``
+("not assessed", with the reason, when there are none).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from resilience.feasibility.check import FeasibilityError, run_check
 from resilience.feasibility.layer_cache import LayerCache, shared_layer_cache
 from resilience.feasibility.models import CheckResult, Submission
+from resilience.feasibility.supply_data import open_supply_data
 from resilience.settings import Settings
 
 __all__ = ["check_submission", "layer_cache_for"]
@@ -69,4 +72,5 @@ def check_submission(
         cache.layers(),
         target_probability=settings.design_life_target_probability,
         validated=True,
+        supply=open_supply_data(settings.risk_dir),
     )
