@@ -73,13 +73,17 @@ def refresh_city(
     city = load_profile(Path(profile))
     out = Path(out_dir) if out_dir else settings.data_dir
     with dask_scheduler(settings.dask_address):
-        return refresh.refresh_sequence(
+        result = refresh.refresh_sequence(
             refresh.prefect_tasks(),
             city,
             settings.layer_store_dir.resolve(),
             out_dir=out.resolve(),
             idf_method=settings.rain_uplift_method,
         )
+    from flows.refresh_artifacts import publish_refresh_artifacts
+
+    publish_refresh_artifacts(result)  # the markdown summary and the layers table in the UI
+    return result
 
 
 @flow(name="city-warnings", log_prints=True)

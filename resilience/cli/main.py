@@ -186,6 +186,8 @@ def refresh(
         _fail(f"refresh of {city.name} ({path}): {error}")
     for name, layer in result.layers.items():
         console.print(f"layer {name:<13} {layer}", highlight=False, soft_wrap=True)
+    done = ", ".join(f"{step} {outcome}" for step, outcome in result.step_outcomes.items())
+    console.print(f"steps: {done}", highlight=False)  # built or reused (docs/operations.md)
     for label, path in (("risk table", result.risk.gpkg), ("", result.risk.csv)):
         console.print(f"{label:<19} {path}", highlight=False, soft_wrap=True)
     console.print(
