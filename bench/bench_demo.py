@@ -41,7 +41,7 @@ def read_floor_s(directory):
 
 
 def main():
-    from flows import projection_steps, steps
+    from flows import coast_steps, projection_steps, steps
     from resilience.profile import find_profile, load_profile
     from resilience.storage.database import make_engine  # noqa: F401 - import cost counted once here
 
@@ -63,7 +63,7 @@ def main():
     ref = timed("QDM vs ERA5-Land", projection_steps.adjust_projections, ref, profile, work)
     timed("heat layer", steps.build_heat, ref, store, profile)
     timed("rain layer", steps.build_rain, ref, store, profile)
-    timed("surge layer", steps.build_surge, profile, store)
+    timed("surge layer", coast_steps.build_surge, profile, store)
     timed("risk table", steps.assess_risk, store, profile.assets, out / "risk", 2025)
     timed(
         "feasibility check",

@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from flows import projection_steps, steps
+from flows import coast_steps, projection_steps, steps
 from resilience.profile import CityProfile, load_profile
 
 #: Each step of the refresh: its function, Prefect task name and retries. Retries go on the
@@ -43,8 +43,8 @@ _STEPS: dict[str, tuple[Callable[..., Any], str, int]] = {
     "build_heat": (steps.build_heat, "build-heat-layer", 1),
     "build_rain": (steps.build_rain, "build-rain-layer", 1),
     "build_idf": (steps.build_idf, "build-idf-layer", 1),
-    "build_surge": (steps.build_surge, "build-surge-layer", 1),
-    "build_coastal_flood": (steps.build_coastal_flood, "build-coastal-flood-layer", 1),
+    "build_surge": (coast_steps.build_surge, "build-surge-layer", 1),
+    "build_coastal_flood": (coast_steps.build_coastal_flood, "build-coastal-flood-layer", 1),
     "assess_risk": (steps.assess_risk, "assess-risk", 1),
     "promote_layers": (steps.promote_layers, "promote-layers", 1),
 }

@@ -9,6 +9,7 @@ The ``build_*`` steps return a :class:`StagedLayer` (name, version, file). Calle
 (``build_idf``, ``build_coastal_flood``, ``assess_risk``) then take ``versions`` (layer name
 -> version) and read those staged versions, and ``promote_layers`` makes the whole set
 current at once (D27): the refresh does this, so that a killed run changes nothing current.
+The coastal steps (surge and coastal flood) are in :mod:`flows.coast_steps`.
 
 Each step first computes its key (:mod:`flows.step_keys`: its inputs by content, its
 parameters and the code). When a layer version or the risk table was made by the same key,
@@ -41,7 +42,7 @@ class StagedLayer(BaseModel):
     reused: bool = False
 
 
-def _publish(
+def publish_layer(
     store_root: Path,
     name: str,
     layer: xr.Dataset,
@@ -50,13 +51,22 @@ def _publish(
     make_current: bool,
     key: str = "",
 ) -> StagedLayer:
+    """Compute ``layer`` and publish it as a new version of ``name`` (staged unless current).
+
+    ``key`` is the step's sha256 (:mod:`flows.step_keys`), recorded in the manifest so that
+    a later run with the same key can reuse this version (:func:`reuse_layer`).
+    """
+    from resilience.compute import compute_layer
+
+    # computed in one pass on the active scheduler, then written by this process alone: on a
+    # dask.distributed cluster a lazy to_netcdf reopens the file on every worker (D34)
     entry = LayerStore(store_root).publish(
-        name, layer, inputs=inputs, make_current=make_current, step_sha256=key
+        name, compute_layer(layer), inputs=inputs, make_current=make_current, step_sha256=key
     )
     return StagedLayer(name=name, version=entry.version, path=entry.path)
 
 
-def _reuse(store_root: Path, name: str, key: str, *, make_current: bool) -> StagedLayer | None:
+def reuse_layer(store_root: Path, name: str, key: str, *, make_current: bool) -> StagedLayer | None:
     """Return the version of ``name`` built by ``key`` (made current if asked), or None."""
     store = LayerStore(store_root)
     entry = store.find(name, key)
@@ -114,7 +124,8 @@ def write_sample(out_dir: Path) -> Path:
     return write(out_dir).root
 
 
-def _horizons(profile: CityProfile) -> list:  # noqa: ANN401 - list of Horizon
+def profile_horizons(profile: CityProfile) -> list:  # noqa: ANN401 - list of Horizon
+    """Return the profile's horizons as ``hazard_models.horizon.Horizon`` objects."""
     from hazard_models.horizon import horizon_by_name
 
     return [horizon_by_name(name) for name in profile.horizons]
@@ -128,18 +139,20 @@ def build_heat(
     from hazard_models.heat.layer import build_heat_layer
 
     key = layer_key("heat", ref.step_sha256, profile)
-    if (reused := _reuse(store_root, "heat", key, make_current=make_current)) is not None:
+    if (reused := reuse_layer(store_root, "heat", key, make_current=make_current)) is not None:
         return reused
     ds = open_region(ref.directory, ("tasmax", "tasmin"), ref.bbox)
     layer = build_heat_layer(
         ds,
-        horizons=_horizons(profile),
+        horizons=profile_horizons(profile),
         scenarios=list(profile.scenarios),
         inputs_sha256=ref.inputs_sha256,
         code_version=CODE_VERSION,
     )
     inputs = {"projections": str(ref.directory)}
-    return _publish(store_root, "heat", layer, inputs=inputs, make_current=make_current, key=key)
+    return publish_layer(
+        store_root, "heat", layer, inputs=inputs, make_current=make_current, key=key
+    )
 
 
 def build_rain(
@@ -150,18 +163,20 @@ def build_rain(
     from hazard_models.rain.layer import build_rain_layer
 
     key = layer_key("rain", ref.step_sha256, profile)
-    if (reused := _reuse(store_root, "rain", key, make_current=make_current)) is not None:
+    if (reused := reuse_layer(store_root, "rain", key, make_current=make_current)) is not None:
         return reused
     ds = open_region(ref.directory, ("pr",), ref.bbox)
     layer = build_rain_layer(
         ds,
-        horizons=_horizons(profile),
+        horizons=profile_horizons(profile),
         scenarios=list(profile.scenarios),
         inputs_sha256=ref.inputs_sha256,
         code_version=CODE_VERSION,
     )
     inputs = {"projections": str(ref.directory)}
-    return _publish(store_root, "rain", layer, inputs=inputs, make_current=make_current, key=key)
+    return publish_layer(
+        store_root, "rain", layer, inputs=inputs, make_current=make_current, key=key
+    )
 
 
 def build_idf(
@@ -184,7 +199,7 @@ def build_idf(
     key = idf_key(
         store.entry("rain", chosen.get("rain")), store.entry("heat", chosen.get("heat")), method
     )
-    if (reused := _reuse(store_root, "idf", key, make_current=make_current)) is not None:
+    if (reused := reuse_layer(store_root, "idf", key, make_current=make_current)) is not None:
         return reused
     rain, heat = store.open("rain", chosen.get("rain")), store.open("heat", chosen.get("heat"))
     layer = build_idf_layer(
@@ -195,131 +210,9 @@ def build_idf(
         code_version=CODE_VERSION,
     )
     inputs = {name: str(store.entry(name, chosen.get(name)).path) for name in ("rain", "heat")}
-    return _publish(store_root, "idf", layer, inputs=inputs, make_current=make_current, key=key)
-
-
-#: Standard of the notional seawall of the coastal-flood layer: Shanghai's seawalls are
-#: built to 100-200-year levels (domain.md 2.1-2.2); no surveyed defence line is shipped.
-NOTIONAL_SEAWALL_RETURN_PERIOD = 200.0
-
-
-def build_coastal_flood(
-    profile: CityProfile,
-    store_root: Path,
-    *,
-    versions: dict[str, str] | None = None,
-    make_current: bool = True,
-) -> StagedLayer:
-    """Build the bathtub inundation layer behind a notional seawall; publish (or stage) it.
-
-    The still-water levels of the profile's ``tide_gauges.coastal_station`` (surge layer)
-    flood the profile's DEM from the sea cells; a wall on the coastline ring has its crest
-    at today's 200-year median level at the station, so the maps show where that standard
-    is overtopped in future horizons (static method, docs/surge.md; DEM taken as the
-    gauges' datum, D10). ``versions`` may name the surge version to read (this run's).
-    """
-    import xarray as xr
-
-    from flows.step_keys import coastal_flood_key
-    from hazard_models.coast.inundation import build_inundation_layer, coastal_ring, edge_water
-    from hazard_models.layer import synthetic_flag
-    from resilience.geodata.geography import open_dem
-
-    station = profile.tide_gauges.coastal_station
-    store = LayerStore(store_root)
-    surge_version = (versions or {}).get("surge")
-    key = coastal_flood_key(profile, store.entry("surge", surge_version))
-    if (reused := _reuse(store_root, "coastal_flood", key, make_current=make_current)) is not None:
-        return reused
-    surge = store.open("surge", surge_version)
-    surge_path = str(store.entry("surge", surge_version).path)
-    if station not in surge["station"].values:
-        raise ValueError(
-            f"{profile.source}: field tide_gauges.coastal_station: {station!r} is not a station "
-            f"of the surge layer; expected one of {[str(s) for s in surge['station'].values]}"
-        )
-    level = surge["still_water_level"].sel(station=station)
-    crest_m = float(
-        level.sel(
-            horizon="baseline", return_period=NOTIONAL_SEAWALL_RETURN_PERIOD, quantile=0.5
-        ).isel(scenario=0)
+    return publish_layer(
+        store_root, "idf", layer, inputs=inputs, make_current=make_current, key=key
     )
-    dem = open_dem(profile.dem)
-    if profile.defence_lines is not None:  # the city's own defence lines (resilience flood)
-        from resilience.coast.flood_map import FloodOptions, build_flood_layer, read_defence_lines
-
-        layer = build_flood_layer(
-            surge,
-            dem,
-            read_defence_lines(profile.defence_lines),
-            options=FloodOptions(station=station, defences="file"),
-            inputs_sha256=str(surge.attrs.get("inputs_sha256", "")),
-            code_version=CODE_VERSION,
-        )
-        inputs = {
-            "surge": surge_path,
-            "dem": str(profile.dem),
-            "defence_lines": str(profile.defence_lines),
-        }
-        return _publish(
-            store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current, key=key
-        )
-    source = edge_water(dem.values)
-    ring = coastal_ring(source)
-    defences = xr.Dataset(
-        {
-            "crest_m": (("lat", "lon"), xr.where(xr.DataArray(ring), crest_m, float("nan")).values),
-            "segment": (
-                ("lat", "lon"),
-                xr.where(xr.DataArray(ring), "notional_seawall", "").values,
-            ),
-        },
-        coords={"lat": dem["lat"], "lon": dem["lon"]},
-    )
-    layer = build_inundation_layer(
-        dem,
-        level,
-        source=source,
-        defences=defences,
-        inputs_sha256=str(surge.attrs.get("inputs_sha256", "")),
-        code_version=CODE_VERSION,
-        synthetic=synthetic_flag(surge.attrs),
-    )
-    inputs = {"surge": surge_path, "dem": str(profile.dem)}
-    return _publish(
-        store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current, key=key
-    )
-
-
-def build_surge(
-    profile: CityProfile, store_root: Path, *, make_current: bool = True
-) -> StagedLayer:
-    """Build the storm-surge layer from the profile's tide gauges; publish (or stage) it."""
-    from flows.step_keys import surge_key
-    from hazard_models.coast.surge import build_surge_layer
-    from resilience.coast.tide_io import (
-        read_annual_maxima,
-        read_sea_level_projections,
-        read_tide_stations,
-    )
-    from resilience.storage.provenance import sha256_files
-
-    key = surge_key(profile)
-    if (reused := _reuse(store_root, "surge", key, make_current=make_current)) is not None:
-        return reused
-    gauges = profile.tide_gauges
-    tide_maxima = gauges.annual_maxima
-    layer = build_surge_layer(
-        read_annual_maxima(tide_maxima),
-        read_tide_stations(gauges.stations),
-        read_sea_level_projections(),
-        horizons=_horizons(profile),
-        scenarios=list(profile.scenarios),
-        inputs_sha256=sha256_files([tide_maxima, gauges.stations]),
-        code_version=CODE_VERSION,
-    )
-    inputs = {"tide_maxima": str(tide_maxima)}
-    return _publish(store_root, "surge", layer, inputs=inputs, make_current=make_current, key=key)
 
 
 def assess_risk(
@@ -348,8 +241,10 @@ def assess_risk(
     ``risk_table.step.json`` with the sha256 of the three files), it is reused (copied where
     it is missing) instead of being computed again.
     """
+    from assets.dependencies import build_dependency_graph, check_dependencies
     from assets.overlay import sample_layer
     from assets.risk import HAZARDS, build_risk_table
+    from assets.service_loss import add_service_loss
     from flows.risk_reuse import record_risk, reuse_risk
     from flows.step_keys import risk_key
     from resilience.geodata.inventory_io import read_inventory
@@ -387,6 +282,9 @@ def assess_risk(
     }
     table["synthetic_input"] = table["hazard"].map({n: p["synthetic"] for n, p in layers.items()})
     table["layer_version"] = table["hazard"].map({n: p["version"] for n, p in layers.items()})
+    # service lost through dependencies (docs/cascade.md): columns added, none renamed
+    findings = check_dependencies(assets)
+    table = add_service_loss(table, build_dependency_graph(assets))
     flags = {p["synthetic"] for p in layers.values()}
     synthetic = "yes" if "yes" in flags else ("unknown" if "unknown" in flags else "no")
     provenance = {
@@ -395,6 +293,7 @@ def assess_risk(
         "inventory": {"path": str(inventory), "sha256": sha256_files([inventory])},
         "start_year": start_year,
         "code_version": CODE_VERSION,
+        "service_loss": {**table.attrs.get("service_loss", {}), "findings": findings.messages()},
     }
     gpkg, csv = write_risk_table(table, assets, Path(out_dir), provenance=provenance)
     risk = RiskOutputs(
