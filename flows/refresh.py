@@ -207,8 +207,12 @@ def run_refresh(
     *,
     use_prefect: bool = True,
     idf_method: str = "daily_change",
+    progress: Callable[[str], None] | None = None,
 ) -> RefreshResult:
     """Run the refresh of a profile under Prefect, or as plain function calls.
+
+    ``progress`` (plain calls only; Prefect logs each task itself) is called with a line as
+    each step starts and ends, with its time, so that a refresh of minutes is never silent.
 
     Raises
     ------
@@ -218,7 +222,28 @@ def run_refresh(
     profile = load_profile(profile_path)  # fail fast, outside Prefect, with a clear message
     if use_prefect:
         return _refresh_flow()(Path(profile_path), store_root, out_dir, idf_method)
-    return refresh_sequence(PLAIN, profile, store_root, out_dir=out_dir, idf_method=idf_method)
+    run = PLAIN if progress is None else _announced(PLAIN, progress)
+    return refresh_sequence(run, profile, store_root, out_dir=out_dir, idf_method=idf_method)
+
+
+def _announced(steps_: SimpleNamespace, say: Callable[[str], None]) -> SimpleNamespace:
+    """Return ``steps_`` with each call announced: ``"<task name> ..."`` then its time."""
+    import time
+
+    def wrap(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        label = _STEPS[name][1]
+
+        def announced(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the step's own
+            say(f"{label} ...")
+            start = time.perf_counter()
+            result = function(*args, **kwargs)
+            reused = " (reused)" if getattr(result, "reused", False) else ""
+            say(f"{label} done in {time.perf_counter() - start:.1f} s{reused}")
+            return result
+
+        return announced
+
+    return SimpleNamespace(**{name: wrap(name, f) for name, f in vars(steps_).items()})
 
 
 def _slug(name: str) -> str:

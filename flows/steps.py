@@ -354,7 +354,11 @@ def check_feasibility(
     from resilience.storage.database import make_engine
 
     request = Submission.model_validate_json(Path(submission).read_text(encoding="utf-8"))
-    settings = Settings(database_url=database_url, design_life_target_probability=target)
+    settings = Settings(  # the data dir holding this layer store (its risk table, inventory)
+        data_dir=Path(store_root).parent,
+        database_url=database_url,
+        design_life_target_probability=target,
+    )
     cache = shared_layer_cache(Path(store_root))  # layers opened once per version
     result = check_submission(request, settings, cache=cache)  # as the CLI and the API
     check_id = save_check(make_engine(database_url), request, result)

@@ -175,6 +175,7 @@ def refresh(
                 out.resolve(),
                 use_prefect=settings.use_prefect,
                 idf_method=settings.rain_uplift_method,
+                progress=lambda line: error_console.print(f"  {line}", highlight=False),
             )
     except (
         ProfileError,

@@ -193,6 +193,10 @@ def test_refresh_without_prefect_reuses_the_unchanged_versions(demo_out, config,
         ],
     )
     assert result.exit_code == 0, result.output
+    # a plain refresh says what it is doing, step by step (issue 19), and what it reused
+    for label in ("pull-projections", "build-heat-layer", "assess-risk"):
+        assert f"{label} ..." in result.output and f"{label} done in " in result.output
+    assert "build-heat-layer done in" in result.output and "(reused)" in result.output
     store = LayerStore(out / "data" / "layers")
     for name in ("heat", "rain", "idf", "surge", "coastal_flood"):
         assert store.versions(name) == ["v0001"], name
@@ -269,3 +273,19 @@ def test_readme_commands_print_what_the_readme_shows(demo_pristine, tmp_path, mo
             f"{where}: {line}" for line in readme.unmatched(command.shown, result.output, work)
         ]
     assert problems == [], "\n".join(problems)
+
+
+def test_check_tables_read_at_80_columns(demo_out, config):
+    """Issue 19: at 80 columns the check prints one table per hazard, none wider, nothing cut."""
+    out, _ = demo_out
+    submission = out / "sample" / "submissions" / "bund_metro_station.json"
+    result = runner.invoke(
+        app, ["check", str(submission), "--config", str(config)], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    table_lines = [line for line in result.output.splitlines() if line[:1] in "┏┃┡│└"]
+    assert len(table_lines) > 36  # 3 hazards x 12 rows, with headers and rules
+    assert max(len(line) for line in table_lines) <= 80
+    assert not any("…" in line for line in table_lines)
+    for hazard in ("heat", "rain", "surge"):
+        assert any(line.strip().startswith(f"{hazard}: ") for line in result.output.splitlines())

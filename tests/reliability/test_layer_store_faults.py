@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from flows.steps import StagedLayer
 from hazard_models.horizon import AR6_HORIZONS
 from hazard_models.layer import LAYER_VERSION, horizon_coords
 from resilience.storage import layer_store
@@ -301,7 +302,7 @@ def publish_step(store_root: Path, name: str, layer: xr.Dataset, options: dict):
     """What a build step does: publish (or stage, per ``options``) and say which version."""
     staged = {"make_current": False} if options.get("make_current") is False else {}
     entry = LayerStore(store_root).publish(name, layer, **staged)
-    return SimpleNamespace(name=name, version=entry.version, path=entry.path)
+    return StagedLayer(name=name, version=entry.version, path=entry.path)  # the steps' contract
 
 
 def _previous_set(root: Path) -> LayerStore:
