@@ -5,7 +5,7 @@ A block is runnable when the line before its opening fence is ``<!-- runnable --
 command are what the README says it prints. Each command must exit 0, and each shown line
 must be found in the real output:
 
-* a line saying ``(abridged ...)`` is the README's note and is skipped;
+* a line saying ``abridged`` is the README's own note and is skipped;
 * a plain line (no table borders, no ``...``) must equal a printed line, spaces collapsed,
   after the volatile parts of both are masked (times, check ids, elapsed seconds, the
   working folder, which the README writes as ``/work/main``);
@@ -115,7 +115,7 @@ def unmatched(shown: list[str], printed: str, workdir: Path) -> list[str]:
     missing = []
     for text in shown:
         line = _mask(text, Path("/nonexistent"))
-        if not line.strip() or not any(ch.isalnum() for ch in line) or "(abridged" in line:
+        if not line.strip() or not any(ch.isalnum() for ch in line) or "abridged" in line:
             continue  # a rule of a table, or the README's own note that rows are left out
         cells = _cells(line)
         if cells is not None and "..." not in line and all(cells):

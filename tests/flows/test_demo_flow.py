@@ -269,9 +269,10 @@ def test_readme_commands_print_what_the_readme_shows(demo_pristine, tmp_path, mo
         if result.exit_code != 0:
             problems.append(f"{where}: exit {result.exit_code}: {result.output[-500:]}")
             continue
-        problems += [
-            f"{where}: {line}" for line in readme.unmatched(command.shown, result.output, work)
-        ]
+        missing = readme.unmatched(command.shown, result.output, work)
+        problems += [f"{where}: {line}" for line in missing]
+        if missing:  # what it did print, to fix the README (or the code) by
+            problems.append(f"{where} printed:\n{result.output[-3000:]}")
     assert problems == [], "\n".join(problems)
 
 
