@@ -265,6 +265,7 @@ def test_sample_reference_file(tmp_path) -> None:  # noqa: ANN001
 @pytest.mark.slow
 def test_kernel_agrees_with_xsdba(projections: xr.Dataset, reference: xr.Dataset) -> None:
     import xsdba  # a dev dependency (pyproject): the test fails, not skips, without it
+
     hist = _baseline(projections["tasmax"].sel(model="M1", scenario="historical"))
     sim = _future(projections["tasmax"].sel(model="M1", scenario="ssp585"))
     trained = xsdba.QuantileDeltaMapping.train(
