@@ -14,6 +14,8 @@ from urllib.parse import quote, urlencode
 import numpy as np
 import pandas as pd
 
+from assets.risk import RISK_COLUMNS
+from assets.service_loss import SERVICE_LOSS_COLUMNS
 from resilience.web.layer_view import ParamError
 from resilience.web.risk_svg import CLASS_ORDER, AssetMark
 
@@ -34,22 +36,13 @@ __all__ = [
 #: The query parameters that choose what the map colours, and their preferred defaults.
 SELECTORS: dict[str, str] = {"hazard": "surge", "scenario": "ssp585", "horizon": "far"}
 #: The columns of an asset's page, in order (those present in the table are shown).
-ASSET_COLUMNS = (
-    "hazard",
-    "scenario",
-    "horizon",
-    "metric",
-    "metric_value",
-    "metric_units",
-    "standard",
-    "standard_units",
-    "annual_exceedance_probability",
-    "design_life_exceedance_probability",
-    "expected_annual_damage",
+ASSET_COLUMNS: tuple[str, ...] = (
+    *(c for c in RISK_COLUMNS if c not in ("asset_id", "name", "asset_type", "criticality")),
     "likelihood",
     "consequence",
     "score",
     "risk_class",
+    *SERVICE_LOSS_COLUMNS,  # lost through suppliers (docs/cascade.md)
     "layer_version",
     "synthetic_input",
 )
@@ -70,6 +63,10 @@ COLUMN_LABELS = {
     "consequence": "后果 consequence",
     "score": "得分 score",
     "risk_class": "等级 class",
+    "service_loss_probability": "服务中断概率 service loss p",
+    "service_loss_probability_lower": "下限 lower",
+    "service_loss_probability_upper": "上限 upper",
+    "upstream_driver": "上游主因 upstream driver",
     "layer_version": "图层版本 layer version",
     "synthetic_input": "合成输入 synthetic",
 }

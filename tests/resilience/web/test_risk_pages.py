@@ -218,6 +218,11 @@ def test_asset_page_shows_every_row_of_the_asset(risk_world):
         assert cells["layer_version"] == row.layer_version == "v0001"
         assert cells["synthetic_input"] == row.synthetic_input
         assert float(cells["score"]) == pytest.approx(row.score, rel=1e-3)  # 4 digits shown
+        # the service it loses through its suppliers, published by the refresh (issue 18)
+        assert "service_loss_probability" in cells and "upstream_driver" in cells
+        if row.service_loss_probability == row.service_loss_probability:  # not NaN
+            shown_p = float(cells["service_loss_probability"])
+            assert shown_p == pytest.approx(row.service_loss_probability, rel=1e-3, abs=1e-4)
     unknown = _page(risk_world["client"], f"/risk/assets/{quote('no such')}", 404)
     assert "no such" in unknown.text_content()
 
