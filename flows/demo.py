@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from flows import refresh, steps
 from flows.refresh import RefreshResult, refresh_sequence
+from flows.step_tasks import plain_steps, prefect_steps
 from resilience.profile import find_profile, load_profile
 
 #: Each demo step beside the refresh's: its function and Prefect task name and retries.
@@ -28,20 +29,13 @@ _STEPS: dict[str, tuple[Callable[..., Any], str, int]] = {
     "issue_warnings": (steps.issue_warnings, "issue-warnings", 0),
 }
 #: The demo steps as plain calls (settings ``use_prefect = false``: Prefect is not imported).
-PLAIN = SimpleNamespace(**{name: function for name, (function, _, _) in _STEPS.items()})
+PLAIN = plain_steps(_STEPS)
 
 
 @functools.cache
 def prefect_tasks() -> SimpleNamespace:
     """Return the demo steps as Prefect tasks, built (and Prefect imported) on first use."""
-    from prefect import task
-
-    return SimpleNamespace(
-        **{
-            name: task(name=task_name, retries=retries)(function)
-            for name, (function, task_name, retries) in _STEPS.items()
-        }
-    )
+    return prefect_steps(_STEPS)
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - a module attribute (PEP 562)

@@ -33,6 +33,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from flows import coast_steps, projection_steps, steps
+from flows.step_tasks import plain_steps, prefect_steps
 from resilience.profile import CityProfile, load_profile
 
 #: Each step of the refresh: its function, Prefect task name and retries. Retries go on the
@@ -49,7 +50,7 @@ _STEPS: dict[str, tuple[Callable[..., Any], str, int]] = {
     "promote_layers": (steps.promote_layers, "promote-layers", 1),
 }
 #: The refresh steps as plain calls (settings ``use_prefect = false``).
-PLAIN = SimpleNamespace(**{name: function for name, (function, _, _) in _STEPS.items()})
+PLAIN = plain_steps(_STEPS)
 
 
 @functools.cache
@@ -61,14 +62,7 @@ def prefect_tasks() -> SimpleNamespace:
     types.SimpleNamespace
         One ``prefect.Task`` per step, under the names of :data:`PLAIN`.
     """
-    from prefect import task
-
-    return SimpleNamespace(
-        **{
-            name: task(name=task_name, retries=retries)(function)
-            for name, (function, task_name, retries) in _STEPS.items()
-        }
-    )
+    return prefect_steps(_STEPS)
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - a module attribute (PEP 562)
