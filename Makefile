@@ -30,9 +30,10 @@ demo: $(STAMP)
 	$(BIN)/resilience demo --out $(OUT)
 
 # One pytest-xdist worker per core (at most 4); a test file stays on one worker, so its
-# module fixtures (a demo run, a PostgreSQL cluster) are built once.
+# module fixtures (a demo run, a PostgreSQL cluster) are built once. The 15 slowest tests
+# are listed at the end (the demo run's set-up, the deployment test, the README test).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=15
 
 bench: $(STAMP)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
