@@ -419,8 +419,10 @@ def _overtopping_walls(
         return None
     segment = defences["segment"].values
     crest = defences["crest_m"].values.astype(float)
-    crest = np.where(np.isin(segment, list(breached)), ground, crest)
     crest = np.where(np.isfinite(crest), np.inf, crest) if held else crest
+    # after holding the walls: a breached segment is open (a weir at the ground) either way,
+    # as the bathtub method removes it
+    crest = np.where(np.isin(segment, list(breached)), ground, crest)
     if "crest_length_m" in defences:
         length = defences["crest_length_m"].values.astype(float)
     else:

@@ -230,6 +230,16 @@ def test_layer_options_held_open_and_breached():
     assert float(breached["overtopping_volume"].sum()) > 10 * float(
         intact["overtopping_volume"].sum()
     )
+    # walls that hold still let water through a breach, as in the bathtub method
+    held_breached = build_inundation_layer(
+        dem, levels, defences=defences, method="overtopping", overtopping="none", breached=["north"]
+    )
+    assert float(held_breached["overtopping_volume"].sum()) > 0
+    assert float(held_breached["flood_depth"].values[..., 3:].max()) > 0
+    bathtub_breached = build_inundation_layer(
+        dem, levels, defences=defences, overtopping="none", breached=["north"]
+    )
+    assert float(bathtub_breached["flood_depth"].values[..., 3:].max()) > 0
     with pytest.raises(ValueError, match="method: expected 'bathtub' or 'overtopping'"):
         build_inundation_layer(dem, levels, method="dynamic")  # type: ignore[arg-type]
 
