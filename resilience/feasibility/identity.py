@@ -68,12 +68,17 @@ def layer_identity(layer: xr.Dataset) -> dict[str, str]:
 
 
 def dependency_identity(section: DependencyAssessment | None) -> dict[str, str] | None:
-    """Return the inputs of a check's dependencies section that enter the hash (None: none)."""
+    """Return the inputs of a check's dependencies section that enter the hash (None: none).
+
+    Not ``reason``: its text names the data folder, so the same inputs read through another
+    path (``data`` or ``/srv/data``) would hash differently; status, source and the two
+    sha256 already identify what was read.
+    """
     if section is None:
         return None
     return section.model_dump(
         mode="json",
-        include={"status", "reason", "source", "inventory_sha256", "risk_table_provenance_sha256"},
+        include={"status", "source", "inventory_sha256", "risk_table_provenance_sha256"},
     )
 
 

@@ -201,6 +201,10 @@ def test_missing_inventory_is_not_assessed(tmp_path, layer_factory):
     assert "未评估" in html and "no published risk table" in html
     text = " ".join(str(t) for t in format_tables(result, 80))
     assert "Dependencies: Not assessed:" in text
+    # the reason names the folder; the hash must not: same inputs, another path, same hash
+    elsewhere = _check(_project(), layers, tmp_path / "another" / ".." / "nothing-published")
+    assert elsewhere.dependencies.reason != section.reason
+    assert elsewhere.result_hash == result.result_hash
 
 
 def test_without_a_risk_table_the_check_runs_at_the_supplier(tmp_path, layer_factory):
