@@ -142,7 +142,9 @@ def service_at_risk(
     pandas.DataFrame
         One row per hazard x scenario x horizon x asset type: ``assets`` (count),
         ``direct`` (expected number failing by their own hazard, per year on the annual
-        basis) and ``lower``/``upper`` (expected number losing service, cascade bounds).
+        basis) and ``lower``/``upper`` (expected number losing service, cascade bounds),
+        over the assets whose probability is known; ``unknown`` counts the others (outside
+        a layer, or fed by such an asset), left out of the sums, not counted as 0.
 
     Notes
     -----
@@ -158,4 +160,5 @@ def service_at_risk(
         direct=(_BASIS_COLUMN[basis], "sum"),
         lower=("service_loss_probability_lower", "sum"),
         upper=("service_loss_probability_upper", "sum"),
+        unknown=("service_loss_probability_lower", lambda p: int(p.isna().sum())),
     ).reset_index()

@@ -150,11 +150,17 @@ def format_service_at_risk(summary: pd.DataFrame, hazard: str) -> Table:
         for asset_type in types:
             one = group[group["asset_type"] == asset_type].iloc[0]
             digits = 0 if one["assets"] >= 100 else 1  # keeps the table within 80 columns
+            mark = "*" if one["unknown"] else ""  # sums over the known assets only
             cells += [
                 f"{one['direct']:.{digits}f}",
-                f"{one['lower']:.{digits}f}-{one['upper']:.{digits}f}",
+                f"{one['lower']:.{digits}f}-{one['upper']:.{digits}f}{mark}",
             ]
         out.add_row(f"{scenario} {horizon}", *cells)
+    if int(rows["unknown"].max()) > 0:
+        out.caption = (
+            f"{out.caption}; *: up to {int(rows['unknown'].max())} assets of unknown "
+            "probability (outside a layer) left out of the sums"
+        )
     return out
 
 

@@ -83,3 +83,36 @@ def test_service_at_risk_sums_the_probabilities() -> None:
     assert stations.loc["ssp126", "lower"] == pytest.approx(0.2 + 0.2)
     upper = (1 - 0.9 * 0.8) + (1 - 0.9 * 0.8 * 0.95)
     assert stations.loc["ssp126", "upper"] == pytest.approx(upper)
+    assert stations.loc["ssp126", "unknown"] == 0
+
+
+def test_unknown_probabilities_are_counted_not_summed_as_zero() -> None:
+    """A substation outside the layer (NaN) makes its dependants' service loss unknown: the
+    summary counts them as unknown instead of quietly adding nothing."""
+    table = _table()
+    table.loc[table["asset_id"] == "sub", "annual_exceedance_probability"] = np.nan
+    summary = service_at_risk(add_service_loss(table, _graph()))
+    stations = summary[(summary["asset_type"] == "metro_station")].set_index("scenario")
+    assert stations.loc["ssp126", "unknown"] == 2  # both stations hang off the substation
+    assert stations.loc["ssp126", "lower"] == 0.0  # the sum over known assets: none
+    assert stations.loc["ssp126", "direct"] == pytest.approx(0.25)  # own hazards are known
+
+
+def test_the_command_marks_sums_that_leave_unknown_assets_out() -> None:
+    from rich.console import Console
+
+    from resilience.cli.cascade import format_service_at_risk
+
+    table = _table()
+    table.loc[table["asset_id"] == "sub", "annual_exceedance_probability"] = np.nan
+    console = Console(width=80, record=True)
+    console.print(
+        format_service_at_risk(service_at_risk(add_service_loss(table, _graph())), "surge")
+    )
+    text = " ".join(console.export_text().split())
+    assert "0.0-0.0*" in text and "up to 2 assets of unknown probability" in text
+    known = Console(width=80, record=True)
+    known.print(
+        format_service_at_risk(service_at_risk(add_service_loss(_table(), _graph())), "surge")
+    )
+    assert "*" not in known.export_text()
