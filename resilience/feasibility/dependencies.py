@@ -263,10 +263,18 @@ def _service_loss(rows: Sequence[HazardRow], suppliers: list[Supplier]) -> list[
         pairs: list[tuple[float | None, float | None]] = [(own_low, own_high)]
         for supplier in suppliers:
             match = [r for r in supplier.rows if r.scenario == scenario]
-            pairs += [
-                (r.design_life_failure_probability_lower, r.design_life_failure_probability_upper)
-                for r in match[:1]
-            ] or [(None, None)]
+            pairs += (
+                [
+                    (
+                        r.design_life_failure_probability_lower,
+                        r.design_life_failure_probability_upper,
+                    )
+                    if not r.hazards_unknown  # a hazard of unknown probability: the union unknown
+                    else (None, None)
+                    for r in match[:1]
+                ]
+                or [(None, None)]
+            )
         values = np.array([v if v is not None else np.nan for pair in pairs for v in pair])
         known = bool(np.isfinite(values).all())  # an unknown part leaves the union unknown
         low = float(values[0::2].max()) if known else None

@@ -80,9 +80,12 @@ def _bounds(lower: float | None, upper: float | None) -> str:
 
 
 def _life(row: SupplierLossRow) -> str:
-    return _bounds(
+    shown = _bounds(
         row.design_life_failure_probability_lower, row.design_life_failure_probability_upper
     )
+    if row.hazards_unknown:  # the bounds cover the known hazards only: say which are not
+        return f"{shown} (+ {', '.join(row.hazards_unknown)}: n/a)"
+    return shown
 
 
 def _supplier_cells(result: CheckResult, lang: Lang) -> list[list[str]]:
@@ -90,7 +93,9 @@ def _supplier_cells(result: CheckResult, lang: Lang) -> list[list[str]]:
     assert section is not None
     rows = []
     for s in section.suppliers:
-        per_scenario = {r.scenario: r for r in s.rows}  # the same over a scenario's horizons
+        per_scenario: dict[str, SupplierLossRow] = {}
+        for r in s.rows:  # the same over a scenario's horizons: the first, as the totals take
+            per_scenario.setdefault(r.scenario, r)
         fails = "; ".join(
             f"{scenario_label(k, lang, short=True)} {_life(r)}" for k, r in per_scenario.items()
         )

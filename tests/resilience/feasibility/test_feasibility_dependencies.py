@@ -247,3 +247,22 @@ def test_the_json_round_trips(published):
     result = _check(_project("hospital", **EQUIPMENT), layers, risk_dir)
     again = CheckResult.model_validate_json(result.model_dump_json())
     assert again.dependencies == result.dependencies
+
+
+def test_a_supplier_hazard_of_unknown_probability_leaves_the_total_unknown(
+    tmp_path, layer_factory, monkeypatch
+):
+    """sub-a's rain probability unknown (NaN: outside the rain layer): its bounds cover surge
+    only and say rain is missing, and the project's combined service loss is unknown, not
+    the surge-only figure."""
+    monkeypatch.setitem(ANNUAL, ("sub-a", "rain"), float("nan"))
+    layers = layer_factory(heat_loc=28.0, rain_loc=60.0, surge_loc=3.0, warming=0.0)
+    inventory = _inventory(tmp_path / "inventory.csv")
+    risk_dir = _publish(tmp_path / "risk", inventory, layers)
+    result = _check(_project(), layers, risk_dir)
+    (sub_a,) = [s for s in result.dependencies.suppliers if s.asset_id == "sub-a"]
+    assert all(row.hazards_unknown == ["rain"] for row in sub_a.rows)
+    assert sub_a.rows[0].design_life_failure_probability_upper == pytest.approx(_life(0.02))
+    loss = result.dependencies.service_loss
+    assert loss and all(row.lower is None and row.upper is None for row in loss)
+    assert "rain: n/a" in render_html(result, lang="en")
