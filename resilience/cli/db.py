@@ -36,12 +36,9 @@ def _fail(message: str) -> NoReturn:
 def _url(config: Path | None, url: str | None) -> str:
     if url:
         return url
-    from resilience.settings import get_settings
+    from resilience.cli.failure import read_settings  # bad settings: one line per field
 
-    try:
-        return str(get_settings(config).resolved_database_url)
-    except FileNotFoundError as error:
-        _fail(str(error))
+    return str(read_settings(config).resolved_database_url)
 
 
 def _reports(url: str) -> list[tuple]:

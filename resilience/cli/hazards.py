@@ -108,14 +108,14 @@ def _run(kind: str, projections: Path, scenarios, horizons, out: Path, config) -
     import time
 
     import resilience
+    from resilience.cli.failure import read_settings
     from resilience.climate.progress import task_progress
     from resilience.climate.projection_file import ClimateDataError
     from resilience.compute import dask_scheduler
     from resilience.hazards.build import build_hazard, write_layer
     from resilience.schema import SchemaError
-    from resilience.settings import get_settings
 
-    settings = get_settings(config)
+    settings = read_settings(config)  # bad settings: one line per field, exit 2
 
     def say(line: str) -> None:  # progress on stderr: stdout keeps the summary
         error_console.print(f"  {line}", highlight=False)
@@ -137,8 +137,8 @@ def _run(kind: str, projections: Path, scenarios, horizons, out: Path, config) -
             with task_progress(say, "computing"):
                 write_layer(layer, out)
             say(f"written {out} in {time.perf_counter() - start:.1f} s")
-    except (FileNotFoundError, ClimateDataError, SchemaError, ValueError) as error:
-        _fail(str(error))
+    except (FileNotFoundError, ClimateDataError, SchemaError, ValueError, OSError) as error:
+        _fail(str(error))  # OSError: an unreachable dask scheduler (settings dask_address)
     import xarray as xr
 
     layer = xr.load_dataset(out)

@@ -16,9 +16,9 @@ def hide_flag_placeholders() -> None:
     """Show no type placeholder for flag options in typer's help (idempotent)."""
     from typer.core import TyperOption
 
-    shown = TyperOption.display_type_rich
-    if getattr(shown, "_hides_flags", False):
-        return
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_hides_flags", False):
+        return  # another typer (the method is not public API): its help stays as it is
 
     def display_type_rich(self: TyperOption, ctx: Any) -> str | None:  # noqa: ANN401
         if self.is_flag and self.metavar is None:

@@ -44,12 +44,9 @@ def _fail(message: str) -> NoReturn:
 
 
 def _settings(config: Path | None) -> Any:  # noqa: ANN401 - pydantic Settings
-    from resilience.settings import get_settings
+    from resilience.cli.failure import read_settings  # bad settings: one line per field
 
-    try:
-        return get_settings(config)
-    except FileNotFoundError as error:
-        _fail(str(error))
+    return read_settings(config)
 
 
 def _engine(config: Path | None) -> tuple[Any, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -40,11 +41,18 @@ ConfigOption = Annotated[
 
 
 def _settings(config: Path | None, **overrides: Any):  # noqa: ANN202 - pydantic model
-    from resilience.settings import SettingsError, get_settings
+    from resilience.cli.failure import read_settings  # one line per field, no traceback
+
+    return read_settings(config, **overrides)
+
+
+def _enter_scheduler(stack: ExitStack, address: str | None) -> None:
+    """Enter the dask scheduler of the settings, or fail in one line if it cannot be reached."""
+    from resilience.compute import dask_scheduler
 
     try:
-        return get_settings(config, **{k: v for k, v in overrides.items() if v is not None})
-    except (FileNotFoundError, SettingsError) as error:  # one line per field, no traceback
+        stack.enter_context(dask_scheduler(address))
+    except OSError as error:  # names the address and the setting
         _fail(str(error))
 
 
@@ -118,11 +126,11 @@ def demo(
         _quiet_prefect_defaults()
     from flows.demo import run_demo
     from resilience.cli.summary import print_demo_summary
-    from resilience.compute import dask_scheduler
 
     start = time.perf_counter()
     console.print(f"[bold]resilience demo[/] -> {out}")
-    with dask_scheduler(settings.dask_address):
+    with ExitStack() as stack:
+        _enter_scheduler(stack, settings.dask_address)
         result = run_demo(
             out,
             database_url=settings.resolved_database_url,
@@ -152,7 +160,6 @@ def refresh(
     if settings.use_prefect:
         _quiet_prefect_defaults()
     from flows.refresh import run_refresh  # imports Prefect only for a Prefect run
-    from resilience.compute import dask_scheduler
     from resilience.profile import ProfileError, find_profile, load_profile
 
     if (profile is None) == (sample_dir is None):
@@ -168,7 +175,8 @@ def refresh(
     from resilience.schema import SchemaError
 
     try:
-        with dask_scheduler(settings.dask_address):
+        with ExitStack() as stack:
+            _enter_scheduler(stack, settings.dask_address)
             result = run_refresh(
                 path.resolve(),
                 settings.layer_store_dir.resolve(),

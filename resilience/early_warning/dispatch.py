@@ -267,16 +267,18 @@ def release_jobs(engine: Engine, jobs: Sequence[DeliveryJob]) -> int:
     """
     if not jobs:
         return 0
+    released = 0
     with session_scope(engine) as session:
         for job in jobs:
             opened = session.get(DeliveryAttempt, job.attempt_id)
             delivery = session.get(DeliveryRecord, job.delivery_id)
             if opened is None or delivery is None or opened.outcome != "in_flight":
-                continue
+                continue  # finished meanwhile: nothing to release, not counted
             session.delete(opened)
             delivery.attempts = max(0, delivery.attempts - 1)
             delivery.lease_until, delivery.lease_owner = None, None
-    return len(jobs)
+            released += 1
+    return released
 
 
 def next_due(engine: Engine) -> datetime | None:

@@ -3,6 +3,7 @@ settings errors as one line per field (issue 19)."""
 
 from __future__ import annotations
 
+import pytest
 import typer
 from typer.main import get_command
 from typer.testing import CliRunner
@@ -53,3 +54,41 @@ def test_bad_settings_are_one_line_per_field_not_a_traceback(tmp_path):
     text = " ".join(result.output.split())
     assert "design_life_target_probability: expected less than 1, found 2" in text
     assert "use_prefect: expected true or false, found 'perhaps'" in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["layers"],
+        ["db", "upgrade"],
+        ["keys", "list"],
+        ["hazards", "heat", "--projections", "nowhere"],
+        ["cascade", "--no-figure"],
+    ],
+)
+def test_every_command_reading_settings_fails_in_one_line(tmp_path, args):
+    config = tmp_path / "resilience.toml"
+    config.write_text("dask_address = 5\ncolour = 'blue'\n")
+    result = runner.invoke(app, [*args, "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    assert "colour: not a known field" in " ".join(result.output.split())
+
+
+def test_an_unreachable_scheduler_is_one_line_not_a_traceback(tmp_path):
+    config = tmp_path / "resilience.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\ndask_address = "tcp://127.0.0.1:9"\n')
+    (tmp_path / "projections").mkdir()
+    result = runner.invoke(
+        app,
+        [
+            "hazards",
+            "heat",
+            "--projections",
+            str(tmp_path / "projections"),
+            "--config",
+            str(config),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot reach the dask scheduler at tcp://127.0.0.1:9" in " ".join(result.output.split())
