@@ -23,6 +23,7 @@ a site the layers do not cover. 503: the legacy keys file is invalid (fail close
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -138,7 +139,7 @@ def create_app(
         clock=now,
         caller=caller,
         checks=_check_backend(engine, settings, queue),
-        risk=RiskSource(settings.data_dir / "risk", settings.layer_store_dir),
+        risk=RiskSource(settings.risk_dir, settings.layer_store_dir),
     )
     return app
 
@@ -202,7 +203,8 @@ def _site_domain(settings: Settings) -> tuple[float, float, float, float] | None
 
     try:
         layers = layer_cache_for(settings).layers()  # the check's own cache (opened once)
-    except Exception:  # noqa: BLE001 - only a hint on the form: a check will say what is wrong
+    except Exception as error:  # noqa: BLE001 - only a hint on the form: a check says why
+        logging.getLogger(__name__).warning("layer extent for the check form: %s", error)
         return None
     if not layers:
         return None

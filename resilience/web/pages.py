@@ -302,8 +302,14 @@ def time_slider(
     )
 
 
-def exercise_span(engine: Engine) -> tuple[datetime, datetime, datetime] | None:
+def exercise_span(
+    engine: Engine, bounds: tuple[datetime, datetime] | None = None
+) -> tuple[datetime, datetime, datetime] | None:
     """Return the stored messages' first onset, last expiry and the busiest onset time.
+
+    ``bounds`` is :func:`stored_span` when the caller has it already (not read again).
+    The busiest onset is found by sorting (n log n): counting the overlaps of every pair
+    took 1.5 s for 2,000 stored messages, on a page shown whenever nothing is active.
 
     Returns
     -------
@@ -311,14 +317,22 @@ def exercise_span(engine: Engine) -> tuple[datetime, datetime, datetime] | None:
         ``(start, end, suggested)``; ``suggested`` is the onset at which most non-Cancel
         messages are in force (a time worth viewing). ``None``: no message is stored.
     """
-    bounds = stored_span(engine)
+    from bisect import bisect_right
+
+    bounds = bounds or stored_span(engine)
     if bounds is None:
         return None
     with session_scope(engine) as session:
         stored = session.execute(
             select(AlertRecord.onset, AlertRecord.expires).where(AlertRecord.msg_type != "Cancel")
         ).all()
-    spans = [(alert_time(a), alert_time(b)) for a, b in stored]
-    candidates = [a for a, _ in spans] or [bounds[0]]
-    suggested = max(candidates, key=lambda t: (sum(a <= t < b for a, b in spans), -t.timestamp()))
-    return bounds[0], bounds[1], suggested
+    onsets = sorted(alert_time(a).timestamp() for a, _ in stored)
+    expiries = sorted(alert_time(b).timestamp() for _, b in stored)
+
+    def in_force(t: float) -> int:  # messages with onset <= t < expiry
+        return bisect_right(onsets, t) - bisect_right(expiries, t)
+
+    if not onsets:
+        return bounds[0], bounds[1], bounds[0]
+    best = max(onsets, key=lambda t: (in_force(t), -t))  # the earliest of the busiest
+    return bounds[0], bounds[1], datetime.fromtimestamp(best, bounds[0].tzinfo)

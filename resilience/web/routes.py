@@ -125,10 +125,10 @@ class _Pages:
             filters = Filters(hazard=filters.hazard, level=filters.level)
         viewer, engineer = self.identity(request)
         rows = warning_rows(self.engine, at, filters, viewer=viewer)
-        span = exercise_span(self.engine) if not rows else None
+        bounds = stored_span(self.engine)
+        span = exercise_span(self.engine, bounds) if not rows and bounds else None
         keep = {k: v for k, v in query.items() if k != "at" and v}
         suggest = "/?" + urlencode({**keep, "at": span[2].isoformat()}) if span else ""
-        bounds = stored_span(self.engine)
         return self.render(
             "index.html",
             status=422 if error else 200,

@@ -209,3 +209,25 @@ def test_slider_widens_to_whole_steps_and_ticks_at_shanghai_midnight():
     assert left == round(100 * 10 / 11.5, 2)  # 10 h into an 11.5 h slider
     late = time_slider(span, datetime.fromisoformat("2026-08-01T00:00:00+08:00"))
     assert late.value_s == late.max_s and late.outside
+
+
+def test_the_suggested_time_is_the_busiest_onset_by_brute_force(web_service):
+    """exercise_span sorts instead of counting every pair: same answer as the pairwise count."""
+    from sqlalchemy import select
+
+    from resilience.early_warning.feed import alert_time
+    from resilience.storage.database import make_engine, session_scope
+    from resilience.storage.tables import AlertRecord
+    from resilience.web.pages import exercise_span
+
+    engine = make_engine(web_service["url"])
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(AlertRecord.onset, AlertRecord.expires).where(AlertRecord.msg_type != "Cancel")
+        ).all()
+    spans = [(alert_time(a), alert_time(b)) for a, b in rows]
+    assert len(spans) > 50
+    busiest = max(
+        (a for a, _ in spans), key=lambda t: (sum(a <= t < b for a, b in spans), -t.timestamp())
+    )
+    assert exercise_span(engine)[2] == busiest
