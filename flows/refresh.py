@@ -139,7 +139,7 @@ def _step_summary(
 ) -> dict[str, str]:
     """Return step -> what it did this run: built or reused (which version)."""
     done = {"pull_projections": "reused" if pulled.reused else "computed"}
-    if adjusted is not pulled and adjusted != pulled:
+    if adjusted != pulled:
         done["adjust_projections"] = "reused" if adjusted.reused else "computed"
     for layer in staged:
         done[layer.name] = f"{'reused' if layer.reused else 'built'} {layer.version}"

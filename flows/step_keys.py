@@ -32,10 +32,14 @@ def projections_key(inputs_sha256: str, bbox: tuple[float, float, float, float] 
 
 
 def adjust_key(projections_sha256: str, profile: CityProfile) -> str:
-    """Return the key of the bias adjustment of projections (by their key) for ``profile``."""
+    """Return the key of the bias adjustment of projections (by their key) for ``profile``.
+
+    Called only for a profile with an observed reference (without one there is nothing to
+    adjust and no step to key).
+    """
     spec = profile.observed_reference
     if spec is None:
-        return projections_sha256
+        raise ValueError(f"adjust_key: profile {profile.name!r} has no observed reference")
     return step_sha256(
         "adjust_projections",
         {

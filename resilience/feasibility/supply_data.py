@@ -116,9 +116,11 @@ def _load(risk_dir: Path, inventory: Path | None) -> SupplyData:
     table, provenance = risk_dir / _TABLE, risk_dir / _PROVENANCE
     published = table.is_file() and provenance.is_file()
     recorded: dict = {}
+    provenance_bytes = b""  # read once: what is parsed is what is hashed, whatever a refresh does
     if published:
         try:
-            recorded = json.loads(provenance.read_text(encoding="utf-8")).get("inventory") or {}
+            provenance_bytes = provenance.read_bytes()
+            recorded = json.loads(provenance_bytes.decode("utf-8")).get("inventory") or {}
         except (OSError, ValueError, AttributeError) as error:
             return SupplyData(None, problem=f"{provenance}: cannot read ({error})")
     if inventory is None:
@@ -150,7 +152,7 @@ def _load(risk_dir: Path, inventory: Path | None) -> SupplyData:
         inventory=str(inventory),
         inventory_sha256=digest,
         risk=risk,
-        provenance_sha256=hashlib.sha256(provenance.read_bytes()).hexdigest() if published else "",
+        provenance_sha256=hashlib.sha256(provenance_bytes).hexdigest() if published else "",
         notes=tuple(notes),
     )
 
