@@ -30,8 +30,9 @@ demo: $(STAMP)
 	$(BIN)/resilience demo --out $(OUT)
 
 # One pytest-xdist worker per core (at most 4); a test file stays on one worker, so its
-# module fixtures (a demo run, a PostgreSQL cluster) are built once. The 15 slowest tests
-# are listed at the end (the demo run's set-up, the deployment test, the README test).
+# module fixtures (a PostgreSQL cluster) are built once. The demo run that the flow tests
+# read is built once per worker that runs one of them (twice on 2 cores: xdist_group
+# markers were not honoured by this pytest/xdist pair). The 15 slowest tests are listed.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=15
 

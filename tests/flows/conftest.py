@@ -1,5 +1,7 @@
 """Fixtures shared by the flow tests: Prefect's test harness (about 12 s) and one run of
-``resilience demo`` on the bundled sample (about 90 s) that several modules read."""
+``resilience demo`` on the bundled sample that several modules read: once per session, so
+once per pytest-xdist worker that runs one of them (90 s alone, about 2.5 min when two
+workers build it at once)."""
 
 import os
 import shutil
