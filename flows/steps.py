@@ -19,6 +19,7 @@ the step returns it, marked ``reused``, instead of computing an equal one
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import xarray as xr
@@ -27,6 +28,7 @@ from pydantic import BaseModel
 import resilience
 from flows.projection_steps import ProjectionsRef, open_region
 from resilience.profile import CityProfile
+from resilience.storage.atomic import folder_lock
 from resilience.storage.layer_store import LayerStore
 
 CODE_VERSION = f"resilience {resilience.__version__}"
@@ -241,15 +243,9 @@ def assess_risk(
     ``risk_table.step.json`` with the sha256 of the three files), it is reused (copied where
     it is missing) instead of being computed again.
     """
-    from assets.dependencies import build_dependency_graph, check_dependencies
-    from assets.overlay import sample_layer
-    from assets.risk import HAZARDS, build_risk_table
-    from assets.service_loss import add_service_loss
-    from flows.risk_reuse import record_risk, reuse_risk
+    from assets.risk import HAZARDS
+    from flows.risk_reuse import reuse_risk
     from flows.step_keys import risk_key
-    from resilience.geodata.inventory_io import read_inventory
-    from resilience.storage.provenance import sha256_files
-    from resilience.storage.risk_io import write_risk_table
 
     store = LayerStore(store_root)
     chosen = {name: store.current(name).version for name in store.names()} | dict(versions or {})
@@ -257,15 +253,54 @@ def assess_risk(
     entries = {name: store.entry(name, chosen[name]) for name in hazards}
     key = risk_key(entries, Path(inventory), start_year)
     published = Path(store_root).parent / "risk"  # <data_dir>/risk: what the risk map reads
-    if (summary := reuse_risk(key, Path(out_dir), published)) is not None:
-        folder = Path(out_dir)
-        return RiskOutputs(
-            gpkg=folder / "risk_table.gpkg",
-            csv=folder / "risk_table.csv",
-            provenance=folder / "risk_table.provenance.json",
-            reused=True,
-            **summary,
-        )
+    # two refreshes sharing a data dir (a CLI run beside a deployment) take turns here: each
+    # file is replaced atomically, the lock keeps the table, its provenance and its record
+    # from being a mix of two runs
+    with _folder_locks(Path(out_dir), published):
+        if (summary := reuse_risk(key, Path(out_dir), published)) is not None:
+            folder = Path(out_dir)
+            return RiskOutputs(
+                gpkg=folder / "risk_table.gpkg",
+                csv=folder / "risk_table.csv",
+                provenance=folder / "risk_table.provenance.json",
+                reused=True,
+                **summary,
+            )
+        return _compute_risk(store, chosen, hazards, entries, inventory, start_year, key,
+                             Path(out_dir), published)  # fmt: skip
+
+
+def _folder_locks(*folders: Path) -> ExitStack:
+    """Lock each distinct folder (in the order given, so two runs cannot deadlock)."""
+    stack, seen = ExitStack(), set()
+    for folder in folders:
+        if folder.resolve() not in seen:
+            seen.add(folder.resolve())
+            stack.enter_context(folder_lock(folder, ".risk.lock"))
+    return stack
+
+
+def _compute_risk(
+    store: LayerStore,
+    chosen: dict[str, str],
+    hazards: list[str],
+    entries: dict,
+    inventory: Path,
+    start_year: int,
+    key: str,
+    out_dir: Path,
+    published: Path,
+) -> RiskOutputs:
+    """Compute the risk table and write it (and its record) to ``out_dir`` and ``published``."""
+    from assets.dependencies import build_dependency_graph, check_dependencies
+    from assets.overlay import sample_layer
+    from assets.risk import build_risk_table
+    from assets.service_loss import add_service_loss
+    from flows.risk_reuse import record_risk
+    from resilience.geodata.inventory_io import read_inventory
+    from resilience.storage.provenance import sha256_files
+    from resilience.storage.risk_io import write_risk_table
+
     assets = read_inventory(inventory)
     exposures = {name: sample_layer(store.open(name, chosen[name]), assets) for name in hazards}
     table = build_risk_table(exposures, assets, start_year=start_year)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "folder_lock", "write_bytes_atomic", "write_text_atomic"]
 
 FILE_MODE = 0o644
 
@@ -60,3 +60,24 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+@contextmanager
+def folder_lock(folder: Path, name: str = ".lock") -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``folder`` (a file ``name`` in it) for a block.
+
+    For writes of several files that belong together (a table and its provenance): each file
+    is replaced atomically, and the lock keeps two processes from interleaving the set. The
+    kernel releases it when the process dies, so a killed run leaves no stale lock.
+    """
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / name).open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+

@@ -45,7 +45,6 @@ Versions staged by a killed run and never promoted stay on disk, unused, like ol
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -53,8 +52,8 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,7 +61,7 @@ from pathlib import Path
 import xarray as xr
 
 from hazard_models.layer import SchemaError, synthetic_flag, validate_hazard_layer
-from resilience.storage.atomic import write_text_atomic
+from resilience.storage.atomic import folder_lock, write_text_atomic
 from resilience.storage.layer_checks import validate_layer_plausible
 
 __all__ = ["STALE_AFTER_S", "LayerIntegrityError", "LayerStore", "LayerVersion"]
@@ -394,15 +393,8 @@ class LayerStore:
             return entry
         return None
 
-    @contextmanager
-    def _lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / _LOCK_FILE).open("a") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    def _lock(self) -> AbstractContextManager[None]:
+        return folder_lock(self.root, _LOCK_FILE)
 
     def promote(self, versions: Mapping[str, str]) -> dict[str, LayerVersion]:
         """Make a set of published versions current together, in one atomic step.
