@@ -80,4 +80,3 @@ def folder_lock(folder: Path, name: str = ".lock") -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
