@@ -220,3 +220,42 @@ def test_standard_calendar_input(make_projections):
     time = pd.date_range("1995-01-01", periods=small.sizes["time"], freq="D")
     layer = build_heat_layer(small.assign_coords(time=time), horizons=AR6_HORIZONS[:2])
     assert np.isfinite(layer["txx"]).all()
+
+
+def test_each_block_of_daily_data_feeds_one_task(projections):
+    """All indicators of a block are computed in one task (docs/scaling.md, memory).
+
+    With one task per indicator a block of daily data waited in memory for the last of
+    about ten; the slices and views that carry a block (``getitem``, ``transpose``) must lead
+    to a single consumer.
+    """
+    from dask.core import get_deps
+
+    daily = projections.assign(tasmin=projections["tasmax"] - 8.0)
+    daily["tasmin"].attrs = projections["tasmax"].attrs
+    chunked = daily.chunk({"time": 730, "lat": 1})
+    lazy = build_heat_layer(chunked, horizons=AR6_HORIZONS[:2])
+    graph = dict(lazy.__dask_graph__())
+    _, dependents = get_deps(graph)
+
+    def name(key):
+        return key[0] if isinstance(key, tuple) else key
+
+    inputs = {chunked[v].data.name for v in ("tasmax", "tasmin")}
+    carriers = [k for k in graph if name(k) in inputs]
+    seen, consumers = set(carriers), []
+    while carriers:
+        key = carriers.pop()
+        for dep in dependents[key]:
+            if name(dep).startswith(("getitem", "transpose")) or "'getitem" in name(dep):
+                if dep not in seen:
+                    seen.add(dep)
+                    carriers.append(dep)
+            else:
+                consumers.append((key, dep))
+    assert consumers, "no task reads the daily data"
+    per_block: dict = {}
+    for key, dep in consumers:
+        per_block.setdefault(key, set()).add(dep)
+    assert max(len(deps) for deps in per_block.values()) == 1
+    assert {name(dep).rsplit("-", 1)[0] for _, dep in consumers} == {"_yearly_block"}
