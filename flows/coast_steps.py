@@ -13,11 +13,6 @@ from flows.steps import CODE_VERSION, StagedLayer, profile_horizons, publish_lay
 from resilience.profile import CityProfile
 from resilience.storage.layer_store import LayerStore
 
-#: Standard of the notional seawall of the coastal-flood layer: Shanghai's seawalls are
-#: built to 100-200-year levels (domain.md 2.1-2.2); no surveyed defence line is shipped.
-NOTIONAL_SEAWALL_RETURN_PERIOD = 200.0
-
-
 def build_coastal_flood(
     profile: CityProfile,
     store_root: Path,
@@ -25,19 +20,19 @@ def build_coastal_flood(
     versions: dict[str, str] | None = None,
     make_current: bool = True,
 ) -> StagedLayer:
-    """Build the bathtub inundation layer behind a notional seawall; publish (or stage) it.
+    """Build the coastal-flood layer of the profile's station; publish (or stage) it.
 
-    The still-water levels of the profile's ``tide_gauges.coastal_station`` (surge layer)
-    flood the profile's DEM from the sea cells; a wall on the coastline ring has its crest
-    at today's 200-year median level at the station, so the maps show where that standard
-    is overtopped in future horizons (static method, docs/surge.md; DEM taken as the
-    gauges' datum, D10). ``versions`` may name the surge version to read (this run's).
+    The still-water levels of the profile's ``tide_gauges.coastal_station`` (surge layer,
+    quantiles across models) flood the profile's DEM behind its ``defence_lines`` or, without
+    them, behind a notional wall on the coastline with its crest at today's 200-year median
+    level at the station, so the maps show where that standard is overtopped in future
+    horizons. ``coastal_flood.method`` "overtopping" (default) spreads only the volume that
+    crosses the crests during the profile's synthetic storm tide (its shape UNCONFIRMED,
+    docs/surge.md); "bathtub" is the static upper bound. ``versions`` may name the surge version to read
+    (this run's).
     """
-    import xarray as xr
-
     from flows.step_keys import coastal_flood_key
-    from hazard_models.coast.inundation import build_inundation_layer, coastal_ring, edge_water
-    from hazard_models.layer import synthetic_flag
+    from resilience.coast.flood_map import FloodOptions, build_flood_layer, read_defence_lines
     from resilience.geodata.geography import open_dem
 
     station = profile.tide_gauges.coastal_station
@@ -55,54 +50,24 @@ def build_coastal_flood(
             f"{profile.source}: field tide_gauges.coastal_station: {station!r} is not a station "
             f"of the surge layer; expected one of {[str(s) for s in surge['station'].values]}"
         )
-    level = surge["still_water_level"].sel(station=station)
-    crest_m = float(
-        level.sel(
-            horizon="baseline", return_period=NOTIONAL_SEAWALL_RETURN_PERIOD, quantile=0.5
-        ).isel(scenario=0)
+    lines = profile.defence_lines
+    options = FloodOptions(
+        station=station,
+        levels="quantiles",
+        defences="file" if lines is not None else "notional",
+        **profile.coastal_flood.model_dump(),
     )
-    dem = open_dem(profile.dem)
-    if profile.defence_lines is not None:  # the city's own defence lines (resilience flood)
-        from resilience.coast.flood_map import FloodOptions, build_flood_layer, read_defence_lines
-
-        layer = build_flood_layer(
-            surge,
-            dem,
-            read_defence_lines(profile.defence_lines),
-            options=FloodOptions(station=station, defences="file"),
-            inputs_sha256=str(surge.attrs.get("inputs_sha256", "")),
-            code_version=CODE_VERSION,
-        )
-        inputs = {
-            "surge": surge_path,
-            "dem": str(profile.dem),
-            "defence_lines": str(profile.defence_lines),
-        }
-        return publish_layer(
-            store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current, key=key
-        )
-    source = edge_water(dem.values)
-    ring = coastal_ring(source)
-    defences = xr.Dataset(
-        {
-            "crest_m": (("lat", "lon"), xr.where(xr.DataArray(ring), crest_m, float("nan")).values),
-            "segment": (
-                ("lat", "lon"),
-                xr.where(xr.DataArray(ring), "notional_seawall", "").values,
-            ),
-        },
-        coords={"lat": dem["lat"], "lon": dem["lon"]},
-    )
-    layer = build_inundation_layer(
-        dem,
-        level,
-        source=source,
-        defences=defences,
+    layer = build_flood_layer(
+        surge,
+        open_dem(profile.dem),
+        read_defence_lines(lines) if lines is not None else (),
+        options=options,
         inputs_sha256=str(surge.attrs.get("inputs_sha256", "")),
         code_version=CODE_VERSION,
-        synthetic=synthetic_flag(surge.attrs),
     )
     inputs = {"surge": surge_path, "dem": str(profile.dem)}
+    if lines is not None:
+        inputs["defence_lines"] = str(lines)
     return publish_layer(
         store_root, "coastal_flood", layer, inputs=inputs, make_current=make_current, key=key
     )

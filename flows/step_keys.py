@@ -104,6 +104,7 @@ def coastal_flood_key(profile: CityProfile, surge: LayerVersion) -> str:
             "dem": sha256_files([Path(profile.dem)]),
             "defence_lines": sha256_files([Path(lines)]) if lines is not None else "notional",
             "station": profile.tide_gauges.coastal_station,
+            "flood": profile.coastal_flood.model_dump(),
         },
     )
 

@@ -118,6 +118,22 @@ class TideGaugeSpec(_Model):
     coastal_station: str = Field(min_length=1, description="Station of the coastal-flood layer.")
 
 
+class CoastalFloodSpec(_Model):
+    """How the coastal-flood layer floods the land behind the defences (docs/surge.md 6).
+
+    ``overtopping`` spreads the volume that crosses the crests during a synthetic storm tide
+    (an M2 tide of ``tide_range_m`` plus a surge pulse of ``surge_peak_m`` lasting
+    ``surge_duration_h``, shifted so that it peaks at each return level; the shape defaults are
+    UNCONFIRMED assumptions, hazard_models.coast.storm_tide); ``bathtub`` floods every
+    connected cell below the level (the static upper bound).
+    """
+
+    method: Literal["overtopping", "bathtub"] = "overtopping"
+    tide_range_m: float = Field(default=3.0, ge=0.0, le=20.0)
+    surge_peak_m: float = Field(default=2.0, ge=0.0, le=10.0)
+    surge_duration_h: float = Field(default=24.0, gt=0.0, le=240.0)
+
+
 class CityProfile(_Model):
     """Everything a refresh of one city needs (docs/profile.md).
 
@@ -134,6 +150,7 @@ class CityProfile(_Model):
     districts: Path
     dem: Path
     defence_lines: Path | None = None
+    coastal_flood: CoastalFloodSpec = Field(default_factory=lambda: CoastalFloodSpec())
     warning_rules: Path | None = None
     horizons: tuple[str, ...] = Field(default=_HORIZON_NAMES, min_length=1)
     scenarios: tuple[str, ...] = Field(default=("ssp126", "ssp245", "ssp585"), min_length=1)

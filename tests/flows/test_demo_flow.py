@@ -57,9 +57,17 @@ def test_demo_layers_validate_and_show_warming(demo_out):
     assert float(uplift.sel(horizon="far").mean()) > 1.05
     # Behind a seawall at today's 200-yr level nothing floods today at 100 yr, but the
     # far-future 1000-yr ssp585 level overtops it.
-    flood = store.open("coastal_flood")["flooded_area"].sel(quantile=0.5, scenario="ssp585")
+    coastal = store.open("coastal_flood")
+    flood = coastal["flooded_area"].sel(quantile=0.5, scenario="ssp585")
     assert float(flood.sel(horizon="baseline", return_period=100)) == 0.0
     assert float(flood.sel(horizon="far", return_period=1000)) > 1000.0
+    # The layer spreads the volume over the wall (issue 17): never more than the bathtub, and
+    # less where a level barely tops the crest (docs/surge.md: 3,924 vs 13,158 km2).
+    assert coastal.attrs["flood_method"] == "overtopping"
+    bathtub = coastal["bathtub_area"].sel(quantile=0.5, scenario="ssp585")
+    assert bool((coastal["flooded_area"] <= coastal["bathtub_area"] + 1e-9).all())
+    far_100 = {"horizon": "far", "return_period": 100}
+    assert float(flood.sel(far_100)) < 0.5 * float(bathtub.sel(far_100))
 
 
 def test_demo_risk_table_covers_assets_hazards_scenarios(demo_out):

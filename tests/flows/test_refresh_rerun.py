@@ -118,6 +118,28 @@ def test_an_edited_tide_file_rebuilds_surge_coastal_flood_and_risk_only(city):
     assert _built(again) == set() and again.versions["surge"] == "v0002"
 
 
+def test_the_profile_flood_method_rebuilds_the_coastal_flood_layer_only(city):
+    root, profile = city
+    store = LayerStore(root / "data" / "layers")
+    overtopping = store.open("coastal_flood")
+    assert overtopping.attrs["flood_method"] == "overtopping"
+    text = Path(profile).read_text()
+    Path(profile).write_text(text + "coastal_flood:\n  method: bathtub\n")
+    try:
+        result = _refresh(city, "out-bathtub")
+    finally:
+        Path(profile).write_text(text)
+    # the risk table does not read the coastal-flood layer (surge is its coastal hazard)
+    assert _built(result) == {"coastal_flood"}, result.step_outcomes
+    bathtub = store.open("coastal_flood")
+    assert bathtub.attrs["flood_method"] == "bathtub"
+    assert "bathtub_bound" not in bathtub.data_vars
+    # the static bathtub is the upper bound of the volume model, map by map
+    xr_close = abs(bathtub["flooded_area"] - overtopping["bathtub_area"]) < 1e-6
+    assert bool(xr_close.all())
+    assert float(bathtub["flooded_area"].sum()) > float(overtopping["flooded_area"].sum())
+
+
 def test_the_demo_refresh_under_prefect_left_a_summary_artifact(demo_run):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
