@@ -13,6 +13,7 @@ from flows.steps import CODE_VERSION, StagedLayer, profile_horizons, publish_lay
 from resilience.profile import CityProfile
 from resilience.storage.layer_store import LayerStore
 
+
 def build_coastal_flood(
     profile: CityProfile,
     store_root: Path,
@@ -28,8 +29,8 @@ def build_coastal_flood(
     level at the station, so the maps show where that standard is overtopped in future
     horizons. ``coastal_flood.method`` "overtopping" (default) spreads only the volume that
     crosses the crests during the profile's synthetic storm tide (its shape UNCONFIRMED,
-    docs/surge.md); "bathtub" is the static upper bound. ``versions`` may name the surge version to read
-    (this run's).
+    docs/surge.md); "bathtub" is the static upper bound. ``versions`` may name the surge
+    version to read (this run's).
     """
     from flows.step_keys import coastal_flood_key
     from resilience.coast.flood_map import FloodOptions, build_flood_layer, read_defence_lines
