@@ -61,37 +61,49 @@ def _is_missing(value: object) -> bool:
 
 
 def _row_errors(frame: pd.DataFrame, catalogue: Mapping[str, AssetType]) -> list[str]:
-    """Return ``row N: reason`` strings for every bad row (N counts data rows from 1)."""
+    """Return ``row N: reason`` strings for every bad row (N counts data rows from 1).
+
+    Column by column (numbers parsed and geometries checked once per column), then one pass
+    over plain lists: ``iterrows`` made a Series per row and took 4 s for 10,000 assets.
+    """
+    ids = frame["asset_id"].tolist()
+    duplicated = frame["asset_id"].astype(str).duplicated(keep="first").tolist()
+    known_ids = set(frame["asset_id"].astype(str))
+    raw = {c: frame[c].tolist() for c in _NUMBER_COLUMNS}
+    number = {c: pd.to_numeric(frame[c], errors="coerce").tolist() for c in _NUMBER_COLUMNS}
+    types = frame["asset_type"].tolist()
+    deps_column = frame["depends_on"].tolist()
+    sources = frame["depends_on_source"].tolist() if "depends_on_source" in frame else None
+    names_zh = frame["name_zh"].tolist() if "name_zh" in frame.columns else None
+    geometry = frame.geometry
+    no_geometry = (geometry.isna() | geometry.is_empty).tolist()
+    invalid = (~geometry.is_valid).tolist()
     errors: list[str] = []
-    ids = frame["asset_id"].astype(str)
-    duplicated = ids.duplicated(keep="first")
-    known_ids = set(ids)
-    for position, (_, row) in enumerate(frame.iterrows(), start=1):
+    for i, asset_id in enumerate(ids):
         reasons = []
-        if not str(row["asset_id"]).strip() or pd.isna(row["asset_id"]):
+        if not str(asset_id).strip() or pd.isna(asset_id):
             reasons.append("asset_id is empty")
-        elif duplicated.iloc[position - 1]:
-            reasons.append(f"asset_id {row['asset_id']!r} is not unique")
-        if row["asset_type"] not in catalogue:
-            reasons.append(f"asset_type {row['asset_type']!r} is not one of {sorted(catalogue)}")
-        crit = pd.to_numeric(row["criticality"], errors="coerce")
+        elif duplicated[i]:
+            reasons.append(f"asset_id {asset_id!r} is not unique")
+        if types[i] not in catalogue:
+            reasons.append(f"asset_type {types[i]!r} is not one of {sorted(catalogue)}")
+        crit = number["criticality"][i]
         if pd.isna(crit) or crit not in (1, 2, 3, 4, 5):
-            reasons.append(f"criticality {row['criticality']!r} is not an integer 1-5")
+            reasons.append(f"criticality {raw['criticality'][i]!r} is not an integer 1-5")
         for column in ("ground_elevation_m", "protection_level_m", "replacement_value"):
-            value = pd.to_numeric(row[column], errors="coerce")
-            if pd.isna(value) and not pd.isna(row[column]):
-                reasons.append(f"{column} {row[column]!r} is not a number")
-        if pd.isna(pd.to_numeric(row["ground_elevation_m"], errors="coerce")):
+            if pd.isna(number[column][i]) and not _is_missing(raw[column][i]):
+                reasons.append(f"{column} {raw[column][i]!r} is not a number")
+        if pd.isna(number["ground_elevation_m"][i]):
             reasons.append("ground_elevation_m is missing")
-        life = pd.to_numeric(row["design_life_years"], errors="coerce")
+        life = number["design_life_years"][i]
         if pd.isna(life) or life <= 0:
             reasons.append(
-                f"design_life_years {row['design_life_years']!r} is not a positive number"
+                f"design_life_years {raw['design_life_years'][i]!r} is not a positive number"
             )
-        value = pd.to_numeric(row["replacement_value"], errors="coerce")
+        value = number["replacement_value"][i]
         if not pd.isna(value) and value < 0:
             reasons.append("replacement_value is negative")
-        deps = row["depends_on"]
+        deps = deps_column[i]
         if not isinstance(deps, (list, tuple, np.ndarray)):
             reasons.append(f"depends_on {deps!r} is not a list of asset_ids")
         else:
@@ -99,24 +111,33 @@ def _row_errors(frame: pd.DataFrame, catalogue: Mapping[str, AssetType]) -> list
             if unknown:
                 reasons.append(f"depends_on names unknown asset_ids {unknown}")
         listed = isinstance(deps, (list, tuple, np.ndarray)) and len(deps) > 0
-        if listed and "depends_on_source" in frame.columns:
-            source = row["depends_on_source"]
+        if listed and sources is not None:
+            source = sources[i]
             if not isinstance(source, str) or not source.strip():
                 reasons.append(
                     f"depends_on_source {source!r} is blank; expected a source or 'assumed'"
                 )
-        if "name_zh" in frame.columns:
-            name_zh = row["name_zh"]
+        if names_zh is not None:
+            name_zh = names_zh[i]
             if not isinstance(name_zh, str) and not _is_missing(name_zh):
                 reasons.append(f"name_zh {name_zh!r} is not a string")
-        geom = row["geometry"]
-        if geom is None or getattr(geom, "is_empty", True):
+        if no_geometry[i]:
             reasons.append("geometry is missing or empty")
-        elif not geom.is_valid:
+        elif invalid[i]:
             reasons.append("geometry is not valid")
         if reasons:
-            errors.append(f"row {position} (asset_id {row['asset_id']!r}): " + "; ".join(reasons))
+            errors.append(f"row {i + 1} (asset_id {asset_id!r}): " + "; ".join(reasons))
     return errors
+
+
+#: Columns parsed as numbers by :func:`_row_errors`.
+_NUMBER_COLUMNS = (
+    "criticality",
+    "ground_elevation_m",
+    "protection_level_m",
+    "replacement_value",
+    "design_life_years",
+)
 
 
 def validate_inventory(

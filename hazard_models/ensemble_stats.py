@@ -20,8 +20,9 @@ median change is not the difference of medians. The baseline horizon is repeated
 output scenario; its change is 0 and its robustness undefined (NaN).
 
 Everything stays lazy for dask input: the yearly kernels map over the input's blocks of whole
-years without rechunking, so every indicator of a horizon shares each block read when the
-layer is computed, and only the small yearly arrays are gathered for the fits.
+years without rechunking, all indicators of a block in one task
+(:func:`hazard_models.yearly.one_task_per_block`), so that each block is reduced and
+released as soon as it is read, and only the small yearly arrays are gathered for the fits.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from hazard_models.extremes.regional import fit_gev_regional
 from hazard_models.horizon import HISTORICAL, Horizon
 from hazard_models.horizon_stats import HorizonRequest, ShapePooling, with_attrs
 from hazard_models.layer import DIM_ORDER, SchemaError, horizon_coords
+from hazard_models.yearly import one_task_per_block
 
 __all__ = ["Indicator", "horizon_daily", "summarise_indicators"]
 
@@ -74,11 +76,6 @@ class Indicator:
         True for a yearly maximum summarised by GEV return levels.
     subject : str
         For extremes: what the GEV is fitted to, e.g. "annual maximum of daily Tmax".
-    inputs : tuple of (str, xarray.DataArray)
-        Per-cell inputs other than the daily data (e.g. a baseline percentile, dims within
-        model, lat, lon), added to the daily Dataset under these names before ``compute``
-        sees it, so that ``compute`` reads them from its argument (and, on dask input, gets
-        the slice that matches each block of daily data).
     """
 
     name: str
@@ -90,7 +87,6 @@ class Indicator:
     change_units: str = ""
     extreme: bool = False
     subject: str = ""
-    inputs: tuple[tuple[str, xr.DataArray], ...] = ()
 
 
 def horizon_daily(
@@ -131,102 +127,12 @@ def _fit(annual_maxima: xr.DataArray, dim: str, pooling: ShapePooling) -> xr.Dat
     return fit_gev_regional(annual_maxima, dim=dim, index_flood=pooling == "index_flood")
 
 
-def _with_inputs(daily: xr.Dataset, indicators: Sequence[Indicator]) -> xr.Dataset:
-    """Return ``daily`` with every indicator's per-cell inputs added, chunked like it."""
-    extra: dict[str, xr.DataArray] = {}
-    for indicator in indicators:
-        for name, values in indicator.inputs:
-            if name in daily.data_vars or (name in extra and extra[name] is not values):
-                raise ValueError(f"indicator {indicator.name}: input name {name!r} is taken")
-            if values.chunks is not None or daily.chunks:
-                values = values.chunk({d: daily.chunksizes.get(d, -1) for d in values.dims})
-            extra[name] = values
-    return daily.assign(extra) if extra else daily
-
-
-def _whole_year_chunks(daily: xr.Dataset) -> tuple[xr.Dataset, np.ndarray, tuple[int, ...]]:
-    """Rechunk ``time`` only where a dask block splits a year; return years and years/block."""
-    years = np.asarray(daily["time"].dt.year.values)
-    starts = np.flatnonzero(np.r_[True, np.diff(years) != 0])
-    bounds = np.cumsum((0, *daily.chunksizes["time"]))
-    if not set(bounds[:-1].tolist()) <= set(starts.tolist()):
-        daily = daily.chunk(time=tuple(np.diff(np.r_[starts, years.size]).tolist()))
-        bounds = np.cumsum((0, *daily.chunksizes["time"]))
-    per_block = tuple(
-        int(np.count_nonzero((starts >= a) & (starts < b)))
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-    )
-    return daily, years[starts], per_block
-
-
-def _yearly_block(block: xr.Dataset, computes: dict[str, Callable]) -> xr.Dataset:
-    """Every indicator's yearly values of one block of daily data (numpy), in one task.
-
-    The ``year`` dim is returned as ``time``: ``xarray.map_blocks`` chunks an output dim
-    like the input dim of the same name and would give a new dim a single chunk.
-    """
-    yearly = xr.Dataset({name: compute(block) for name, compute in computes.items()})
-    return yearly.rename(year="time")
-
-
-def _yearly_template(
-    daily: xr.Dataset, computes: dict[str, Callable], labels: np.ndarray, per_block: tuple
-) -> xr.Dataset:
-    """Return a lazy all-zero Dataset shaped like the yearly values of ``daily``.
-
-    Dims, dtypes and coordinates come from running the kernels on one cell and one year of
-    zeros (no data is read); sizes and chunks from ``daily``; the years under the name
-    ``time`` (see :func:`_yearly_block`), chunked as the blocks of days.
-    """
-    import warnings
-
-    import dask.array as da
-
-    first = int(np.flatnonzero(np.asarray(daily["time"].dt.year.values) == labels[0]).size)
-    probe_index = {d: slice(0, 1) for d in daily.dims if d != "time"} | {"time": slice(0, first)}
-    probe = daily.isel(probe_index)
-    probe = probe.copy(data={k: np.zeros(v.shape, v.dtype) for k, v in probe.data_vars.items()})
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        shaped = _yearly_block(probe, computes)
-    sizes = dict(daily.sizes) | {"time": labels.size}
-    chunks = dict(daily.chunksizes) | {"time": per_block}
-    variables = {}
-    for name, var in shaped.data_vars.items():
-        data = da.zeros(
-            [sizes[d] for d in var.dims], chunks=[chunks[d] for d in var.dims], dtype=var.dtype
-        )
-        variables[name] = (var.dims, data)
-    coords = {k: c for k, c in daily.coords.items() if "time" not in c.dims}
-    coords = {k: c for k, c in coords.items() if set(c.dims) <= set(sizes)}
-    return xr.Dataset(variables, coords=coords).assign_coords(time=labels)
-
-
-def _yearly_values(daily: xr.Dataset, indicators: Sequence[Indicator]) -> dict[str, xr.DataArray]:
-    """Return every indicator's yearly values (dims of the daily data, ``year`` for time).
-
-    On dask input all indicators of a block of daily data are computed in one task
-    (``xarray.map_blocks``), so that each block is released as soon as it is reduced: with
-    one task per indicator, every block waited for its last indicator and a worker held a
-    growing share of a horizon's daily data as the grid grew (docs/scaling.md).
-    """
-    daily = _with_inputs(daily.unify_chunks(), indicators)
-    computes = {i.name: i.compute for i in indicators}
-    if not daily.chunks:
-        return {name: compute(daily) for name, compute in computes.items()}
-    daily, labels, per_block = _whole_year_chunks(daily.unify_chunks())
-    template = _yearly_template(daily, computes, labels, per_block)
-    yearly = xr.map_blocks(_yearly_block, daily, kwargs={"computes": computes}, template=template)
-    yearly = yearly.rename(time="year")
-    return {name: yearly[name] for name in computes}
-
-
 def _per_model(
     daily: xr.Dataset, indicators: Sequence[Indicator], request: HorizonRequest
 ) -> dict[str, xr.DataArray]:
     """Return per-model summaries of one horizon (and pooled GEV parameters of extremes)."""
     out: dict[str, xr.DataArray] = {}
-    values = _yearly_values(daily, indicators)
+    values = one_task_per_block(lambda: {i.name: i.compute(daily) for i in indicators})
     for indicator in indicators:
         yearly = values[indicator.name]
         if not indicator.extreme:

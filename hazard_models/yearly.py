@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import xarray as xr
@@ -31,6 +33,7 @@ __all__ = [
     "apply_year_kernel",
     "count_days",
     "exceeds",
+    "one_task_per_block",
     "yearly_max",
     "yearly_mean",
     "yearly_sum",
@@ -41,6 +44,7 @@ Comparison = Literal[">", ">="]
 #: float64, NaN-padded after the last day of short years; per_cell (cell,). Returns
 #: (year, cell) float64.
 YearKernel = Callable[..., np.ndarray]
+T = TypeVar("T")
 
 
 def _year_starts(daily: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
@@ -110,6 +114,12 @@ def _reduce_dask(values: Any, per_cell: Any, kernel: YearKernel, starts: np.ndar
     arrays = [array]
     if per_cell is not None:
         arrays.append(da.asarray(per_cell).rechunk((*array.chunks[:axis], (1,))))
+    plan = _PLAN.get()
+    if plan is not None:
+        call = _KernelCall(array, arrays[1] if per_cell is not None else None, kernel, local)
+        fused = plan.take(call)
+        if fused is not None:
+            return fused
     return da.map_blocks(
         _reduce_block,
         *arrays,
@@ -119,6 +129,137 @@ def _reduce_dask(values: Any, per_cell: Any, kernel: YearKernel, starts: np.ndar
         dtype=np.float64,
         meta=np.empty((0,) * array.ndim, dtype=np.float64),
     )
+
+
+@dataclass
+class _KernelCall:
+    """One yearly reduction as :func:`_reduce_dask` was asked for it."""
+
+    array: Any  #: dask array (..., time), blocks of whole years
+    per_cell: Any  #: dask array (..., 1) chunked like ``array``'s cells, or None
+    kernel: YearKernel
+    starts: list[np.ndarray]  #: each block's year starts
+
+    def group(self) -> tuple:
+        """Return the key of the calls that can share a task: the same blocks of days."""
+        starts = tuple(tuple(s.tolist()) for s in self.starts)
+        return (self.array.shape, self.array.chunks, starts)
+
+
+@dataclass
+class _KernelPlan:
+    """The yearly reductions of :func:`one_task_per_block`: recorded, then served fused."""
+
+    calls: list[_KernelCall] = field(default_factory=list)
+    fused: list[Any] | None = None  #: per call, its slice of the fused array (replay)
+    served: int = 0
+
+    def take(self, call: _KernelCall) -> Any:
+        """Record ``call`` (first pass; None) or return its fused result (second pass)."""
+        if self.fused is None:
+            self.calls.append(call)
+            return None
+        if self.served >= len(self.calls) or self.calls[self.served].array.name != call.array.name:
+            raise RuntimeError("one_task_per_block: the second pass asked for other reductions")
+        self.served += 1
+        return self.fused[self.served - 1]
+
+    def fuse(self) -> None:
+        """Build one ``map_blocks`` per group of calls with the same blocks."""
+        import dask.array as da
+
+        fused: list[Any] = [None] * len(self.calls)
+        groups: dict[tuple, list[int]] = {}
+        for index, call in enumerate(self.calls):
+            groups.setdefault(call.group(), []).append(index)
+        for members in groups.values():
+            inputs: dict[str, Any] = {}  # unique dask arrays by name, in first-use order
+            specs = []
+            for index in members:
+                call = self.calls[index]
+                slots = []
+                for array in (call.array, call.per_cell):
+                    if array is None:
+                        slots.append(-1)
+                        continue
+                    inputs.setdefault(array.name, array)
+                    slots.append(list(inputs).index(array.name))
+                specs.append((slots[0], slots[1], call.kernel))
+            first = self.calls[members[0]]
+            axis = first.array.ndim - 1
+            stacked = da.map_blocks(
+                _fused_blocks,
+                *inputs.values(),
+                specs=specs,
+                starts=first.starts,
+                new_axis=0,
+                chunks=(
+                    (len(specs),),
+                    *first.array.chunks[:axis],
+                    tuple(len(s) for s in first.starts),
+                ),
+                dtype=np.float64,
+                meta=np.empty((0,) * (first.array.ndim + 1), dtype=np.float64),
+            )
+            for position, index in enumerate(members):
+                fused[index] = stacked[position]
+        self.fused = fused
+
+
+def _fused_blocks(
+    *blocks: np.ndarray,
+    specs: list[tuple[int, int, YearKernel]],
+    starts: list[np.ndarray],
+    block_id: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Run every kernel of ``specs`` on its block; stack the (..., year) results first."""
+    local = starts[block_id[-1]] if block_id is not None else starts[0]
+    out = [
+        _reduce_block(
+            blocks[value], blocks[cell] if cell >= 0 else None, kernel=kernel, starts=local
+        )
+        for value, cell, kernel in specs
+    ]
+    return np.stack(out)
+
+
+#: The plan of the innermost :func:`one_task_per_block` call (None outside one).
+_PLAN: ContextVar[_KernelPlan | None] = ContextVar("year_kernel_plan", default=None)
+
+
+def one_task_per_block(build: Callable[[], T]) -> T:
+    """Return ``build()`` with every yearly reduction of a block of days in one dask task.
+
+    ``build`` computes several yearly indices of the same daily data (e.g. every indicator
+    of a hazard layer). Each :func:`apply_year_kernel` on dask input would map its kernel
+    over the blocks as its own task, so that a block of days stays in memory until the last
+    of its indices has run, and dask's static order may run one index over all blocks
+    first: memory then grows with the grid (docs/scaling.md). Here ``build`` runs twice:
+    the first pass records every reduction (array, kernel, per-cell input), one
+    ``map_blocks`` per set of arrays with the same blocks then runs all of their kernels on
+    each block and stacks the results, and the second pass gets each reduction's slice of
+    it. The numbers are those of the plain calls (the same kernels on the same blocks).
+    Without dask input nothing is recorded and the first result is returned.
+
+    Raises
+    ------
+    RuntimeError
+        If the second pass asks for other reductions than the first (``build`` must be
+        deterministic).
+    """
+    plan = _KernelPlan()
+    token = _PLAN.set(plan)
+    try:
+        first = build()
+        if not plan.calls:
+            return first
+        plan.fuse()
+        second = build()
+    finally:
+        _PLAN.reset(token)
+    if plan.served != len(plan.calls):
+        raise RuntimeError("one_task_per_block: the second pass asked for fewer reductions")
+    return second
 
 
 def apply_year_kernel(
@@ -172,7 +313,9 @@ def apply_year_kernel(
     else:
         out = _reduce_block(values, extra, kernel=kernel, starts=starts)
     coords = {k: c for k, c in daily.coords.items() if "time" not in c.dims and k != "time"}
-    return xr.DataArray(out, dims=(*others, "year"), coords=coords).assign_coords(year=labels)
+    result = xr.DataArray(out, dims=(*others, "year"), coords=coords).assign_coords(year=labels)
+    result.name = None  # xarray names it after a dask array's graph key otherwise
+    return result
 
 
 def any_valid(slabs: np.ndarray) -> np.ndarray:

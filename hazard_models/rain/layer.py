@@ -211,12 +211,11 @@ def rain_indicators(
         indicators.append(
             Indicator(
                 name="r95ptot",
-                compute=lambda d: ri.r95ptot(d["pr"], d["pr_wet_day_p95_baseline"]),
+                compute=lambda d: ri.r95ptot(d["pr"], reference_p95),
                 units="1",
                 long_name="mean annual fraction of wet-day precipitation on very wet days",
                 method="ETCCDI R95pTOT (as a fraction): pr on wet days above each model's "
                 f"1995-2014 wet-day 95th percentile over PRCPTOT; {_ACROSS}",
-                inputs=(("pr_wet_day_p95_baseline", reference_p95),),
             )
         )
     return indicators

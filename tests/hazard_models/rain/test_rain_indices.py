@@ -116,6 +116,30 @@ def test_wet_day_percentile_ignores_dry_days():
     assert linear.dims == ("lat",) and linear.attrs["units"] == "mm/day"
 
 
+def test_wet_day_percentile_blocks_nest_in_the_input_blocks():
+    """Each block of the whole series takes its cells from one input block (memory).
+
+    dask's "auto" chunks would cut this 64 x 64 grid of 32 x 32-cell blocks into 23 x 23-cell
+    blocks that straddle them.
+    """
+    rng = np.random.default_rng(3)
+    time = xr.date_range("2001-01-01", periods=2 * 365, freq="D", calendar="noleap")
+    pr = xr.DataArray(
+        rng.gamma(0.6, 8.0, (time.size, 64, 64)).astype(np.float32),
+        dims=("time", "lat", "lon"),
+        coords={"time": time},
+        attrs={"units": "mm/day"},
+    ).chunk({"time": 365, "lat": 32, "lon": 32})
+    with dask.config.set({"array.chunk-size": "1.5MiB"}):  # 2,920 B a cell: 538 cells
+        percentile = wet_day_percentile(pr)
+    for dim in ("lat", "lon"):
+        edges = set(np.cumsum((0, *percentile.chunksizes[dim])).tolist())
+        assert {0, 32, 64} <= edges, percentile.chunksizes  # the input's edges are kept
+    cells = max(percentile.chunksizes["lat"]) * max(percentile.chunksizes["lon"])
+    assert 256 < cells * 2 * 365 * 4 / 2920 <= 538
+    np.testing.assert_allclose(percentile.values, wet_day_percentile(pr.compute()).values)
+
+
 def test_r95ptot_hand_computed():
     pr = _tiny_pr()
     p95 = xr.DataArray([45.0, 10.0], dims="lat", coords={"lat": pr["lat"]})
