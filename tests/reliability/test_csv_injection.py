@@ -78,6 +78,29 @@ def test_negative_number_columns_stay_numeric():
     assert frame["name"].tolist() == ["-x", "y"]  # the caller's table is not changed
 
 
+def test_a_frame_is_neutralised_as_cell_by_cell():
+    """Distinct values are checked once; the result is the per-cell one, gaps kept."""
+    column = ["=SUM(A1)", "plain", None, np.nan, "-3.5", "=SUM(A1)", "@x", "plain", 7, "-x"]
+    frame = pd.DataFrame({"text": column * 3, "mixed": [b"raw", *column[1:]] * 3})
+    out = neutralise_frame(frame)
+    for name in ("text", "mixed"):
+        expected = [neutralise_cell(v) for v in frame[name]]
+        got = out[name].tolist()
+        assert [type(v) for v in got] == [type(v) for v in expected]
+        assert [v for v in got if v == v] == [v for v in expected if v == v]  # NaN != NaN
+    assert out["text"].tolist()[:2] == ["'=SUM(A1)", "plain"]
+
+
+def test_risk_table_csv_floats_read_as_six_significant_digits(tmp_path):
+    assets = _inventory(["a", "b", "c"])
+    values = [1234567.891, np.nan, -0.000123456789]
+    table = pd.DataFrame({"asset_id": assets["asset_id"], "value": values, "n": [1, 2, 3]})
+    _, path = write_risk_table(table, assets, tmp_path)
+    rows = _cells(path)
+    assert [row["value"] for row in rows] == ["1.23457e+06", "", "-0.000123457"]
+    assert [row["n"] for row in rows] == ["1", "2", "3"]
+
+
 @pytest.mark.fault("13.12", "=HYPERLINK asset name in risk_table.csv is quoted as text")
 def test_risk_table_csv_quotes_formula_names(tmp_path):
     names = IN_FILES
