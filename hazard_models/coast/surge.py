@@ -163,12 +163,16 @@ def _fit_stations(
             f"found unfit stations {failed}"
         )
     dims = ("station",)
-    return xr.Dataset(
+    params = xr.Dataset(
         {
             p: (dims, fit[p], {"units": "m" if p != "shape" else "1"})
             for p in ("loc", "scale", "shape")
         }
     )
+    flags = zip(stations["station"], fit["shape_at_bound"], strict=True)
+    at_bound = [str(station) for station, flag in flags if flag]
+    params.attrs["shape_at_bound_stations"] = at_bound
+    return params
 
 
 def _station_coords(stations: pd.DataFrame) -> dict[str, tuple]:
@@ -358,6 +362,16 @@ def build_surge_layer(
     )
     if left_out:
         history += f"; stations without annual maxima left out: {left_out}"
+    at_bound = params.attrs["shape_at_bound_stations"]
+    if at_bound:  # computed at a limit: said in the layer (issue 17)
+        note = (
+            f"; GEV shape at its bound +-0.5 for stations {at_bound} (not a likelihood "
+            "maximum; their long return levels rest on the bound)"
+        )
+        history += note
+        for name in ("still_water_level", "still_water_level_integrated"):
+            layer[name].attrs["method"] += note
+    layer.attrs["shape_at_bound_stations"] = ", ".join(at_bound) or "none"
     synthetic = (
         ("yes" if bool(annual_maxima["synthetic"].any()) else "no")
         if "synthetic" in annual_maxima.columns

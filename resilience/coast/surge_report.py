@@ -85,6 +85,7 @@ def _fit(record: GaugeRecord, options: SurgeOptions) -> tuple[Gev, np.ndarray, d
     gev = (float(result["loc"][0]), float(result["scale"][0]), float(result["shape"][0]))
     fit = {"method": options.method, "detrend": options.detrend}
     fit |= {"trend_removed_mm_per_year": float(slopes.iloc[0]) * 1000.0}
+    fit |= {"shape_at_bound": "yes" if bool(result["shape_at_bound"][0]) else "no"}
     return gev, values, fit
 
 
@@ -202,8 +203,19 @@ def build_surge_report(
         amplification_return_period=options.amplification_return_period,
         projections=projections,
         degradation=degradation,
-        notes=_notes(record, options, sea_level_source, output_datum=datum),
+        notes=_notes(record, options, sea_level_source, output_datum=datum) + _bound_note(fit),
     )
+
+
+def _bound_note(fit: dict) -> list[str]:
+    """Say when the GEV shape sits on its bound: the levels are then computed at a limit."""
+    if fit.get("shape_at_bound") != "yes":
+        return []
+    return [
+        "the GEV shape sits on its bound +-0.5: the fit is not a likelihood maximum and the "
+        "long return levels rest on the bound; refit with `resilience fit --shape-bound` "
+        "(docs/extremes.md)"
+    ]
 
 
 def to_json(report: SurgeReport) -> str:

@@ -278,11 +278,14 @@ class ReturnLevelComparison:
         Station GEV parameters (shape xi > 0: heavy tail).
     return_period : float
     station_level, station_lower, station_upper : float
-        Station return level and its 95 % delta-method interval.
+        Station return level and its 95 % delta-method interval (NaN when the shape sits on
+        its bound: the estimate is then not a likelihood maximum).
     sample_level : float
         The engine's baseline return level.
     sample_return_period_at_station : float
         How rare the sample's level is under the station fit, years.
+    shape_at_bound : bool
+        True when the fitted shape sits on the bound -0.5 or 0.5 (said in the summary).
     """
 
     variable: str
@@ -300,6 +303,7 @@ class ReturnLevelComparison:
     station_upper: float
     sample_level: float
     sample_return_period_at_station: float
+    shape_at_bound: bool = False
 
     def summary(self) -> str:
         """Return one line with the numbers."""
@@ -308,9 +312,14 @@ class ReturnLevelComparison:
             if math.isfinite(self.sample_return_period_at_station)
             else "beyond the upper bound of the station's GEV"
         )
+        interval = (
+            "shape at its bound +-0.5, no valid delta interval; see resilience fit --shape-bound"
+            if self.shape_at_bound
+            else f"95 % {self.station_lower:.1f}-{self.station_upper:.1f}"
+        )
         return (
             f"{self.return_period:g}-yr {self.variable}: station {self.station_level:.1f} "
-            f"{self.units} (95 % {self.station_lower:.1f}-{self.station_upper:.1f}; "
+            f"{self.units} ({interval}; "
             f"{self.years} yr {self.first_year}-{self.last_year}), sample baseline "
             f"{self.sample_level:.1f} {self.units} "
             f"({self.sample_level - self.station_level:+.1f}; {rarity})"
@@ -365,7 +374,10 @@ def compare_return_level(
     if str(fit["status"]) != "ok":
         raise ValueError(f"compare_return_level: GEV fit failed ({fit['status']})")
     params = {k: float(fit[k]) for k in ("loc", "scale", "shape")}
+    at_bound = bool(fit["shape_at_bound"])
     interval = gev_return_level_ci_delta(params, fit["cov"], [return_period])
+    if at_bound:  # not a likelihood maximum: the delta method does not apply (issue 17)
+        interval = interval._replace(lower=np.full(1, np.nan), upper=np.full(1, np.nan))
     level = float(return_level(params["loc"], params["scale"], params["shape"], return_period))
     probability = float(exceedance_probability(sample_level, **params))
     return ReturnLevelComparison(
@@ -381,5 +393,6 @@ def compare_return_level(
         station_upper=float(interval.upper[0]),
         sample_level=float(sample_level),
         sample_return_period_at_station=1.0 / probability if probability > 0 else math.inf,
+        shape_at_bound=at_bound,
         **params,
     )

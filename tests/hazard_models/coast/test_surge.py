@@ -348,3 +348,21 @@ def test_surge_layer_on_a_real_record_uses_the_published_distribution(published_
     # Parameters agree to ~1e-6 (previous test); the 1000-yr level of a xi = 0.28 tail
     # amplifies that to well under a millimetre.
     np.testing.assert_allclose(got, expected, atol=1e-3)
+
+
+def test_a_station_whose_shape_sits_on_its_bound_is_named(make_surge_inputs):
+    """A heavy-tailed record clips the shape at 0.5: the layer says so (issue 17)."""
+    maxima, stations, rise = make_surge_inputs()
+    wild = maxima["station"] == "huangpu_park"
+    values = np.full(int(wild.sum()), 4.0) + np.linspace(0.0, 0.05, int(wild.sum()))
+    values[[3, 20]] = [9.0, 14.0]  # two storms far beyond the rest: xi > 0.5
+    maxima.loc[wild, "annual_max_m"] = values
+    layer = build_surge_layer(maxima, stations, rise, horizons=AR6_HORIZONS[:2])
+    assert layer.attrs["shape_at_bound_stations"] == "huangpu_park"
+    shape = layer["still_water_level_gev_shape"].sel(station="huangpu_park")
+    assert float(abs(shape).max()) == pytest.approx(0.5)
+    assert "at its bound" in layer["still_water_level"].attrs["method"]
+    assert "huangpu_park" in layer.attrs["history"]
+    ordinary = build_surge_layer(*make_surge_inputs(), horizons=AR6_HORIZONS[:2])
+    assert ordinary.attrs["shape_at_bound_stations"] == "none"
+    assert "at its bound" not in ordinary["still_water_level"].attrs["method"]

@@ -267,3 +267,29 @@ def test_user_sea_level_table_with_the_median_only(app, tmp_path):
     for level in far["levels"]:
         assert level["allowance_m"] == pytest.approx(far["rise_median_m"], abs=1e-9)
     assert str(table) in report["sea_level_source"]
+
+
+def test_a_record_whose_shape_sits_on_its_bound_gets_a_note():
+    years = list(range(1961, 2021))
+    maxima = np.full(len(years), 4.0) + np.linspace(0.0, 0.05, len(years))
+    maxima[[3, 20]] = [9.0, 14.0]
+    record = GaugeRecord(
+        station="test",
+        station_name="Test",
+        datum="Wusong",
+        years=years,
+        maxima_m=maxima.tolist(),
+        subsidence_mm_per_year=0.0,
+        source="generated",
+    )
+    sea_level = pd.DataFrame(
+        [
+            {"scenario": "ssp245", "year": y, "quantile": q, "sea_level_rise_m": 0.3}
+            for y in range(2010, 2301, 10)
+            for q in (0.17, 0.5, 0.83)
+        ]
+    )
+    options = SurgeOptions(scenarios=["ssp245"], detrend="none")
+    report = build_surge_report(record, sea_level, options=options)
+    assert report.fit["shape_at_bound"] == "yes"
+    assert any("sits on its bound" in note for note in report.notes)

@@ -144,3 +144,16 @@ def test_layer_centre_value_selects_like_the_demo():
     )
     expected = float(values[0, 0, 1, 1, 0, 1])  # ssp245, baseline, median, 20 yr, 31.2, 121.5
     assert layer_centre_value(layer, "txx", return_period=20) == expected
+
+
+def test_a_station_fit_at_its_shape_bound_has_no_delta_interval():
+    """Two wild years clip the L-moment shape at 0.5: no delta interval, and the line says so."""
+    values = np.full(30, 100.0) + np.linspace(0.0, 5.0, 30)
+    values[[4, 21]] = [400.0, 900.0]
+    series = pd.Series(values, index=np.arange(1991, 2021))
+    result = compare_return_level(series, 150.0, variable="Rx1day", units="mm")
+    assert result.shape_at_bound and result.shape == pytest.approx(0.5)
+    assert np.isnan(result.station_lower) and np.isnan(result.station_upper)
+    assert "at its bound" in result.summary() and "95 %" not in result.summary()
+    ordinary = compare_return_level(series.clip(upper=106.0), 103.0, variable="x", units="mm")
+    assert not ordinary.shape_at_bound and "95 %" in ordinary.summary()
