@@ -225,6 +225,7 @@ def run_refresh(profile_path: Path, out: Path) -> dict:
 
     base = _rss_mib()
     steps: dict[str, float] = {}
+    peaks: dict[str, float] = {}
 
     def timed(name, function):
         def call(*args, **kwargs):
@@ -233,6 +234,7 @@ def run_refresh(profile_path: Path, out: Path) -> dict:
                 return function(*args, **kwargs)
             finally:
                 steps[name] = steps.get(name, 0.0) + time.perf_counter() - start
+                peaks[name] = _peak_mib()  # the process's peak so far, after this step
 
         return call
 
@@ -243,7 +245,14 @@ def run_refresh(profile_path: Path, out: Path) -> dict:
     )
     seconds = time.perf_counter() - start
     built = [s for s, done in result.step_outcomes.items() if not done.startswith("reused")]
-    return {"s": seconds, "peak_mib": _peak_mib(), "base_mib": base, "steps": steps, "built": built}
+    return {
+        "s": seconds,
+        "peak_mib": _peak_mib(),
+        "base_mib": base,
+        "steps": steps,
+        "peaks": peaks,
+        "built": built,
+    }
 
 
 def child(stage: str, path: Path) -> None:
@@ -285,9 +294,13 @@ def report(read: dict, refresh: dict, gb: float, args: argparse.Namespace) -> No
         f"{'meets' if ratio <= TIME_GOAL else 'MISSES'}), peak memory above imports "
         f"{memory:.2f}x (goal < {MEMORY_GOAL}: {'meets' if memory < MEMORY_GOAL else 'MISSES'})"
     )
-    print("where the refresh's time goes (step: seconds, share of the refresh):")
+    print(
+        "where the refresh goes (step: seconds, share of the refresh, the process's peak "
+        "MiB after the step):"
+    )
     for step, seconds in sorted(refresh["steps"].items(), key=lambda kv: -kv[1]):
-        print(f"  {step:<22}{seconds:>8.1f}{100 * seconds / refresh['s']:>7.1f} %")
+        peak = refresh.get("peaks", {}).get(step, float("nan"))
+        print(f"  {step:<22}{seconds:>8.1f}{100 * seconds / refresh['s']:>7.1f} %{peak:>9.0f}")
 
 
 def _cores() -> int:

@@ -136,3 +136,18 @@ def test_inventory_csv_quotes_formulas_and_reads_them_back(tmp_path):
     assert back["name"].tolist() == names
     assert back["owner_agency"].tolist() == ["=agency()"] * len(names)
     assert back["ground_elevation_m"].tolist() == [-1.5] * len(names)
+
+
+def test_risk_table_csv_written_in_blocks_equals_one_block(tmp_path, monkeypatch):
+    from resilience.storage import risk_io
+
+    names = ["=a", "b", "-c", "d", "e"]
+    assets = _inventory(names)
+    table = pd.DataFrame(
+        {"asset_id": assets["asset_id"], "name": names, "p": [0.5, np.nan, 1e-9, 2.0, -3.25]}
+    )
+    _, whole = write_risk_table(table, assets, tmp_path / "whole")
+    monkeypatch.setattr(risk_io, "CSV_BLOCK_ROWS", 2)
+    _, blocks = write_risk_table(table, assets, tmp_path / "blocks")
+    assert blocks.read_text() == whole.read_text()
+    assert whole.read_text().count("asset_id") == 1  # one header
