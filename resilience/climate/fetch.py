@@ -27,7 +27,6 @@ of local files in :mod:`resilience.climate.verified_cache`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from resilience.storage.atomic import write_text_atomic
+from resilience.storage.provenance import sha256_file
 
 if TYPE_CHECKING:
     import httpx
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 MANIFEST_NAME = ".manifest.json"
-_CHUNK_BYTES = 1 << 20
 _MAX_RETRY_AFTER_S = 60.0
 #: A file modified less than this before it was hashed could be rewritten within the same
 #: timestamp tick (Linux stamps files at kernel-tick resolution, FAT at 2 s) with its size and
@@ -118,15 +117,6 @@ class DownloadResult:
     etag: str | None
     last_modified: str | None
     attempts: int
-
-
-def sha256_file(path: Path) -> str:
-    """Return the hex sha256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_unchanged_since_verified(entry: Mapping[str, Any], stat: os.stat_result) -> bool:

@@ -13,7 +13,6 @@ and small models, never Datasets.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,12 +72,10 @@ def _engine(database_url: str) -> Engine:
 
 
 def file_sha256(path: Path) -> str:
-    """Return the SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Return the SHA-256 (hex) of a file's bytes (``provenance.sha256_file``)."""
+    from resilience.storage.provenance import sha256_file
+
+    return sha256_file(path)
 
 
 def _issued(path: Path) -> str:

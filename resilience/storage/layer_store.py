@@ -45,7 +45,6 @@ Versions staged by a killed run and never promoted stay on disk, unused, like ol
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -63,6 +62,7 @@ import xarray as xr
 from hazard_models.layer import SchemaError, synthetic_flag, validate_hazard_layer
 from resilience.storage.atomic import folder_lock, write_text_atomic
 from resilience.storage.layer_checks import validate_layer_plausible
+from resilience.storage.provenance import sha256_file
 
 __all__ = ["STALE_AFTER_S", "LayerIntegrityError", "LayerStore", "LayerVersion"]
 
@@ -105,14 +105,6 @@ class LayerVersion:
     manifest: dict
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verify_file(entry: LayerVersion) -> None:
     """Check ``entry.path`` against its manifest's sha256 (cached per file state)."""
     manifest_path = entry.path.with_name("manifest.json")
@@ -129,7 +121,7 @@ def _verify_file(entry: LayerVersion) -> None:
     key = str(entry.path)
     if _VERIFIED.get(key) == (stat.st_size, stat.st_mtime_ns, expected):
         return
-    found = _sha256(entry.path)
+    found = sha256_file(entry.path)
     if found != expected:
         raise LayerIntegrityError(
             f"{entry.path}: expected sha256 {expected} ({entry.manifest.get('file_bytes')} "
@@ -462,6 +454,6 @@ class LayerStore:
                 str(k): {"dims": list(v.dims), "units": v.attrs.get("units")}
                 for k, v in layer.data_vars.items()
             },
-            "file_sha256": _sha256(path),
+            "file_sha256": sha256_file(path),
             "file_bytes": path.stat().st_size,
         }

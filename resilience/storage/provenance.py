@@ -24,6 +24,7 @@ __all__ = [
     "code_sha256",
     "read_step_record",
     "sha256_bytes",
+    "sha256_file",
     "sha256_files",
     "step_sha256",
     "write_step_record",
@@ -127,7 +128,11 @@ def _leaves(value: Any) -> Iterable[Any]:  # noqa: ANN401 - any JSON-like value
         yield value
 
 
-def _file_sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of one file's bytes, read in 1 MiB blocks (no name mixed in).
+
+    The one file hash of the engine: layers, step records, downloads and forecasts use it.
+    """
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -163,7 +168,7 @@ def write_step_record(
         return Path(path)
     record = {
         "step_sha256": key,
-        "outputs": {str(Path(p)): _file_sha256(Path(p)) for p in outputs},
+        "outputs": {str(Path(p)): sha256_file(Path(p)) for p in outputs},
         "payload": dict(payload),
     }
     return write_text_atomic(Path(path), json.dumps(record, indent=2, default=str) + "\n")
@@ -199,7 +204,7 @@ def read_step_record(path: Path, key: str) -> dict[str, Any] | None:
         return None
     for output, expected in dict(record.get("outputs", {})).items():
         output_path = Path(output)
-        if not output_path.is_file() or _file_sha256(output_path) != expected:
+        if not output_path.is_file() or sha256_file(output_path) != expected:
             return None
     payload = record.get("payload")
     return dict(payload) if isinstance(payload, dict) else None

@@ -147,8 +147,8 @@ def test_open_hashes_a_file_once_per_process_and_again_when_it_changes(tmp_path,
     store = LayerStore(tmp_path)
     entry = store.publish("heat", make_layer(30.0))
     calls = []
-    real = layer_store._sha256
-    monkeypatch.setattr(layer_store, "_sha256", lambda path: calls.append(path) or real(path))
+    real = layer_store.sha256_file
+    monkeypatch.setattr(layer_store, "sha256_file", lambda path: calls.append(path) or real(path))
     monkeypatch.setattr(layer_store, "_VERIFIED", {})
     for _ in range(3):
         store.open("heat").close()
