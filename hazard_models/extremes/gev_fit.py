@@ -25,7 +25,7 @@ from hazard_models.extremes.gev_estimate import (
     FitMethod,
     fit_last_axis,
 )
-from hazard_models.extremes.lmoments import SHAPE_BOUNDS
+from hazard_models.extremes.lmoments import AT_BOUND_TOL, SHAPE_BOUNDS
 from hazard_models.extremes.nonstationary import fit_gev_nonstationary
 from hazard_models.layer import append_history
 
@@ -41,7 +41,6 @@ _METHOD_TEXT = {
 }
 
 
-_AT_BOUND_TOL = 1e-6  # the engines clip exactly to the bound; this absorbs rounding
 _FLAG_TEXT = {
     "shape_at_bound": "shape on its bound [-0.5, 0.5]: not a likelihood maximum; the delta "
     "method is invalid (see hazard_models.extremes.shape_bound)",
@@ -169,7 +168,7 @@ def _add_bound_flags(
     """
     shape: Any = result["shape"]  # a numpy array or a (lazy) DataArray
     with np.errstate(invalid="ignore"):
-        at_bound = (abs(shape) >= SHAPE_BOUNDS[1] - _AT_BOUND_TOL) & (result["status"] == "ok")
+        at_bound = (abs(shape) >= SHAPE_BOUNDS[1] - AT_BOUND_TOL) & (result["status"] == "ok")
     flags = {"shape_at_bound": at_bound}
     if method == "lmoments":
         flags["shape_clipped"] = at_bound

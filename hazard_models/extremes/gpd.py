@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from hazard_models.extremes.gev_fit import FIT_STATUSES
 from hazard_models.extremes.gpd_mle import fit_gpd_mle, gpd_nllh
-from hazard_models.extremes.lmoments import SHAPE_BOUNDS, sample_lmoments
+from hazard_models.extremes.lmoments import AT_BOUND_TOL, SHAPE_BOUNDS, sample_lmoments
 from hazard_models.layer import append_history
 
 __all__ = [
@@ -214,7 +214,7 @@ def _add_bound_flags(
     """Add ``shape_at_bound`` (and ``shape_clipped`` for L-moments): xi on -0.5 or 0.5."""
     shape: Any = result["shape"]  # a numpy array or a (lazy) DataArray
     with np.errstate(invalid="ignore"):
-        flag = (abs(shape) >= SHAPE_BOUNDS[1] - 1e-6) & (result["status"] == "ok")
+        flag = (abs(shape) >= SHAPE_BOUNDS[1] - AT_BOUND_TOL) & (result["status"] == "ok")
     names = ["shape_at_bound"] + (["shape_clipped"] if method == "lmoments" else [])
     for name in names:
         if isinstance(result, xr.Dataset):

@@ -33,6 +33,9 @@ __all__ = ["SHAPE_BOUNDS", "gev_from_lmoments", "sample_lmoments"]
 #: estimator's variance grows quickly beyond |k| = 0.5; Coles 2001, sec. 3.3: the MLE is
 #: irregular for xi < -0.5). Both estimators clip to this range.
 SHAPE_BOUNDS: tuple[float, float] = (-0.5, 0.5)
+#: A shape within this of a bound counts as on it: the estimators clip exactly to the bound,
+#: this absorbs rounding (read by every "shape_at_bound" flag and the projected Newton).
+AT_BOUND_TOL = 1e-6
 
 _LOG2 = math.log(2.0)
 _LOG3 = math.log(3.0)

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hazard_models.extremes.gev import gev_nllh
-from hazard_models.extremes.lmoments import SHAPE_BOUNDS
+from hazard_models.extremes.lmoments import AT_BOUND_TOL, SHAPE_BOUNDS
 
 __all__ = ["model_nllh", "newton"]
 
@@ -120,12 +120,12 @@ def newton(
 def _project_gradient(theta: NDArray, grad: NDArray, hess: NDArray) -> tuple[NDArray, NDArray]:
     """Fix the shape where it is held on a bound: zero its gradient and decouple its Hessian.
 
-    A shape within 1e-6 of a bound whose gradient points outward is held there (projected
-    Newton); the other parameters are then optimised with the shape fixed.
+    A shape within ``AT_BOUND_TOL`` (1e-6) of a bound whose gradient points outward is held
+    there (projected Newton); the other parameters are then optimised with the shape fixed.
     """
     shape, slope = theta[..., -1], grad[..., -1]
-    held = ((shape <= SHAPE_BOUNDS[0] + 1e-6) & (slope > 0)) | (
-        (shape >= SHAPE_BOUNDS[1] - 1e-6) & (slope < 0)
+    held = ((shape <= SHAPE_BOUNDS[0] + AT_BOUND_TOL) & (slope > 0)) | (
+        (shape >= SHAPE_BOUNDS[1] - AT_BOUND_TOL) & (slope < 0)
     )
     grad, hess = grad.copy(), hess.copy()
     grad[..., -1] = np.where(held, 0.0, slope)

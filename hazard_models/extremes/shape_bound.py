@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from hazard_models.extremes.gev import gev_nllh
 from hazard_models.extremes.gpd_mle import gpd_nllh
-from hazard_models.extremes.lmoments import SHAPE_BOUNDS, sample_lmoments
+from hazard_models.extremes.lmoments import AT_BOUND_TOL, SHAPE_BOUNDS, sample_lmoments
 
 __all__ = [
     "DEFAULT_SHAPE_BOUND",
@@ -55,7 +55,6 @@ DEFAULT_SHAPE_BOUND: float = SHAPE_BOUNDS[1]
 #: Lower end of the "unrestricted" shape: for xi <= -1 the likelihood is unbounded and no
 #: maximum-likelihood estimate exists (Smith 1985; Coles 2001, sec. 3.3.2).
 UNRESTRICTED_LOWER: float = -1.0
-_AT_BOUND_TOL = 1e-6  # |xi| within this of the bound counts as on it (engines clip exactly)
 _OPTIONS = {"xatol": 1e-9, "fatol": 1e-11, "maxiter": 20_000, "maxfev": 40_000}
 
 
@@ -94,7 +93,7 @@ def flag_shape_at_bound(
     low, high = shape_limits(shape_bound)
     xi = np.asarray(shape, dtype=float)
     with np.errstate(invalid="ignore"):
-        return (xi <= low + _AT_BOUND_TOL) | (xi >= high - _AT_BOUND_TOL)
+        return (xi <= low + AT_BOUND_TOL) | (xi >= high - AT_BOUND_TOL)
 
 
 def minimise(
