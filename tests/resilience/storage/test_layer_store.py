@@ -168,3 +168,21 @@ def test_plausible_layers_with_sea_cells_and_negative_changes_are_published(tmp_
     layer["txx_change"].attrs = {"units": "K", "long_name": "change", "method": "test"}
     entry = LayerStore(tmp_path).publish("heat", layer)
     assert entry.version == "v0001"
+
+
+def test_find_returns_the_newest_intact_version_of_a_step_key(tmp_path, monkeypatch):
+    from resilience.storage import layer_store
+
+    monkeypatch.setattr(layer_store, "_VERIFIED", {})
+    store = LayerStore(tmp_path)
+    first = store.publish("heat", make_layer(30.0), step_sha256="key-a")
+    second = store.publish("heat", make_layer(31.0), step_sha256="key-a", make_current=False)
+    other = store.publish("heat", make_layer(32.0), step_sha256="key-b")
+    assert store.find("heat", "key-a").version == second.version  # staged counts too
+    assert store.find("heat", "key-b").version == other.version
+    assert store.find("heat", "key-c") is None and store.find("heat", "") is None
+    assert store.find("rain", "key-a") is None
+    second.path.write_bytes(second.path.read_bytes() + b"\0")  # edited: not reusable
+    assert store.find("heat", "key-a").version == first.version
+    (first.path.parent / "manifest.json").unlink()  # half-removed: skipped, not an error
+    assert store.find("heat", "key-a") is None
