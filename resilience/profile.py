@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hazard_models.coast.storm_tide import SyntheticStormTide
 from hazard_models.horizon import AR6_HORIZONS, FUTURE_SCENARIOS
 from resilience.validation_text import describe
 
@@ -129,9 +130,9 @@ class CoastalFloodSpec(_Model):
     """
 
     method: Literal["overtopping", "bathtub"] = "overtopping"
-    tide_range_m: float = Field(default=3.0, ge=0.0, le=20.0)
-    surge_peak_m: float = Field(default=2.0, ge=0.0, le=10.0)
-    surge_duration_h: float = Field(default=24.0, gt=0.0, le=240.0)
+    tide_range_m: float = Field(default=SyntheticStormTide.tide_range_m, ge=0.0, le=20.0)
+    surge_peak_m: float = Field(default=SyntheticStormTide.surge_peak_m, ge=0.0, le=10.0)
+    surge_duration_h: float = Field(default=SyntheticStormTide.surge_duration_h, gt=0.0, le=240.0)
 
 
 class CityProfile(_Model):

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from hazard_models.coast.storm_tide import SyntheticStormTide
+
 if TYPE_CHECKING:
     import xarray as xr
 
@@ -193,13 +195,13 @@ def flood_command(
     ] = None,
     tide_range_m: Annotated[
         float, typer.Option("--tide-range-m", help="Synthetic storm tide: M2 tide range, m.")
-    ] = 3.0,
+    ] = SyntheticStormTide.tide_range_m,
     surge_peak_m: Annotated[
         float, typer.Option("--surge-peak-m", help="Synthetic storm tide: surge peak, m.")
-    ] = 2.0,
+    ] = SyntheticStormTide.surge_peak_m,
     surge_duration_h: Annotated[
         float, typer.Option("--surge-duration-h", help="Synthetic storm tide: surge length, h.")
-    ] = 24.0,
+    ] = SyntheticStormTide.surge_duration_h,
     surge_layer: Annotated[
         Path | None, typer.Option("--surge-layer", help="Surge layer file (default: store).")
     ] = None,

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hazard_models.coast.storm_tide import SyntheticStormTide
+
 if TYPE_CHECKING:
     import xarray as xr
 
@@ -66,9 +68,9 @@ class FloodOptions(BaseModel):
     overtopping: Literal["allow", "none"] = "allow"
     method: Literal["overtopping", "bathtub"] = "overtopping"
     #: synthetic storm tide (hazard_models.coast.storm_tide; ASSUMPTIONS, docs/surge.md 6)
-    tide_range_m: float = Field(default=3.0, ge=0.0, le=20.0)
-    surge_peak_m: float = Field(default=2.0, ge=0.0, le=10.0)
-    surge_duration_h: float = Field(default=24.0, gt=0.0, le=240.0)
+    tide_range_m: float = Field(default=SyntheticStormTide.tide_range_m, ge=0.0, le=20.0)
+    surge_peak_m: float = Field(default=SyntheticStormTide.surge_peak_m, ge=0.0, le=10.0)
+    surge_duration_h: float = Field(default=SyntheticStormTide.surge_duration_h, gt=0.0, le=240.0)
     dem_datum: str = "Wusong"  #: the shipped DEM's datum is undocumented (D10, UNCONFIRMED)
     wusong_below_1985_m: float | None = None  #: None: the UNCONFIRMED default 1.717 m
 
@@ -265,7 +267,6 @@ def build_flood_layer(
         option and the known values are named), or a layer without the chosen levels.
     """
     from hazard_models.coast.inundation import build_inundation_layer
-    from hazard_models.coast.storm_tide import SyntheticStormTide
     from hazard_models.layer import append_history, synthetic_flag
 
     levels = _station_levels(surge, options)
