@@ -40,7 +40,6 @@ def reuse_risk(key: str, out_dir: Path, published: Path) -> dict[str, Any] | Non
         The recorded summary (``rows``, ``assets``, ``very_high``, ``synthetic``) once the
         table is in both folders, or None if neither holds a table made by ``key``.
     """
-    from resilience.storage.atomic import write_bytes_atomic
     from resilience.storage.provenance import read_step_record
 
     folders = [out_dir] if published.resolve() == out_dir.resolve() else [out_dir, published]
@@ -51,8 +50,15 @@ def reuse_risk(key: str, out_dir: Path, published: Path) -> dict[str, Any] | Non
     summary = found[source] or {}
     for folder in folders:
         if found[folder] is None:  # the other folder: copy the verified files, record last
-            folder.mkdir(parents=True, exist_ok=True)
-            for name in _RISK_FILES:
-                write_bytes_atomic(folder / name, (source / name).read_bytes())
-            record_risk(folder, key, summary)
+            copy_risk(source, folder, key, summary)
     return summary
+
+
+def copy_risk(source: Path, folder: Path, key: str, summary: dict) -> None:
+    """Copy the table files of ``source`` into ``folder`` (streamed, atomically); record last."""
+    from resilience.storage.atomic import copy_file_atomic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in _RISK_FILES:
+        copy_file_atomic(source / name, folder / name)
+    record_risk(folder, key, summary)

@@ -296,7 +296,7 @@ def _compute_risk(
     from assets.overlay import sample_layer
     from assets.risk import build_risk_table
     from assets.service_loss import add_service_loss
-    from flows.risk_reuse import record_risk, reuse_risk
+    from flows.risk_reuse import copy_risk, record_risk
     from resilience.geodata.inventory_io import read_inventory
     from resilience.storage.provenance import sha256_files
     from resilience.storage.risk_io import write_risk_table
@@ -342,9 +342,10 @@ def _compute_risk(
     )
     summary = risk.model_dump(mode="json", include={"rows", "assets", "very_high", "synthetic"})
     record_risk(Path(out_dir), key, summary)
-    # the published folder gets a verified copy of the files, not a second serialisation
+    # the published folder gets a copy of the files just written, not a second serialisation
     # (writing the GeoPackage and the CSV is most of this step's time at 100 k assets)
-    reuse_risk(key, Path(out_dir), published)
+    if published.resolve() != Path(out_dir).resolve():
+        copy_risk(Path(out_dir), published, key, summary)
     return risk
 
 

@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "folder_lock", "write_bytes_atomic", "write_text_atomic"]
+__all__ = [
+    "atomic_path",
+    "copy_file_atomic",
+    "folder_lock",
+    "write_bytes_atomic",
+    "write_text_atomic",
+]
 
 FILE_MODE = 0o644
 
@@ -52,6 +58,18 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
     with atomic_path(path, create=True) as temporary:
         with temporary.open("wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return Path(path)
+
+
+def copy_file_atomic(source: Path, path: Path) -> Path:
+    """Copy ``source`` to ``path`` atomically, streamed (never the whole file in memory)."""
+    import shutil
+
+    with atomic_path(path, create=True) as temporary:
+        with Path(source).open("rb") as reader, temporary.open("wb") as handle:
+            shutil.copyfileobj(reader, handle, 1 << 20)
             handle.flush()
             os.fsync(handle.fileno())
     return Path(path)

@@ -71,7 +71,7 @@ def write_risk_table(
     if provenance is not None:
         text = json.dumps(dict(provenance), indent=2, sort_keys=True, default=str)
         write_text_atomic(out_dir / f"{stem}.provenance.json", text + "\n")
-    with atomic_path(gpkg) as temporary:  # through Arrow: 5x faster than row by row
+    with atomic_path(gpkg) as temporary:  # through Arrow: 4.6 -> 1.6 s at 10 k assets
         frame.to_file(temporary, layer="risk", driver="GPKG", engine="pyogrio", use_arrow=True)
     with atomic_path(csv) as temporary:
         _write_csv(table, temporary)

@@ -31,3 +31,17 @@ def test_temporary_path_does_not_exist_unless_asked(tmp_path):
         temporary.write_text("x")
     with atomic_path(tmp_path / "b.csv", create=True) as temporary:
         assert temporary.exists()
+
+
+def test_copy_file_atomic_copies_every_byte_and_leaves_no_temporary(tmp_path):
+    from resilience.storage.atomic import copy_file_atomic
+
+    source = tmp_path / "table.csv"
+    data = bytes(range(256)) * 9000  # more than one 1 MiB block
+    source.write_bytes(data)
+    target = tmp_path / "published" / "table.csv"
+    target.parent.mkdir()
+    target.write_bytes(b"an older table")
+    copy_file_atomic(source, target)
+    assert target.read_bytes() == data
+    assert sorted(p.name for p in target.parent.iterdir()) == ["table.csv"]
