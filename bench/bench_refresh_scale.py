@@ -85,12 +85,11 @@ _CLIMATOLOGY = bench_hazards._climatology()
 
 def _block(variable: str, size: int, years: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
     """One (model, scenario, year) chunk of the store: the field, or NaN outside the run."""
-    model, path, year_index = block_id[0], block_id[1], block_id[2]
-    year, scenario = int(years[year_index]), SCENARIOS[block_id[1]]
+    model, year = block_id[0], int(years[block_id[2]])
+    scenario = SCENARIOS[block_id[1]]
     inside = year <= LAST_HISTORICAL if scenario == "historical" else year > LAST_HISTORICAL
     if not inside:
         return np.full((1, 1, 365, size, size), np.nan, dtype=np.float32)
-    del path
     return _field(variable, model, scenario, year, size)[None, None]
 
 
