@@ -120,7 +120,8 @@ def build_dependency_graph(assets: pd.DataFrame | gpd.GeoDataFrame) -> nx.DiGrap
     networkx.DiGraph
         One node per asset (attributes ``asset_type`` and ``name``); an edge ``u -> v`` when
         ``v`` needs ``u``. ``graph.graph["cycles"]`` lists the strongly connected components
-        of more than one asset (module rules).
+        of more than one asset (module rules); ``graph.graph["report"]`` is the
+        :func:`check_dependencies` report of the inventory.
 
     Raises
     ------
@@ -142,26 +143,42 @@ def build_dependency_graph(assets: pd.DataFrame | gpd.GeoDataFrame) -> nx.DiGrap
     needs = {a: _as_list(d, a) for a, d in zip(frame["asset_id"], frame["depends_on"], strict=True)}
     names = frame["name"] if "name" in frame.columns else frame["asset_id"]
     graph = nx.DiGraph()
-    for asset_id, asset_type, name in zip(
-        frame["asset_id"], frame["asset_type"], names, strict=True
-    ):
-        graph.add_node(asset_id, asset_type=str(asset_type), name=str(name))
-    for asset_id, suppliers in needs.items():
-        graph.add_edges_from((s, asset_id) for s in suppliers)
+    graph.add_nodes_from(  # all at once: one call per asset took 2 s at 100 k assets
+        (a, {"asset_type": str(t), "name": str(n)})
+        for a, t, n in zip(frame["asset_id"], frame["asset_type"], names, strict=True)
+    )
+    graph.add_edges_from((s, a) for a, suppliers in needs.items() for s in suppliers)
     graph.graph["cycles"] = list(report.cycles)
+    graph.graph["report"] = report  # the whole check, so callers need not run it again
     return graph
 
 
 def _cycles(needs: Mapping[str, list[str]]) -> tuple[tuple[str, ...], ...]:
-    graph = nx.DiGraph()
-    graph.add_nodes_from(needs)
-    graph.add_edges_from((s, a) for a, suppliers in needs.items() for s in suppliers if s in needs)
-    found = [
-        tuple(sorted(c))
-        for c in nx.strongly_connected_components(graph)
-        if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))
-    ]
-    return tuple(sorted(found))
+    """Return the strongly connected components of more than one asset, or with a self-loop.
+
+    By scipy's strongly connected components (Pearce's algorithm) on the sparse adjacency
+    matrix: networkx's took 1.9 s at 100 k assets, most of it building the graph.
+    """
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
+    ids = list(needs)
+    position = {asset: k for k, asset in enumerate(ids)}
+    edges = [(position[s], position[a]) for a, ss in needs.items() for s in ss if s in position]
+    if not edges:
+        return ()
+    rows, cols = np.asarray(edges, dtype=np.int64).T
+    matrix = coo_array((np.ones(rows.size), (rows, cols)), shape=(len(ids), len(ids))).tocsr()
+    _, labels = connected_components(matrix, directed=True, connection="strong")
+    sizes = np.bincount(labels)
+    looped = np.zeros(sizes.size, dtype=bool)
+    looped[labels[rows[rows == cols]]] = True
+    cyclic = np.flatnonzero((sizes > 1) | looped)
+    members = np.flatnonzero(np.isin(labels, cyclic))
+    found: dict[int, list[str]] = {}
+    for k in members:
+        found.setdefault(int(labels[k]), []).append(ids[k])
+    return tuple(sorted(tuple(sorted(component)) for component in found.values()))
 
 
 def check_dependencies(

@@ -79,6 +79,7 @@ def refresh_city(
             settings.layer_store_dir.resolve(),
             out_dir=out.resolve(),
             idf_method=settings.rain_uplift_method,
+            risk_export_max_rows=settings.risk_export_max_rows,
         )
     from flows.refresh_artifacts import publish_refresh_artifacts
 

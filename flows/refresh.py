@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from flows import coast_steps, projection_steps, steps
 from flows.step_tasks import plain_steps, prefect_steps
 from resilience.profile import CityProfile, load_profile
+from resilience.storage.risk_io import EXPORT_MAX_ROWS
 
 #: Each step of the refresh: its function, Prefect task name and retries. Retries go on the
 #: steps that touch the disk or the network (style.md).
@@ -94,12 +95,15 @@ def refresh_sequence(
     out_dir: Path,
     cache_dir: Path | None = None,
     idf_method: str = "daily_change",
+    risk_export_max_rows: int | None = EXPORT_MAX_ROWS,
 ) -> RefreshResult:
     """Sequence the refresh steps of ``profile`` with ``run`` (Prefect tasks or plain calls).
 
     ``cache_dir`` holds verified downloads (default: ``cache`` beside ``store_root``); pulled
     and bias-adjusted projection stores go to ``projections/<profile name>/`` beside it;
-    ``idf_method`` is the uplift of sub-daily design rainfall (``Settings.rain_uplift_method``).
+    ``idf_method`` is the uplift of sub-daily design rainfall (``Settings.rain_uplift_method``);
+    ``risk_export_max_rows`` the largest risk table also written as GeoPackage and CSV
+    (``Settings.risk_export_max_rows``).
     """
     work_dir, default_cache = projection_dirs(profile, store_root)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache
@@ -118,7 +122,12 @@ def refresh_sequence(
     )
     versions = {layer.name: layer.version for layer in staged}
     risk = run.assess_risk(
-        store_root, profile.assets, Path(out_dir) / "risk", profile.start_year, versions=versions
+        store_root,
+        profile.assets,
+        Path(out_dir) / "risk",
+        profile.start_year,
+        versions=versions,
+        export_max_rows=risk_export_max_rows,
     )
     run.promote_layers(store_root, versions)  # the whole set becomes current at once
     return RefreshResult(
@@ -171,6 +180,7 @@ def _refresh(
     store_root: Path,
     out_dir: Path,
     idf_method: str = "daily_change",
+    risk_export_max_rows: int | None = EXPORT_MAX_ROWS,
 ) -> RefreshResult:
     """Refresh hazard layers and risk of the city described by the profile file."""
     from flows.refresh_artifacts import publish_refresh_artifacts
@@ -181,6 +191,7 @@ def _refresh(
         Path(store_root),
         out_dir=Path(out_dir),
         idf_method=idf_method,
+        risk_export_max_rows=risk_export_max_rows,
     )
     publish_refresh_artifacts(result)  # a markdown table in the Prefect UI; prints the steps
     return result
@@ -201,6 +212,7 @@ def run_refresh(
     *,
     use_prefect: bool = True,
     idf_method: str = "daily_change",
+    risk_export_max_rows: int | None = EXPORT_MAX_ROWS,
     progress: Callable[[str], None] | None = None,
 ) -> RefreshResult:
     """Run the refresh of a profile under Prefect, or as plain function calls.
@@ -215,9 +227,17 @@ def run_refresh(
     """
     profile = load_profile(profile_path)  # fail fast, outside Prefect, with a clear message
     if use_prefect:
-        return _refresh_flow()(Path(profile_path), store_root, out_dir, idf_method)
+        flow = _refresh_flow()
+        return flow(Path(profile_path), store_root, out_dir, idf_method, risk_export_max_rows)
     run = PLAIN if progress is None else _announced(PLAIN, progress)
-    return refresh_sequence(run, profile, store_root, out_dir=out_dir, idf_method=idf_method)
+    return refresh_sequence(
+        run,
+        profile,
+        store_root,
+        out_dir=out_dir,
+        idf_method=idf_method,
+        risk_export_max_rows=risk_export_max_rows,
+    )
 
 
 def _announced(steps_: SimpleNamespace, say: Callable[[str], None]) -> SimpleNamespace:

@@ -95,7 +95,8 @@ def refresh_summary_markdown(result: RefreshResult) -> str:
     lines += [
         "",
         f"Risk table: {risk.rows} rows, {risk.assets} assets, synthetic inputs: "
-        f"{risk.synthetic}, {'reused' if risk.reused else 'computed'}.",
+        f"{risk.synthetic}, {'reused' if risk.reused else 'computed'}."
+        + (f" Exports: {risk.exports_skipped}." if risk.exports_skipped else ""),
         "",
         "| hazard | very high: baseline | ssp245 far | ssp585 far |",
         "|---|---|---|---|",
@@ -107,6 +108,7 @@ def refresh_summary_markdown(result: RefreshResult) -> str:
         )
     lines += ["", "Maps and tables:", ""]
     for label, path in (
+        ("risk table (GeoParquet)", risk.parquet),
         ("risk map (GeoPackage)", risk.gpkg),
         ("risk table (CSV)", risk.csv),
         ("provenance", risk.provenance),

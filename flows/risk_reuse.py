@@ -11,16 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-#: The files of a risk table, in the order they are written, and the record written last.
-_RISK_FILES = ("risk_table.provenance.json", "risk_table.gpkg", "risk_table.csv")
+#: The record written last, after the table's files (named in its summary's ``files``).
 _RISK_RECORD = "risk_table.step.json"
 
 
 def record_risk(folder: Path, key: str, summary: dict) -> None:
-    """Record that the table in ``folder`` was made by ``key``; ``summary`` is returned on reuse."""
+    """Record that the table in ``folder`` was made by ``key``; ``summary`` is returned on reuse.
+
+    ``summary["files"]`` names the table's files in ``folder`` (provenance, GeoParquet and
+    the exports written), in the order they were written; each is hashed into the record.
+    """
     from resilience.storage.provenance import write_step_record
 
-    outputs = [folder / name for name in _RISK_FILES]
+    outputs = [folder / name for name in summary["files"]]
     write_step_record(folder / _RISK_RECORD, key, outputs=outputs, payload=summary)
 
 
@@ -55,10 +58,18 @@ def reuse_risk(key: str, out_dir: Path, published: Path) -> dict[str, Any] | Non
 
 
 def copy_risk(source: Path, folder: Path, key: str, summary: dict) -> None:
-    """Copy the table files of ``source`` into ``folder`` (streamed, atomically); record last."""
+    """Copy the table files of ``source`` into ``folder`` (streamed, atomically); record last.
+
+    Copies, not hard links: a copy edited or truncated in place is then repaired from the
+    other folder (:func:`reuse_risk`). Exports the summary does not name (the table was
+    over the export limit) are removed from ``folder`` first.
+    """
     from resilience.storage.atomic import copy_file_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
-    for name in _RISK_FILES:
+    for name in ("risk_table.gpkg", "risk_table.csv"):
+        if name not in summary["files"]:
+            (folder / name).unlink(missing_ok=True)
+    for name in summary["files"]:
         copy_file_atomic(source / name, folder / name)
     record_risk(folder, key, summary)

@@ -109,11 +109,18 @@ def coastal_flood_key(profile: CityProfile, surge: LayerVersion) -> str:
     )
 
 
-def risk_key(entries: dict[str, LayerVersion], inventory: Path, start_year: int) -> str:
-    """Return the key of the risk table: the layer files, the inventory and the start year.
+def risk_key(
+    entries: dict[str, LayerVersion],
+    inventory: Path,
+    start_year: int,
+    export_max_rows: int | None = None,
+) -> str:
+    """Return the key of the risk table: the layer files, the inventory, the start year.
 
     Layer and inventory paths are part of the key as well as their sha256: the table's
-    provenance names them, so a table read from elsewhere is rebuilt, not copied.
+    provenance names them, so a table read from elsewhere is rebuilt, not copied. The
+    export limit (``Settings.risk_export_max_rows``) decides which files are written, and
+    ``files`` names the set of files of this code (GeoParquet with exports).
     """
     return step_sha256(
         "risk",
@@ -124,5 +131,7 @@ def risk_key(entries: dict[str, LayerVersion], inventory: Path, start_year: int)
             },
             "inventory": [str(inventory), sha256_files([Path(inventory)])],
             "start_year": start_year,
+            "files": "parquet+exports",
+            "export_max_rows": export_max_rows,
         },
     )

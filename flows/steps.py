@@ -30,6 +30,7 @@ from flows.projection_steps import ProjectionsRef, open_region
 from resilience.profile import CityProfile
 from resilience.storage.atomic import folder_lock
 from resilience.storage.layer_store import LayerStore
+from resilience.storage.risk_io import EXPORT_MAX_ROWS
 
 CODE_VERSION = f"resilience {resilience.__version__}"
 
@@ -86,10 +87,16 @@ def promote_layers(store_root: Path, versions: dict[str, str]) -> dict[str, Path
 
 
 class RiskOutputs(BaseModel):
-    """Where the risk table went and a short summary of it."""
+    """Where the risk table went and a short summary of it.
 
-    gpkg: Path
-    csv: Path
+    ``parquet`` is the table of record (GeoParquet); ``gpkg`` and ``csv`` are its exports,
+    None when the table was over the export limit (``exports_skipped`` then says so).
+    """
+
+    parquet: Path
+    gpkg: Path | None
+    csv: Path | None
+    exports_skipped: str = ""
     rows: int
     assets: int
     very_high: dict[str, dict[str, int]]
@@ -224,8 +231,13 @@ def assess_risk(
     start_year: int,
     *,
     versions: dict[str, str] | None = None,
+    export_max_rows: int | None = EXPORT_MAX_ROWS,
 ) -> RiskOutputs:
-    """Overlay the layers on the inventory and write the risk table (GPKG and CSV).
+    """Overlay the layers on the inventory and write the risk table.
+
+    The table is written as GeoParquet, with GeoPackage and CSV exports when it has at most
+    ``export_max_rows`` rows (``Settings.risk_export_max_rows``; None: always;
+    :func:`resilience.storage.risk_io.write_risk_table`).
 
     The layers are the current ones, with ``versions`` (layer name -> version; this run's
     staged layers) taking their place where given.
@@ -251,23 +263,29 @@ def assess_risk(
     chosen = {name: store.current(name).version for name in store.names()} | dict(versions or {})
     hazards = [name for name in sorted(chosen) if name in HAZARDS]  # IDF layer has no risk row
     entries = {name: store.entry(name, chosen[name]) for name in hazards}
-    key = risk_key(entries, Path(inventory), start_year)
+    key = risk_key(entries, Path(inventory), start_year, export_max_rows)
     published = Path(store_root).parent / "risk"  # <data_dir>/risk: what the risk map reads
     # two refreshes sharing a data dir (a CLI run beside a deployment) take turns here: each
     # file is replaced atomically, the lock keeps the table, its provenance and its record
     # from being a mix of two runs
     with _folder_locks(Path(out_dir), published):
         if (summary := reuse_risk(key, Path(out_dir), published)) is not None:
-            folder = Path(out_dir)
-            return RiskOutputs(
-                gpkg=folder / "risk_table.gpkg",
-                csv=folder / "risk_table.csv",
-                provenance=folder / "risk_table.provenance.json",
-                reused=True,
-                **summary,
+            return RiskOutputs.model_validate(
+                risk_paths(Path(out_dir), summary["files"]) | summary | {"reused": True}
             )
         return _compute_risk(store, chosen, hazards, entries, inventory, start_year, key,
-                             Path(out_dir), published)  # fmt: skip
+                             Path(out_dir), published, export_max_rows)  # fmt: skip
+
+
+def risk_paths(folder: Path, files: list[str]) -> dict[str, Path | None]:
+    """Return the RiskOutputs paths of the table files ``files`` (names) in ``folder``."""
+    found = {Path(name).suffix.lstrip("."): folder / name for name in files}
+    return {
+        "parquet": found["parquet"],
+        "gpkg": found.get("gpkg"),
+        "csv": found.get("csv"),
+        "provenance": found.get("json"),
+    }
 
 
 def _folder_locks(*folders: Path) -> ExitStack:
@@ -290,11 +308,12 @@ def _compute_risk(
     key: str,
     out_dir: Path,
     published: Path,
+    export_max_rows: int | None,
 ) -> RiskOutputs:
     """Compute the risk table and write it (and its record) to ``out_dir`` and ``published``."""
-    from assets.dependencies import build_dependency_graph, check_dependencies
+    from assets.dependencies import build_dependency_graph
     from assets.overlay import sample_layer
-    from assets.risk import build_risk_table
+    from assets.risk import build_risk_table, risk_variables
     from assets.service_loss import add_service_loss
     from flows.risk_reuse import copy_risk, record_risk
     from resilience.geodata.inventory_io import read_inventory
@@ -302,7 +321,11 @@ def _compute_risk(
     from resilience.storage.risk_io import write_risk_table
 
     assets = read_inventory(inventory)
-    exposures = {name: sample_layer(store.open(name, chosen[name]), assets) for name in hazards}
+    exposures = {}
+    for name in hazards:  # only what the table reads: all variables were 1.5 GB at 100 k assets
+        layer = store.open(name, chosen[name])
+        variables = risk_variables(name, [str(v) for v in layer.data_vars])
+        exposures[name] = sample_layer(layer, assets, variables=variables)
     table = build_risk_table(exposures, assets, start_year=start_year)
     layers = {
         name: {
@@ -318,8 +341,9 @@ def _compute_risk(
     table["synthetic_input"] = table["hazard"].map({n: p["synthetic"] for n, p in layers.items()})
     table["layer_version"] = table["hazard"].map({n: p["version"] for n, p in layers.items()})
     # service lost through dependencies (docs/cascade.md): columns added, none renamed
-    findings = check_dependencies(assets)
-    table = add_service_loss(table, build_dependency_graph(assets))
+    graph = build_dependency_graph(assets)
+    findings = graph.graph["report"]  # check_dependencies, run once by the graph's builder
+    table = add_service_loss(table, graph)
     flags = {p["synthetic"] for p in layers.values()}
     synthetic = "yes" if "yes" in flags else ("unknown" if "unknown" in flags else "no")
     provenance = {
@@ -330,20 +354,25 @@ def _compute_risk(
         "code_version": CODE_VERSION,
         "service_loss": {**table.attrs.get("service_loss", {}), "findings": findings.messages()},
     }
-    gpkg, csv = write_risk_table(table, assets, Path(out_dir), provenance=provenance)
+    files = write_risk_table(
+        table, assets, Path(out_dir), provenance=provenance, export_max_rows=export_max_rows
+    )
     risk = RiskOutputs(
-        gpkg=gpkg,
-        csv=csv,
+        parquet=files.parquet,
+        gpkg=files.gpkg,
+        csv=files.csv,
+        exports_skipped=files.exports_skipped,
         rows=len(table),
         assets=int(table["asset_id"].nunique()),
         very_high=very_high_counts(table),
         synthetic=synthetic,
-        provenance=csv.with_name("risk_table.provenance.json"),
+        provenance=files.provenance,
     )
-    summary = risk.model_dump(mode="json", include={"rows", "assets", "very_high", "synthetic"})
+    summary = risk.model_dump(
+        mode="json", include={"rows", "assets", "very_high", "synthetic", "exports_skipped"}
+    ) | {"files": [path.name for path in files.paths]}
     record_risk(Path(out_dir), key, summary)
     # the published folder gets a copy of the files just written, not a second serialisation
-    # (writing the GeoPackage and the CSV is most of this step's time at 100 k assets)
     if published.resolve() != Path(out_dir).resolve():
         copy_risk(Path(out_dir), published, key, summary)
     return risk

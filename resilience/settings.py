@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         Largest acceptable chance that a design standard is exceeded at least once over the
         design life; used by feasibility verdicts and adaptation advice. Project choice,
         not a national standard (see ``docs/science.md``).
+    risk_export_max_rows : int or None
+        Largest risk table (rows) also written as GeoPackage and CSV beside its GeoParquet;
+        default 1,048,575, the rows an Excel sheet holds under its header. None: always;
+        0: never. A larger table is GeoParquet only, and the refresh says so
+        (docs/decisions.md D42).
     """
 
     model_config = SettingsConfigDict(env_prefix="RESILIENCE_", extra="forbid")
@@ -57,6 +62,7 @@ class Settings(BaseSettings):
     use_prefect: bool = True
     rain_uplift_method: Literal["daily_change", "clausius_clapeyron"] = "daily_change"
     design_life_target_probability: float = Field(default=0.10, gt=0.0, lt=1.0)
+    risk_export_max_rows: int | None = Field(default=1_048_575, ge=0)
 
     @field_validator("data_dir")
     @classmethod

@@ -1,6 +1,6 @@
 """``resilience cascade``: critical nodes and the service at risk through dependencies.
 
-Reads the published RiskTable (``<data_dir>/risk/risk_table.csv``, written by the refresh)
+Reads the published RiskTable (``<data_dir>/risk/risk_table.parquet``, written by the refresh)
 and the inventory it was computed from (named in ``risk_table.provenance.json``, or
 ``--inventory``), builds the dependency graph (:mod:`assets.dependencies`), adds the
 service-loss columns (:mod:`assets.service_loss`) and prints, in tables that read at 80 columns,
@@ -56,11 +56,10 @@ def read_published_risk(
         If the table, its provenance (when ``inventory`` is not given) or the inventory is
         missing, naming the file and what writes it.
     """
-    import pandas as pd
-
     from resilience.geodata.inventory_io import read_inventory
+    from resilience.storage.risk_io import read_risk_table
 
-    table_path = Path(risk_dir) / "risk_table.csv"
+    table_path = Path(risk_dir) / "risk_table.parquet"
     if not table_path.is_file():
         raise FileNotFoundError(
             f"{table_path}: no published risk table (run `resilience refresh` or `resilience "
@@ -76,7 +75,7 @@ def read_published_risk(
         inventory = Path(named)
     if not Path(inventory).is_file():
         raise FileNotFoundError(f"{inventory}: inventory not found; give --inventory")
-    return pd.read_csv(table_path), read_inventory(Path(inventory)), Path(inventory)
+    return read_risk_table(table_path), read_inventory(Path(inventory)), Path(inventory)
 
 
 def format_critical_nodes(

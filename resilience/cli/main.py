@@ -183,6 +183,7 @@ def refresh(
                 out.resolve(),
                 use_prefect=settings.use_prefect,
                 idf_method=settings.rain_uplift_method,
+                risk_export_max_rows=settings.risk_export_max_rows,
                 progress=lambda line: error_console.print(f"  {line}", highlight=False),
             )
     except (
@@ -197,8 +198,12 @@ def refresh(
         console.print(f"layer {name:<13} {layer}", highlight=False, soft_wrap=True)
     done = ", ".join(f"{step} {outcome}" for step, outcome in result.step_outcomes.items())
     console.print(f"steps: {done}", highlight=False)  # built or reused (docs/operations.md)
-    for label, path in (("risk table", result.risk.gpkg), ("", result.risk.csv)):
-        console.print(f"{label:<19} {path}", highlight=False, soft_wrap=True)
+    risk = result.risk
+    for label, file in (("risk table", risk.parquet), ("", risk.gpkg), ("", risk.csv)):
+        if file is not None:
+            console.print(f"{label:<19} {file}", highlight=False, soft_wrap=True)
+    if risk.exports_skipped:
+        console.print(f"{'':<19} {risk.exports_skipped}", highlight=False, soft_wrap=True)
     console.print(
         f"provenance          {result.risk.provenance} (synthetic inputs: {result.risk.synthetic})",
         highlight=False,

@@ -102,6 +102,7 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
             console.print(f"  {line}", highlight=False, soft_wrap=True)
     rows = [(f"hazard layer ({name})", path) for name, path in result.refresh.layers.items()]
     rows += [
+        ("risk table (GeoParquet)", risk.parquet),
         ("risk table (GeoPackage)", risk.gpkg),
         ("risk table (CSV)", risk.csv),
         ("feasibility report (HTML)", check.html),
@@ -115,3 +116,5 @@ def print_demo_summary(console: Console, result: Any, *, elapsed_s: float) -> No
     for label, path in rows:
         if path is not None:  # e.g. no PDF when the report was written without one
             console.print(f"  {label:<26} {path}", highlight=False, soft_wrap=True)
+    if risk.exports_skipped:
+        console.print(f"  {'risk table exports':<26} {risk.exports_skipped}", highlight=False)

@@ -1,6 +1,6 @@
 """Read what the dependencies section of a check needs: the inventory and the risk table.
 
-The published risk table (``<data_dir>/risk/risk_table.gpkg``, written by the refresh) names
+The published risk table (``<data_dir>/risk/risk_table.parquet``, written by the refresh) names
 its inventory in ``risk_table.provenance.json``. :func:`open_supply_data` reads both and
 says, instead of raising, why they cannot be used (no table, no inventory, an unreadable
 file), so that the check reports the section as "not assessed" with that reason. Files are
@@ -29,7 +29,7 @@ RISK_COLUMNS: tuple[str, ...] = (
     "horizon",
     "annual_exceedance_probability",
 )
-_TABLE = "risk_table.gpkg"
+_TABLE = "risk_table.parquet"
 _PROVENANCE = "risk_table.provenance.json"
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[object, ...], tuple[SupplyData, object]] = {}
@@ -95,13 +95,10 @@ def _read_assets(path: Path) -> pd.DataFrame:
 def _read_risk(path: Path) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
-    import pyogrio
 
-    frame = pyogrio.read_dataframe(path, columns=list(RISK_COLUMNS), read_geometry=False)
-    missing = [c for c in RISK_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: expected columns {missing} (a RiskTable, assets.risk)")
-    risk = pd.DataFrame(frame)[list(RISK_COLUMNS)]
+    from resilience.storage.risk_io import read_risk_table
+
+    risk = read_risk_table(path, columns=RISK_COLUMNS)  # names the file and what is missing
     for column in RISK_COLUMNS[:4]:  # plain object strings: fast row filters per check
         risk[column] = np.asarray(risk[column].astype(str), dtype=object)
     risk["annual_exceedance_probability"] = pd.to_numeric(
@@ -128,7 +125,7 @@ def _load(risk_dir: Path, inventory: Path | None) -> SupplyData:
             why = "names no inventory" if published else "no published risk table"
             return SupplyData(
                 None,
-                problem=f"{risk_dir}: {why} (risk_table.gpkg with risk_table.provenance.json, "
+                problem=f"{risk_dir}: {why} (risk_table.parquet with risk_table.provenance.json, "
                 "written by `resilience refresh` or `resilience demo`), so there is no "
                 "inventory to find the project's suppliers in",
             )
@@ -163,7 +160,7 @@ def open_supply_data(risk_dir: Path, *, inventory: Path | None = None) -> Supply
     Parameters
     ----------
     risk_dir : Path
-        The published risk table's folder (``Settings.risk_dir``: ``risk_table.gpkg`` and
+        The published risk table's folder (``Settings.risk_dir``: ``risk_table.parquet`` and
         ``risk_table.provenance.json``); may not exist.
     inventory : Path, optional
         The inventory file; default: the one named in the table's provenance.

@@ -62,6 +62,8 @@ def test_cycles_are_reported_as_components() -> None:
     assert report.cycles == (("stn-1", "stn-2"),)
     assert "cycle of 2 assets (they fail together): stn-1, stn-2" in report.messages()
     assert build_dependency_graph(frame).graph["cycles"] == [("stn-1", "stn-2")]
+    # the graph carries the whole check (the refresh reads its findings there)
+    assert build_dependency_graph(frame).graph["report"] == report
 
 
 def test_self_dependence_is_a_cycle() -> None:
@@ -118,3 +120,26 @@ def test_inventory_requires_a_source_for_each_dependency() -> None:
     validate_inventory(_inventory("assumed: nearest substation"))
     with pytest.raises(SchemaError, match=r"row 2 .*depends_on_source '' is blank"):
         validate_inventory(_inventory(""))
+
+
+def test_cycles_equal_networkx_components_on_random_graphs() -> None:
+    """scipy's strong components (what the check uses) against networkx's, 200 graphs."""
+    import random
+
+    import networkx as nx
+
+    from assets.dependencies import _cycles
+
+    rng = random.Random(3)
+    for _ in range(200):
+        ids = [f"a{i}" for i in range(rng.randint(1, 30))]
+        needs = {a: [rng.choice([*ids, "ghost"]) for _ in range(rng.randint(0, 3))] for a in ids}
+        graph = nx.DiGraph()
+        graph.add_nodes_from(needs)
+        graph.add_edges_from((s, a) for a, ss in needs.items() for s in ss if s in needs)
+        expected = sorted(
+            tuple(sorted(c))
+            for c in nx.strongly_connected_components(graph)
+            if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))
+        )
+        assert _cycles(needs) == tuple(expected), needs

@@ -95,7 +95,7 @@ def test_risk_table_csv_floats_read_as_six_significant_digits(tmp_path):
     assets = _inventory(["a", "b", "c"])
     values = [1234567.891, np.nan, -0.000123456789]
     table = pd.DataFrame({"asset_id": assets["asset_id"], "value": values, "n": [1, 2, 3]})
-    _, path = write_risk_table(table, assets, tmp_path)
+    path = write_risk_table(table, assets, tmp_path).csv
     rows = _cells(path)
     assert [row["value"] for row in rows] == ["1.23457e+06", "", "-0.000123457"]
     assert [row["n"] for row in rows] == ["1", "2", "3"]
@@ -114,7 +114,8 @@ def test_risk_table_csv_quotes_formula_names(tmp_path):
             "risk_class": "-high",
         }
     )
-    gpkg, path = write_risk_table(table, assets, tmp_path)
+    files = write_risk_table(table, assets, tmp_path)
+    gpkg, path = files.gpkg, files.csv
     rows = _cells(path)
     assert [row["name"] for row in rows] == ["'" + name for name in names]
     assert {row["risk_class"] for row in rows} == {"'-high"}
@@ -146,8 +147,8 @@ def test_risk_table_csv_written_in_blocks_equals_one_block(tmp_path, monkeypatch
     table = pd.DataFrame(
         {"asset_id": assets["asset_id"], "name": names, "p": [0.5, np.nan, 1e-9, 2.0, -3.25]}
     )
-    _, whole = write_risk_table(table, assets, tmp_path / "whole")
+    whole = write_risk_table(table, assets, tmp_path / "whole").csv
     monkeypatch.setattr(risk_io, "CSV_BLOCK_ROWS", 2)
-    _, blocks = write_risk_table(table, assets, tmp_path / "blocks")
+    blocks = write_risk_table(table, assets, tmp_path / "blocks").csv
     assert blocks.read_text() == whole.read_text()
     assert whole.read_text().count("asset_id") == 1  # one header

@@ -397,11 +397,13 @@ def test_a_refresh_reads_its_own_staged_layers_and_promotes_them_together(tmp_pa
 
         return build
 
-    def assess(store_root, inventory, out_dir, start_year, *, versions):
+    def assess(store_root, inventory, out_dir, start_year, *, versions, export_max_rows):
         for source in LAYERS:
             read[("risk", source)] = float(store.open(source, versions[source])["txx"].max())
             assert store.current(source).version == "v0001"  # nothing current before the end
-        return steps.RiskOutputs(gpkg=out_dir, csv=out_dir, rows=0, assets=0, very_high={})
+        return steps.RiskOutputs(
+            parquet=out_dir, gpkg=out_dir, csv=out_dir, rows=0, assets=0, very_high={}
+        )
 
     from flows.projection_steps import ProjectionsRef
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 
 from resilience.cli.main import app
 from resilience.geodata.inventory_io import write_inventory
+from resilience.storage.risk_io import write_risk_table
 
 runner = CliRunner()
 #: sub-a feeds two stations (one stretch: they name each other) and a hospital; sub-b feeds
@@ -70,9 +70,8 @@ def published(tmp_path: Path) -> Path:
         for k, scenario in enumerate(("ssp126", "ssp585"))
     ]
     risk = tmp_path / "risk"
-    risk.mkdir()
-    pd.DataFrame(rows).to_csv(risk / "risk_table.csv", index=False)
-    (risk / "risk_table.provenance.json").write_text(json.dumps({"inventory": {"path": str(path)}}))
+    provenance = {"inventory": {"path": str(path)}}
+    write_risk_table(pd.DataFrame(rows), inventory, risk, provenance=provenance)
     return risk
 
 

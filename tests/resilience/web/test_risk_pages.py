@@ -155,13 +155,42 @@ def _selection(table: pd.DataFrame, hazard: str, scenario: str, horizon: str) ->
 def test_refresh_publishes_the_table_where_the_pages_read_it(risk_world):
     published = risk_world["data"] / "risk"
     out = risk_world["folder"] / "out"
-    for name in ("risk_table.gpkg", "risk_table.csv", "risk_table.provenance.json"):
+    for name in ("risk_table.parquet", "risk_table.gpkg", "risk_table.csv"):
         assert (published / name).is_file(), name
+    pages_read = pd.read_parquet(published / "risk_table.parquet")  # what the pages read
+    pd.testing.assert_frame_equal(
+        pages_read.drop(columns="geometry"),
+        pd.DataFrame(risk_world["table"].drop(columns="geometry")),
+        check_dtype=False,
+    )
     assert json.loads((published / "risk_table.provenance.json").read_text()) == json.loads(
         (out / "risk_table.provenance.json").read_text()
     )
     assert len(risk_world["table"]) == risk_world["outputs"].rows == 6 * 3 * 2 * 4
     assert Settings(data_dir=risk_world["data"]).risk_dir == published
+
+
+def test_a_table_over_the_export_limit_is_published_as_geoparquet_only(tmp_path):
+    data = tmp_path / "data"
+    store = LayerStore(data / "layers")
+    for name, layer in _make_layers().items():
+        store.publish(name, layer)
+    inventory = write_inventory(_inventory(), tmp_path / "assets.gpkg")
+    out = assess_risk(data / "layers", inventory, tmp_path / "out", 2025, export_max_rows=10)
+    assert out.gpkg is None and out.csv is None and out.rows == 144
+    assert out.exports_skipped.startswith("144 rows, over the export limit of 10")
+    for folder in (tmp_path / "out", data / "risk"):
+        assert sorted(p.name for p in folder.glob("risk_table.*")) == [
+            "risk_table.parquet",
+            "risk_table.provenance.json",
+            "risk_table.step.json",
+        ]
+    again = assess_risk(data / "layers", inventory, tmp_path / "out", 2025, export_max_rows=10)
+    assert again.reused and again.exports_skipped == out.exports_skipped and again.csv is None
+    # another limit is another table: written again, with its exports
+    full = assess_risk(data / "layers", inventory, tmp_path / "out", 2025)
+    assert not full.reused and full.csv is not None and full.csv.is_file()
+    assert (data / "risk" / "risk_table.csv").is_file()
 
 
 def test_map_colours_each_asset_with_the_class_of_its_row(risk_world):
