@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from hazard_models.extremes.gev import gev_nllh
-from hazard_models.extremes.gev_fit import fit_gev
+from hazard_models.extremes.gev_estimate import FIT_STATUSES, STATUS_DTYPE, _series_status
 from hazard_models.extremes.lmoments import gev_from_lmoments, sample_lmoments
 from hazard_models.layer import append_history
 
@@ -30,9 +30,19 @@ REGIONAL_METHOD = (
 )
 
 
-def _site_moments(values: np.ndarray) -> tuple[np.ndarray, ...]:
+def _site_moments(values: np.ndarray, *, min_samples: int) -> tuple[np.ndarray, ...]:
+    """Return l1, l2, t3, the count (float) and the fit status of each series (last axis).
+
+    The status is :func:`hazard_models.extremes.gev_fit.fit_gev`'s (+-inf counts as
+    missing), without the site fit that ``fit_gev`` would run for it: under cProfile, that
+    fit (L-moments and likelihood of every cell) took 0.43 s of the 11.7 s that computing
+    the rain layer of a 100 x 100-cell, 1-model store took.
+    """
     l1, l2, t3, count = sample_lmoments(values)
-    return l1, l2, t3, count.astype(float)
+    finite = np.isfinite(values)
+    clean = np.where(finite, values, np.nan)
+    status = _series_status(clean, finite.sum(axis=-1), min_samples)
+    return l1, l2, t3, count.astype(float), status
 
 
 def fit_gev_regional(
@@ -81,15 +91,18 @@ def fit_gev_regional(
         raise ValueError(f"fit_gev_regional: expected dims {missing} in data, found {data.dims}")
     if data.chunks is not None:
         data = data.chunk({dim: -1})
-    status = fit_gev(data, dim=dim, min_samples=min_samples)["status"]
-    l1, l2, t3, count = xr.apply_ufunc(
+    if min_samples < 3:
+        raise ValueError(f"fit_gev_regional: min_samples: expected at least 3, found {min_samples}")
+    l1, l2, t3, count, status = xr.apply_ufunc(
         _site_moments,
         data,
         input_core_dims=[[dim]],
-        output_core_dims=[[]] * 4,
+        output_core_dims=[[]] * 5,
         dask="parallelized",
-        output_dtypes=[float] * 4,
+        output_dtypes=[float] * 4 + [np.dtype(STATUS_DTYPE)],
+        kwargs={"min_samples": min_samples},
     )
+    status = status.assign_attrs(long_name="fit status", flag_meanings=" ".join(FIT_STATUSES))
     usable = status == "ok"
     weight = count.where(usable, 0.0)
     regional_t3 = (t3.where(usable, 0.0) * weight).sum(list(region_dims)) / weight.sum(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dask
 import dask.array as da
 import numpy as np
 import pytest
 import xarray as xr
 
 from hazard_models.yearly import (
+    apply_year_kernel,
     count_days,
     one_task_per_block,
+    shared,
     yearly_max,
     yearly_mean,
     yearly_sum,
@@ -91,3 +94,32 @@ def test_plain_calls_outside_are_not_fused():
     graph = dict(values.data.__dask_graph__())
     assert not any(isinstance(k, tuple) and k[0].startswith("_fused") for k in graph)
     assert isinstance(values.data, da.Array)
+
+
+def test_shared_arrays_are_made_once_per_fused_block():
+    made = []
+
+    def make(slabs):
+        made.append(slabs.shape)
+        return slabs.max(axis=1)
+
+    def first(slabs):
+        return shared(slabs, "max", make).astype(np.float64)
+
+    def second(slabs):
+        return 2.0 * shared(slabs, "max", make)
+
+    def other(slabs):  # not the task's slabs object: made again, never cached
+        return shared(slabs + 0.0, "max", make).astype(np.float64)
+
+    daily = _daily(365)
+    fused = one_task_per_block(
+        lambda: [apply_year_kernel(daily, k) for k in (first, second, other)]
+    )
+    with dask.config.set(scheduler="sync"):
+        values = dask.compute(*fused)
+    assert len(made) == 3 * 2  # 3 blocks: one make for "first" and "second", one for "other"
+    plain = [apply_year_kernel(_daily(None), k) for k in (first, second, other)]
+    assert len(made) == 3 * 2 + 3  # outside a fused task nothing is shared
+    for got, expected in zip(values, plain, strict=True):
+        xr.testing.assert_identical(got, expected)

@@ -20,6 +20,7 @@ from hazard_models.rain.indices import (
     sdii,
     wet_day_percentile,
 )
+from hazard_models.yearly import one_task_per_block
 
 
 def _raising_scheduler(*args, **kwargs):
@@ -326,3 +327,31 @@ def test_sdii_r95ptot_and_counts_against_references():
                 np.testing.assert_allclose(got[name][i, cell], value, rtol=1e-15, err_msg=name)
     assert np.isnan(got["r95p"][1, 3]) and np.isnan(got["r95ptot"][1, 3])  # no data in 2004
     assert np.isnan(got["sdii"][0, 0]) and got["r50"][0, 0] == 0.0  # never wet
+
+
+def test_r95p_compares_float32_days_with_the_float64_percentile_exactly():
+    # percentiles on, just below and just above float32 values: x > p as in float64
+    day = np.float32(37.3)
+    days = np.array([day, np.nextafter(day, np.float32(0)), np.nextafter(day, np.float32(99))])
+    pr = _daily(np.tile(days, (2, 365 // 3 + 1))[:, :365].astype(np.float32))
+    exact = float(day)
+    for p95 in (exact, np.nextafter(exact, 0.0), np.nextafter(exact, 99.0)):
+        reference = xr.DataArray([p95, np.nan], dims="lat", coords={"lat": pr["lat"]})
+        got = r95ptot(pr, reference, output="amount").values
+        values = pr.values.astype(np.float64)
+        expected = np.where(values > p95, values, 0.0).sum(axis=-1)
+        np.testing.assert_array_equal(got[0], expected[0])
+        assert got[1] == 0.0  # a NaN percentile selects no day
+
+
+def test_sdii_and_r95ptot_share_their_wet_days_in_one_task_with_equal_values():
+    pr = _ragged_pr("float32")  # NaN days: the shared amounts take the fmax path
+    p95 = wet_day_percentile(pr)
+    lazy = pr.chunk({"time": 184, "cell": 4})
+    lazy = lazy.isel(time=slice(184, None)).chunk({"time": 365})  # blocks of whole years
+    fused = one_task_per_block(lambda: {"sdii": sdii(lazy), "r95ptot": r95ptot(lazy, p95)})
+    with dask.config.set(scheduler="sync"):
+        got = dask.compute(fused)[0]
+    plain = pr.isel(time=slice(184, None))
+    xr.testing.assert_identical(got["sdii"], sdii(plain))
+    xr.testing.assert_identical(got["r95ptot"], r95ptot(plain, p95))
