@@ -20,6 +20,11 @@ Methods, each on the same points:
 * ``--compare-module FILE``: ``sample_layer`` of another copy of the overlay module (e.g. the
   previous version, ``git show REV:assets/overlay.py > /tmp/overlay_old.py``).
 
+Agreement: each method's values, as (slice, asset) float64, are hashed (sha256 of the bytes)
+and sampled at 500 fixed assets; the table says ``same`` where a method's values equal the
+reference's (the floor for points, sjoin for lines and polygons) bit for bit, or else the
+largest difference and the number of sampled assets that differ.
+
 Each (workload, method) runs in a fresh interpreter. Time: the fastest of ``--repeats`` calls
 (wall and CPU seconds; CPU is less sensitive to other work on a shared machine), stopping
 early after 20 s. Memory: peak RSS during the first call above the RSS before it (Linux:
@@ -29,6 +34,7 @@ are reported, not enforced: the exit code is non-zero only on errors.
 """
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import subprocess
@@ -43,6 +49,7 @@ LAT0, LON0, LAT_SPAN, LON_SPAN = 30.70, 120.85, 1.5, 1.6
 POINT_METHODS = ("ours", "floor", "xarray", "sjoin", "climada")
 SHAPE_METHODS = ("ours", "sjoin")
 GOAL_S, GOAL_RATIO, GOAL_MIB = 1.0, 3.0, 1024.0
+SAMPLED_ASSETS = 500  # assets whose values every method reports, for the agreement column
 _TIME_BUDGET_S = 20.0
 
 
@@ -195,6 +202,40 @@ def method_call(method, kind, layer, assets, compare_module):
     return sjoin_shapes
 
 
+def as_slices(method, kind, result, count):
+    """Return a method's result as a C-ordered (slice, asset) float64 array."""
+    if method in ("ours", "compare"):
+        var = result["txx"]
+        lead = [d for d in var.dims if d != "asset_id"]
+        values = var.transpose(*lead, "asset_id").values
+    elif method == "sjoin" and kind != "points":
+        values = result.sort_index().to_numpy().T  # (asset, slice) frame from the groupby
+    else:
+        values = np.asarray(result)
+    return np.ascontiguousarray(values, dtype=np.float64).reshape(-1, count)
+
+
+def agreement(count, result_slices):
+    """Return the sha256 and the values at the sampled assets of a (slice, asset) array."""
+    sampled = np.random.default_rng(11).choice(count, min(SAMPLED_ASSETS, count), replace=False)
+    digest = hashlib.sha256(result_slices.tobytes()).hexdigest()
+    return {"sha256": digest, "sample": result_slices[:, np.sort(sampled)].tolist()}
+
+
+def _agrees(row, base):
+    """Return ``same``, or the largest difference and the sampled assets that differ."""
+    if "sha256" not in row or "sha256" not in base:
+        return ""
+    if row["sha256"] == base["sha256"]:
+        return "same"
+    mine, theirs = np.asarray(row["sample"]), np.asarray(base["sample"])
+    if mine.shape != theirs.shape:
+        return f"shape {mine.shape} vs {theirs.shape}"
+    differ = ~((mine == theirs) | (np.isnan(mine) & np.isnan(theirs)))
+    gap = np.nanmax(np.abs(mine - theirs)) if differ.any() else 0.0
+    return f"max |d| {gap:.3g}, {int(differ.any(axis=0).sum())}/{mine.shape[1]} differ"
+
+
 def _rss_mib(field):
     """Return ``VmRSS`` or ``VmHWM`` of this process from /proc/self/status, MiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -215,7 +256,7 @@ def child(kind, count, step, method, repeats, compare_module):
     except ImportError as error:
         print(json.dumps({"skipped": f"not installed ({error.name})"}))
         return
-    walls, cpus, peak = [], [], None
+    walls, cpus, peak, agreed = [], [], None, {}
     started = time.perf_counter()
     for _ in range(repeats):
         if peak is None:
@@ -227,10 +268,12 @@ def child(kind, count, step, method, repeats, compare_module):
         cpus.append(time.process_time() - cpu)
         if peak is None:
             peak = _rss_mib("VmHWM") - before
+            agreed = agreement(count, as_slices(method, kind, result, count))  # after timing
         del result
         if time.perf_counter() - started > _TIME_BUDGET_S:
             break
-    print(json.dumps({"s": min(walls), "cpu_s": min(cpus), "extra_mib": peak, "calls": len(walls)}))
+    figures = {"s": min(walls), "cpu_s": min(cpus), "extra_mib": peak, "calls": len(walls)}
+    print(json.dumps(figures | agreed))
 
 
 def measure(kind, count, step, method, args):
@@ -256,7 +299,7 @@ def report(kind, count, step, rows, reference):
     print(f"\n{count:,} {kind} x {slices} slices, {step} deg grid ({cells:,} cells)")
     print(
         f"{'method':<10}{'seconds':>9}{'cpu s':>8}{'extra MiB':>11}"
-        f"{f'x {reference}':>10}{f'cpu x {reference}':>14}"
+        f"{f'x {reference}':>10}{f'cpu x {reference}':>14}  values vs {reference}"
     )
     base = rows.get(reference, {})
     for method, row in rows.items():
@@ -266,7 +309,10 @@ def report(kind, count, step, rows, reference):
         ratios = f"{'':>10}{'':>14}"
         if "s" in base:
             ratios = f"{row['s'] / base['s']:10.2f}{row['cpu_s'] / base['cpu_s']:14.2f}"
-        print(f"{method:<10}{row['s']:>9.3f}{row['cpu_s']:>8.3f}{row['extra_mib']:>11.0f}{ratios}")
+        print(
+            f"{method:<10}{row['s']:>9.3f}{row['cpu_s']:>8.3f}{row['extra_mib']:>11.0f}{ratios}"
+            f"  {_agrees(row, base)}"
+        )
     ours, floor = rows.get("ours"), rows.get("floor")
     if kind == "points" and ours and floor and count >= 1_000_000:
         print(
