@@ -397,8 +397,15 @@ def exceeds(slabs: np.ndarray, threshold: float, op: Comparison) -> np.ndarray:
     """Return ``slabs op threshold`` (a numpy bool array) as in exact arithmetic; NaN: False.
 
     Float32 data is compared in float32 with the threshold moved to the adjacent float32, which
-    gives the same answer as comparing in float64 at half the memory traffic.
+    gives the same answer as comparing in float64 at half the memory traffic. Within a fused
+    task the mask is made once per block (:func:`shared`): the day count, the heat-wave
+    events and the longest heat wave at 35 degC all read it. Callers must not modify it.
     """
+    key = ("exceeds", float(threshold), op)
+    return shared(slabs, key, partial(_exceeds, threshold=threshold, op=op))
+
+
+def _exceeds(slabs: np.ndarray, *, threshold: float, op: Comparison) -> np.ndarray:
     limit = slabs.dtype.type(threshold)  # float32 data: x >= t iff x >= (next float32 >= t)
     if op == ">=" and float(limit) < threshold:
         limit = np.nextafter(limit, slabs.dtype.type(np.inf))

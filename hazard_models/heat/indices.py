@@ -29,6 +29,7 @@ from hazard_models.yearly import (
     apply_year_kernel,
     count_days,
     exceeds,
+    shared,
     yearly_max,
     yearly_mean,
     yearly_sum,
@@ -206,14 +207,29 @@ def _run_edges(hot: np.ndarray, min_days: int) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
+def _shared_run_edges(
+    slabs: np.ndarray, threshold: float, op: Comparison, min_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return :func:`_run_edges` of the days ``op threshold``, made once per fused block.
+
+    The heat-wave events and the longest heat wave read the same edges (one task per block,
+    ``hazard_models.yearly.shared``); callers must not modify them.
+    """
+
+    def make(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _run_edges(exceeds(days, threshold, op), min_days)
+
+    return shared(slabs, ("run_edges", float(threshold), op, int(min_days)), make)
+
+
 def _events_kernel(slabs: np.ndarray, *, threshold: float, op: Comparison, min_days: int):
-    first, _ = _run_edges(exceeds(slabs, threshold, op), min_days)
+    first, _ = _shared_run_edges(slabs, threshold, op, min_days)
     return np.where(any_valid(slabs), first.sum(axis=1, dtype=np.int16), np.nan)
 
 
 def _longest_kernel(slabs: np.ndarray, *, threshold: float, op: Comparison, min_days: int):
     """Longest run: pair the first and last windows of each run (sparse), per (year, cell)."""
-    first, last = _run_edges(exceeds(slabs, threshold, op), min_days)
+    first, last = _shared_run_edges(slabs, threshold, op, min_days)
     years, n, cells = first.shape
     starts, ends = np.flatnonzero(first), np.flatnonzero(last)  # order (year, day, cell)
     keys = [(i // (n * cells)) * cells + i % cells for i in (starts, ends)]
@@ -329,7 +345,8 @@ def _cdd_kernel(slabs: np.ndarray, *, base: float) -> np.ndarray:
     # For float32 days in [base, 2 base] the float32 difference is exact (Sterbenz lemma);
     # colder days add 0 and NaN days add 0 (fmax returns the non-NaN operand).
     typed = slabs.dtype.type(base) if float(slabs.dtype.type(base)) == base else np.float64(base)
-    excess = np.fmax(slabs - typed, 0)
+    excess = np.subtract(slabs, typed)
+    np.fmax(excess, 0, out=excess)  # in place: one temporary block, not two
     return np.where(any_valid(slabs), excess.sum(axis=1, dtype=np.float64), np.nan)
 
 

@@ -123,3 +123,32 @@ def test_shared_arrays_are_made_once_per_fused_block():
     assert len(made) == 3 * 2 + 3  # outside a fused task nothing is shared
     for got, expected in zip(values, plain, strict=True):
         xr.testing.assert_identical(got, expected)
+
+
+def test_heat_waves_and_day_counts_share_one_mask_per_fused_block(monkeypatch):
+    """Count, events and longest run at 35 degC: one comparison a block, the plain values."""
+    import hazard_models.yearly as yearly
+    from hazard_models.heat import indices as hi
+
+    compared = []
+    original = yearly._exceeds
+
+    def counting(slabs, *, threshold, op):
+        compared.append(threshold)
+        return original(slabs, threshold=threshold, op=op)
+
+    monkeypatch.setattr(yearly, "_exceeds", counting)
+
+    def build(daily):
+        return [
+            count_days(daily, 35.0),
+            hi.heat_wave_events(daily, 35.0, 3),
+            hi.longest_heat_wave(daily, 35.0, 3),
+        ]
+
+    fused = one_task_per_block(lambda: build(_daily(365)))
+    with dask.config.set(scheduler="sync"):
+        values = dask.compute(*fused)
+    assert compared == [35.0] * 3  # 3 blocks, one mask each
+    for got, expected in zip(values, build(_daily(None)), strict=True):
+        np.testing.assert_array_equal(got.values, expected.values)
