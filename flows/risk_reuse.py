@@ -65,9 +65,10 @@ def copy_risk(source: Path, folder: Path, key: str, summary: dict) -> None:
     over the export limit) are removed from ``folder`` first.
     """
     from resilience.storage.atomic import copy_file_atomic
+    from resilience.storage.risk_io import EXPORTS
 
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("risk_table.gpkg", "risk_table.csv"):
+    for name in (f"risk_table.{kind}" for kind in EXPORTS):
         if name not in summary["files"]:
             (folder / name).unlink(missing_ok=True)
     for name in summary["files"]:

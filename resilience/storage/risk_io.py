@@ -7,9 +7,9 @@ asset's geometry as WKB), which the risk pages, the feasibility checks' supplier
 table has at most ``export_max_rows`` rows (default :data:`EXPORT_MAX_ROWS`, the rows an
 Excel sheet holds under its header). A larger table is written as GeoParquet only and the
 returned :class:`RiskFiles` (and so the refresh's summary and provenance) says so, and why:
-a 2.4 M-row table of 100 k assets took 13-18 s as GeoPackage and 50 s as CSV (728 MB) against
-2 s as GeoParquet (15 MB), and a spreadsheet opening that CSV would drop every row past the
-limit (docs/decisions.md D42).
+a 2.4 M-row table of 100 k assets took 13-18 s as GeoPackage (600 MB) and 50 s as CSV
+against 2 s as GeoParquet (11 MB), and a spreadsheet opening that CSV would drop every row
+past the limit (docs/decisions.md D42).
 
 Text cells of the CSV that a spreadsheet would run as formulas (an asset named
 ``=HYPERLINK(...)``) are quoted by :mod:`.csv_safe`; the GeoPackage and the GeoParquet keep
@@ -34,11 +34,13 @@ from resilience.storage.csv_safe import neutralise_frame
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["EXPORT_MAX_ROWS", "RiskFiles", "read_risk_table", "write_risk_table"]
+__all__ = ["EXPORTS", "EXPORT_MAX_ROWS", "RiskFiles", "read_risk_table", "write_risk_table"]
 
 #: Largest table written as the GeoPackage and CSV exports by default: an Excel sheet holds
 #: 1,048,576 rows, the header being one (Microsoft, "Excel specifications and limits").
 EXPORT_MAX_ROWS = 1_048_575
+#: The exports written beside the GeoParquet table, by suffix.
+EXPORTS: tuple[str, ...] = ("gpkg", "csv")
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,12 @@ def write_risk_table(
     if (position < 0).any():
         missing = sorted(set(table["asset_id"][position < 0]))
         raise ValueError(f"risk table names asset_ids not in the inventory: {missing[:5]}")
-    paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("parquet", "gpkg", "csv")}
+    paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("parquet", *EXPORTS)}
+    # first: an older table's exports must never sit beside this one, not even when this run
+    # is killed before its own exports are written
+    for kind in EXPORTS:
+        paths[kind].unlink(missing_ok=True)
     over = export_max_rows is not None and len(table) > export_max_rows
-    if over:  # first: an older, smaller export must never sit beside this table
-        for kind in ("gpkg", "csv"):
-            paths[kind].unlink(missing_ok=True)
     json_path = None
     if provenance is not None:
         json_path = out_dir / f"{stem}.provenance.json"
@@ -227,7 +230,6 @@ def read_risk_table(
     ValueError
         If the file is not a Parquet file or lacks a column asked for (names the file).
     """
-    import numpy as np
     import pyarrow.parquet as pq
 
     path = Path(path)
@@ -249,9 +251,7 @@ def read_risk_table(
 
         first = _first_rows(rows["asset_id"])  # asset_id -> its first row
         wkb = arrow.column("geometry").take(first.to_numpy()).to_numpy(zero_copy_only=False)
-        shapes = shapely.from_wkb(wkb)
-        is_point = shapely.get_type_id(shapes) == 0
-        shapes = np.where(is_point, shapes, shapely.point_on_surface(shapes))
+        shapes = shapely.point_on_surface(shapely.from_wkb(wkb))  # a point is its own
         where = first.index.get_indexer(rows["asset_id"])
         rows["lon"], rows["lat"] = shapely.get_x(shapes)[where], shapely.get_y(shapes)[where]
     return rows

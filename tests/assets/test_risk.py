@@ -226,3 +226,42 @@ def test_unknown_hazard_and_missing_variable_are_rejected():
     exposure = _exposure("txx", "degC", 36.0, 2.0)  # no 'txx' return levels
     with pytest.raises(SchemaError, match="missing"):
         build_risk_table({"heat": exposure}, _assets())
+
+
+def test_rows_run_by_asset_id_then_hazard_each_keeping_its_scenario_and_horizon_order():
+    """Three assets out of order, two hazards: rows sorted as documented, values kept."""
+    ids = ["b", "c", "a"]  # inventory order, not sorted
+
+    def exposure(metric, units, base):  # asset k: location and levels raised by 10 k
+        locs = [base, base + 1, base + 2, base + 3]
+        parts = [
+            _exposure(
+                metric, units, np.add(locs, 10.0 * k), 2.0, extra=base + 10.0 * k
+            ).assign_coords(asset_id=[i])
+            for k, i in enumerate(ids)
+        ]
+        return xr.concat(parts, dim="asset_id", combine_attrs="override")
+
+    one = _assets()
+    assets = gpd.GeoDataFrame(
+        {col: list(one[col]) * 3 for col in one.columns if col != "geometry"},
+        geometry=[Point(121.4 + 0.01 * k, 31.2) for k in range(3)],
+        crs="EPSG:4326",
+    ).assign(asset_id=ids, name=[i.upper() for i in ids])
+    exposures = {"rain": exposure("rx1day", "mm/day", 100.0), "heat": exposure("txx", "degC", 36.0)}
+    table = build_risk_table(exposures, assets)
+    columns = (table[c] for c in ("asset_id", "hazard", "scenario", "horizon"))
+    keys = list(zip(*columns, strict=True))
+    horizons = list(exposures["heat"]["horizon"].values)
+    expected = [
+        (a, h, s, z)
+        for a in sorted(ids)
+        for h in ("heat", "rain")
+        for s in SCENARIOS
+        for z in horizons
+    ]
+    assert keys == expected
+    assert table["name"].tolist() == [a.upper() for a, *_ in expected]
+    # each row carries its own asset's values: the heat metric is 36 + 10 k for asset k
+    heat = table[table["hazard"] == "heat"].drop_duplicates("asset_id").set_index("asset_id")
+    assert heat["metric_value"].to_dict() == {"a": 56.0, "b": 36.0, "c": 46.0}

@@ -102,3 +102,20 @@ def test_unknown_assets_and_missing_columns_are_named(tmp_path):
 
 def test_the_settings_default_is_the_writers():
     assert Settings.model_fields["risk_export_max_rows"].default == EXPORT_MAX_ROWS
+
+
+def test_a_run_killed_before_its_exports_leaves_none_of_the_older_tables(tmp_path, monkeypatch):
+    from resilience.storage import risk_io
+
+    assets = _assets()
+    write_risk_table(_table(1), assets, tmp_path)  # an older table, with its exports
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the run stops between the GeoParquet and the exports
+
+    monkeypatch.setattr(risk_io, "_write_gpkg", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_risk_table(_table(2), assets, tmp_path)
+    assert len(read_risk_table(tmp_path / "risk_table.parquet")) == 6  # the new table
+    assert not (tmp_path / "risk_table.gpkg").exists()
+    assert not (tmp_path / "risk_table.csv").exists()  # the old 3-row CSV is not beside it
