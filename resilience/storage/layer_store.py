@@ -337,7 +337,7 @@ class LayerStore:
             encoding = {v: {"zlib": True, "complevel": 1} for v in layer.data_vars}
             layer.to_netcdf(target, encoding=encoding)
             with xr.open_dataset(target) as written:  # check what readers will get
-                validate_layer_plausible(written.load(), name)
+                validate_layer_plausible(written, name)  # a variable at a time
             manifest = self._manifest(name, layer, target, inputs or {})
             if step_sha256:
                 manifest["step_sha256"] = step_sha256
