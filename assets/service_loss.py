@@ -9,6 +9,7 @@ the service-loss probability, its two bounds and the upstream driver to every ro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import networkx as nx
@@ -16,7 +17,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from assets.cascade import CascadeGraph, prepare_cascade, propagate_service_loss
+from assets.cascade import (
+    CascadeGraph,
+    CascadeResult,
+    prepare_cascade,
+    propagate_service_loss,
+)
 from assets.dependencies import SERVICE_TYPES
 from hazard_models.layer import SchemaError
 
@@ -26,7 +32,11 @@ __all__ = [
     "Basis",
     "Rule",
     "add_service_loss",
+    "direct_entries",
+    "direct_matrix",
+    "loss_columns",
     "service_at_risk",
+    "slice_codes",
 ]
 
 #: Which bound is the headline ``service_loss_probability`` (docs/cascade.md).
@@ -48,19 +58,93 @@ _BASIS_COLUMN = {
 }
 
 
-def _direct_matrix(
-    table: pd.DataFrame, prepared: CascadeGraph, column: str
+def slice_codes(table: pd.DataFrame, codes: dict[tuple, int]) -> NDArray:
+    """Return each row's slice index (hazard, scenario, horizon), numbering new slices.
+
+    Slices are numbered in order of first appearance; ``codes`` (slice -> index) carries
+    the numbering from one block of rows to the next and gains the slices first seen here.
+    """
+    local = table.groupby(list(SLICE_COLUMNS), sort=False).ngroup().to_numpy()
+    if not local.size:
+        return local
+    firsts = table[list(SLICE_COLUMNS)].drop_duplicates()  # ngroup's order (first appearance)
+    keys = [tuple(key) for key in firsts.itertuples(index=False)]
+    to_global = np.array([codes.setdefault(key, len(codes)) for key in keys], dtype=np.int64)
+    return to_global[local]
+
+
+def direct_entries(
+    table: pd.DataFrame,
+    prepared: CascadeGraph,
+    codes: dict[tuple, int],
+    *,
+    basis: Basis = "annual",
+    nodes: pd.Index | None = None,
 ) -> tuple[NDArray, NDArray, NDArray]:
-    """Return the (node, slice) direct probabilities and each row's node and slice index."""
-    rows = pd.Index(prepared.nodes).get_indexer(table["asset_id"].astype(str))
+    """Return each row's node (in ``prepared.nodes``), slice and direct probability.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        RiskTable rows (all of them, or one block of them).
+    prepared : CascadeGraph
+        ``prepare_cascade`` of the inventory's dependency graph.
+    codes : dict
+        Slice numbering shared by the blocks of one table (:func:`slice_codes`).
+    basis : {"annual", "design_life"}
+        Which probability column is the direct one.
+    nodes : pandas.Index, optional
+        ``pd.Index(prepared.nodes)``, to reuse across blocks.
+
+    Raises
+    ------
+    SchemaError
+        If a column is missing or a row's asset is not in the graph.
+    """
+    column = _BASIS_COLUMN[basis]
+    missing = [c for c in ("asset_id", *SLICE_COLUMNS, column) if c not in table.columns]
+    if missing:
+        raise SchemaError(f"risk table: expected columns {missing} for the cascade")
+    nodes = pd.Index(prepared.nodes) if nodes is None else nodes
+    rows = nodes.get_indexer(table["asset_id"].astype(str))
     if (rows < 0).any():
         unknown = sorted(set(table["asset_id"].astype(str)[rows < 0]))
         raise SchemaError(f"risk table: asset_ids {unknown[:10]} are not in the dependency graph")
-    slices = table.groupby(list(SLICE_COLUMNS), sort=False).ngroup().to_numpy()
-    count = int(slices.max()) + 1 if slices.size else 0
-    direct = np.full((prepared.nodes.size, count), np.nan)
-    direct[rows, slices] = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-    return direct, rows, slices
+    direct = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    return rows, slice_codes(table, codes), direct
+
+
+def direct_matrix(
+    entries: Sequence[tuple[NDArray, NDArray, NDArray]], prepared: CascadeGraph, slices: int
+) -> NDArray:
+    """Return the ``(node, slice)`` direct probabilities of the rows' :func:`direct_entries`.
+
+    A node without a row in a slice keeps NaN (unknown, which reaches its dependants).
+    """
+    direct = np.full((prepared.nodes.size, slices), np.nan)
+    for rows, codes, values in entries:
+        direct[rows, codes] = values
+    return direct
+
+
+def loss_columns(
+    rows: NDArray,
+    slices: NDArray,
+    result: CascadeResult,
+    prepared: CascadeGraph,
+    *,
+    rule: Rule = "dependent",
+) -> dict[str, NDArray]:
+    """Return :data:`SERVICE_LOSS_COLUMNS` for rows at ``rows`` (nodes) and ``slices``."""
+    lower, upper = result.lower[rows, slices], result.upper[rows, slices]
+    driver = result.driver[rows, slices]
+    named = np.where(driver >= 0, prepared.nodes[np.maximum(driver, 0)], "")
+    return {
+        "service_loss_probability": lower if rule == "dependent" else upper,
+        "service_loss_probability_lower": lower,
+        "service_loss_probability_upper": upper,
+        "upstream_driver": np.where((driver == rows) | (driver < 0), "", named),
+    }
 
 
 def add_service_loss(
@@ -100,27 +184,23 @@ def add_service_loss(
         ``_upper`` (independent) bounds, and ``upstream_driver`` (the upstream asset whose
         direct probability sets the lower bound; ``""`` when it is the asset's own).
         ``attrs["service_loss"]`` records rule, basis and whether the upper bound is exact.
+        A table too large to hold twice is done in blocks of rows
+        (``resilience.geodata.risk_blocks``) with the same functions.
 
     Raises
     ------
     SchemaError
         If a column is missing or a table asset is not in the graph.
     """
-    column = _BASIS_COLUMN[basis]
-    missing = [c for c in ("asset_id", *SLICE_COLUMNS, column) if c not in table.columns]
-    if missing:
-        raise SchemaError(f"risk table: expected columns {missing} for the cascade")
     prepared = prepare_cascade(graph) if prepared is None else prepared
-    direct, rows, slices = _direct_matrix(table, prepared, column)
-    result = propagate_service_loss(direct, prepared)
-    out = table.copy()
-    lower, upper = result.lower[rows, slices], result.upper[rows, slices]
-    out["service_loss_probability"] = lower if rule == "dependent" else upper
-    out["service_loss_probability_lower"] = lower
-    out["service_loss_probability_upper"] = upper
-    driver = result.driver[rows, slices]
-    named = np.where(driver >= 0, prepared.nodes[np.maximum(driver, 0)], "")
-    out["upstream_driver"] = np.where((driver == rows) | (driver < 0), "", named)
+    codes: dict[tuple, int] = {}
+    rows, slices, direct = direct_entries(table, prepared, codes, basis=basis)
+    result = propagate_service_loss(
+        direct_matrix([(rows, slices, direct)], prepared, len(codes)), prepared
+    )
+    out = table.copy(deep=False)  # new columns only: the table's own are shared, not copied
+    for name, values in loss_columns(rows, slices, result, prepared, rule=rule).items():
+        out[name] = values
     out.attrs["service_loss"] = {"rule": rule, "basis": basis, "upper_exact": result.upper_exact}
     return out
 

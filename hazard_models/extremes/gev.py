@@ -155,11 +155,16 @@ def design_life_exceedance(annual_probability: ArrayLike, axis: int = -1) -> NDA
     -----
     P = 1 - prod_t (1 - p_t), assuming independent years (Coles 2001, sec. 4.4.1 / the
     "encounter probability" of design hydrology). Computed as -expm1(sum log1p(-p_t)) for
-    accuracy at small p.
+    accuracy at small p. The sum runs in year order (``cumsum``, not numpy's pairwise sum,
+    whose grouping depends on the number of years), so years of p = 0 appended leave the
+    result unchanged to the bit: an asset's probability does not depend on the design lives
+    of the other assets computed with it, nor on the block of rows it is computed in.
     """
     p = np.clip(np.asarray(annual_probability, dtype=float), 0.0, 1.0)
+    if p.shape[axis] == 0:
+        return np.zeros(np.delete(p.shape, axis % p.ndim))
     with np.errstate(divide="ignore"):
-        return -np.expm1(np.sum(np.log1p(-p), axis=axis))
+        return -np.expm1(np.take(np.cumsum(np.log1p(-p), axis=axis), -1, axis=axis))
 
 
 def gev_nllh(data: ArrayLike, loc: ArrayLike, scale: ArrayLike, shape: ArrayLike) -> NDArray:

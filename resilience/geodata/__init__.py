@@ -2,6 +2,7 @@
 
 :mod:`.geography` opens the shipped district boundaries and DEM (and finds shipped data
 files); :mod:`.inventory_io` reads and writes asset inventories (GeoPackage, GeoJSON,
-Shapefile, CSV) under the Assets contract of :mod:`assets.inventory`. May import
-:mod:`resilience.storage` only. Start at :mod:`.inventory_io`.
+Shapefile, CSV) under the Assets contract of :mod:`assets.inventory`; :mod:`.risk_blocks`
+builds the RiskTable of an inventory block by block (memory bounded by a block of assets).
+May import :mod:`resilience.storage` only. Start at :mod:`.inventory_io`.
 """

@@ -21,7 +21,7 @@ A ``.provenance.json`` beside them says what the table came from (layers, invent
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,14 @@ from resilience.storage.csv_safe import neutralise_frame
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["EXPORTS", "EXPORT_MAX_ROWS", "RiskFiles", "read_risk_table", "write_risk_table"]
+__all__ = [
+    "EXPORTS",
+    "EXPORT_MAX_ROWS",
+    "RiskFiles",
+    "read_risk_table",
+    "write_risk_blocks",
+    "write_risk_table",
+]
 
 #: Largest table written as the GeoPackage and CSV exports by default: an Excel sheet holds
 #: 1,048,576 rows, the header being one (Microsoft, "Excel specifications and limits").
@@ -111,37 +118,75 @@ def write_risk_table(
     ValueError
         If the table names an ``asset_id`` the inventory does not have.
     """
+    import numpy as np
+
+    covered = assets.iloc[np.unique(_positions(table, assets))]  # the geo metadata's assets
+    return write_risk_blocks(
+        [table], covered, out_dir, stem=stem, provenance=provenance, export_max_rows=export_max_rows
+    )
+
+
+def write_risk_blocks(
+    blocks: Iterable[pd.DataFrame],
+    assets: gpd.GeoDataFrame,
+    out_dir: Path,
+    *,
+    stem: str = "risk_table",
+    provenance: Mapping[str, Any] | None = None,
+    export_max_rows: int | None = EXPORT_MAX_ROWS,
+) -> RiskFiles:
+    """Write a RiskTable given as consecutive blocks of rows, holding one block at a time.
+
+    What :func:`write_risk_table` writes, for a table too large to hold whole: each block
+    (the same columns and dtypes, rows in the table's order) becomes a row group of the
+    GeoParquet file. The GeoPackage and CSV exports, when the table has at most
+    ``export_max_rows`` rows, are made from the GeoParquet file once it is complete.
+
+    ``assets`` are the assets the table covers (each has rows): the file's ``geo`` metadata
+    (bounding box, geometry types) is theirs, written with the schema before the first row.
+
+    Raises
+    ------
+    ValueError
+        If a block names an ``asset_id`` that ``assets`` lacks, its columns differ from the
+        first block's, there is no block, or an asset of ``assets`` has no row.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ids = pd.Index(assets["asset_id"].astype(str))
-    table = table.reset_index(drop=True)
-    position = ids.get_indexer(table["asset_id"].astype(str))
-    if (position < 0).any():
-        missing = sorted(set(table["asset_id"][position < 0]))
-        raise ValueError(f"risk table names asset_ids not in the inventory: {missing[:5]}")
     paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("parquet", *EXPORTS)}
     # first: an older table's exports must never sit beside this one, not even when this run
     # is killed before its own exports are written
     for kind in EXPORTS:
         paths[kind].unlink(missing_ok=True)
-    over = export_max_rows is not None and len(table) > export_max_rows
     json_path = None
     if provenance is not None:
         json_path = out_dir / f"{stem}.provenance.json"
         text = json.dumps(dict(provenance), indent=2, sort_keys=True, default=str)
         write_text_atomic(json_path, text + "\n")
     with atomic_path(paths["parquet"]) as temporary:
-        _write_geoparquet(table, assets, position, temporary)
-    if over:
+        rows = _write_geoparquet(blocks, assets, temporary)
+    if export_max_rows is not None and rows > export_max_rows:
         skipped = (
-            f"{len(table):,} rows, over the export limit of {export_max_rows:,} (settings "
+            f"{rows:,} rows, over the export limit of {export_max_rows:,} (settings "
             f"risk_export_max_rows): GeoPackage and CSV not written, read {paths['parquet'].name}"
         )
         return RiskFiles(paths["parquet"], None, None, json_path, skipped)
+    table = read_risk_table(paths["parquet"])  # the exports are what the table of record holds
+    position = _positions(table, assets)
     _write_gpkg(table, assets, position, paths["gpkg"])
     with atomic_path(paths["csv"]) as temporary:
         _write_csv(table, temporary)
     return RiskFiles(paths["parquet"], paths["gpkg"], paths["csv"], json_path)
+
+
+def _positions(table: pd.DataFrame, assets: gpd.GeoDataFrame, ids: Any = None) -> Any:  # noqa: ANN401
+    """Return each row's position in ``assets`` (by ``asset_id``); name ids it lacks."""
+    ids = pd.Index(assets["asset_id"].astype(str)) if ids is None else ids
+    position = ids.get_indexer(table["asset_id"].astype(str))
+    if (position < 0).any():
+        missing = sorted(set(table["asset_id"].astype(str)[position < 0]))
+        raise ValueError(f"risk table names asset_ids not in the inventory: {missing[:5]}")
+    return position
 
 
 def _geometry_wkb(assets: gpd.GeoDataFrame, position: Sequence[int] | Any) -> Any:  # noqa: ANN401
@@ -178,21 +223,46 @@ def _geo_metadata(assets: gpd.GeoDataFrame, position: Any) -> dict:  # noqa: ANN
     return {"version": "1.0.0", "primary_column": "geometry", "columns": {"geometry": column}}
 
 
-def _write_geoparquet(
-    table: pd.DataFrame,
-    assets: gpd.GeoDataFrame,
-    position: Any,  # noqa: ANN401 - integer positions of each row's asset
-    path: Path,
-) -> None:
-    """Write ``table`` with its assets' geometry as GeoParquet (zstd-compressed)."""
+def _write_geoparquet(blocks: Iterable[pd.DataFrame], assets: gpd.GeoDataFrame, path: Path) -> int:
+    """Write the blocks with their assets' geometry as GeoParquet (zstd); return the rows.
+
+    The ``geo`` metadata describes every asset of ``assets``; each must have rows.
+    """
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
-    arrow = arrow.append_column("geometry", _geometry_wkb(assets, position))
-    metadata = dict(arrow.schema.metadata or {})
-    metadata[b"geo"] = json.dumps(_geo_metadata(assets, position)).encode("utf-8")
-    pq.write_table(arrow.replace_schema_metadata(metadata), path, compression="zstd")
+    ids = pd.Index(assets["asset_id"].astype(str))
+    used = np.zeros(len(assets), dtype=bool)
+    writer, rows = None, 0
+    try:
+        for block in blocks:
+            position = _positions(block, assets, ids)
+            arrow = pa.Table.from_pandas(block.reset_index(drop=True), preserve_index=False)
+            arrow = arrow.append_column("geometry", _geometry_wkb(assets, position))
+            if writer is None:
+                metadata = dict(arrow.schema.metadata or {})
+                geo = _geo_metadata(assets, np.arange(len(assets)))
+                metadata[b"geo"] = json.dumps(geo).encode("utf-8")
+                schema = arrow.schema.with_metadata(metadata)
+                writer = pq.ParquetWriter(path, schema, compression="zstd")
+            elif arrow.schema.names != writer.schema.names:
+                raise ValueError(
+                    f"risk table block: expected columns {writer.schema.names}, found "
+                    f"{arrow.schema.names}"
+                )
+            writer.write_table(arrow.cast(writer.schema))
+            used[position] = True
+            rows += len(block)
+        if writer is None:
+            raise ValueError("risk table: no block of rows to write")
+        if not used.all():
+            absent = assets["asset_id"].astype(str)[~used].tolist()
+            raise ValueError(f"risk table: assets without rows {absent[:5]} (pass those covered)")
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
 
 
 def _write_gpkg(table: pd.DataFrame, assets: gpd.GeoDataFrame, position: Any, path: Path) -> None:  # noqa: ANN401

@@ -8,7 +8,12 @@ import pytest
 from shapely import LineString, Point, Polygon
 
 from resilience.settings import Settings
-from resilience.storage.risk_io import EXPORT_MAX_ROWS, read_risk_table, write_risk_table
+from resilience.storage.risk_io import (
+    EXPORT_MAX_ROWS,
+    read_risk_table,
+    write_risk_blocks,
+    write_risk_table,
+)
 
 
 def _assets() -> gpd.GeoDataFrame:
@@ -119,3 +124,30 @@ def test_a_run_killed_before_its_exports_leaves_none_of_the_older_tables(tmp_pat
     assert len(read_risk_table(tmp_path / "risk_table.parquet")) == 6  # the new table
     assert not (tmp_path / "risk_table.gpkg").exists()
     assert not (tmp_path / "risk_table.csv").exists()  # the old 3-row CSV is not beside it
+
+
+def test_blocks_written_one_at_a_time_make_the_same_table_as_a_whole(tmp_path):
+    assets, table = _assets(), _table(repeat=5)
+    whole = write_risk_table(table, assets, tmp_path / "whole")
+    blocks = [table.iloc[:4], table.iloc[4:9], table.iloc[9:]]
+    blocked = write_risk_blocks(blocks, assets, tmp_path / "blocks")
+    assert pq.ParquetFile(blocked.parquet).num_row_groups == 3  # one block in memory at a time
+    pd.testing.assert_frame_equal(read_risk_table(blocked.parquet), read_risk_table(whole.parquet))
+    assert (
+        pq.read_schema(blocked.parquet).metadata[b"geo"]
+        == (pq.read_schema(whole.parquet).metadata[b"geo"])
+    )
+    assert gpd.read_file(blocked.gpkg)["asset_id"].tolist() == table["asset_id"].tolist()
+    assert blocked.csv.read_text() == whole.csv.read_text()
+
+
+def test_a_block_with_other_columns_or_an_asset_without_rows_is_refused(tmp_path):
+    assets, table = _assets(), _table()
+    other = table.iloc[6:].rename(columns={"score": "points"})
+    with pytest.raises(ValueError, match=r"expected columns \[.*'score'.*found .*'points'"):
+        write_risk_blocks([table.iloc[:6], other], assets, tmp_path)
+    assert not (tmp_path / "risk_table.parquet").exists()  # nothing half-written
+    with pytest.raises(ValueError, match=r"assets without rows \['l'\]"):
+        write_risk_blocks([table[table["asset_id"] != "l"]], assets, tmp_path)
+    with pytest.raises(ValueError, match="no block of rows"):
+        write_risk_blocks([], assets, tmp_path)
