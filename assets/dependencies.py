@@ -44,16 +44,21 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = [
+    "DEFAULT_SUPPLY_NEEDS",
     "SUPPLY_NEEDS",
     "SERVICE_TYPES",
     "DependencyReport",
     "build_dependency_graph",
     "check_dependencies",
     "rank_critical_nodes",
+    "supply_needs",
 ]
 
 #: Asset types each type needs to operate (design assumption, docs/cascade.md): everything
-#: but substations and bridges draws grid power; hospitals also need treated water.
+#: but substations and bridges draws grid power; hospitals also need treated water. Every
+#: catalogue type is listed (a test checks it): the inventory check, the sample's assumed
+#: links (``resilience.sample.supply``) and a checked project's suppliers
+#: (``resilience.feasibility.dependencies``) all read this one rule (:func:`supply_needs`).
 SUPPLY_NEEDS: dict[str, tuple[str, ...]] = {
     "metro_station": ("substation",),
     "railway_station": ("substation",),
@@ -61,7 +66,19 @@ SUPPLY_NEEDS: dict[str, tuple[str, ...]] = {
     "hospital": ("substation", "water_plant"),
     "water_plant": ("substation",),
     "tunnel": ("substation",),
+    "seawall": ("substation",),  # its pumps and gates
+    "substation": (),  # its own supply, the grid above 500 kV, is not in the data
+    "bridge": (),  # a bridge's needs are not in the data
 }
+#: Needs of a type :data:`SUPPLY_NEEDS` does not list: grid power.
+DEFAULT_SUPPLY_NEEDS: tuple[str, ...] = ("substation",)
+
+
+def supply_needs(asset_type: str) -> tuple[str, ...]:
+    """Return the asset types an asset of ``asset_type`` needs to operate (may be empty)."""
+    return SUPPLY_NEEDS.get(asset_type, DEFAULT_SUPPLY_NEEDS)
+
+
 #: Services counted on their own by :func:`rank_critical_nodes`.
 SERVICE_TYPES: tuple[str, ...] = ("metro_station", "hospital", "water_plant")
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from assets.dependencies import SUPPLY_NEEDS
+from assets.dependencies import supply_needs
 from assets.metrics import design_life_probability
 from resilience.feasibility.dependency_models import (
     DependencyAssessment,
@@ -49,7 +49,6 @@ RULE = (
     "integrated over the project's design life, as the project's own."
 )
 #: Types that need no supply in the data (the rule of resilience.sample.supply).
-_NO_SUPPLY = ("substation", "bridge")
 _NO_SUPPLY_NOTE = (
     "a substation's or bridge's own supply (the grid above 500 kV, a bridge's needs) is not "
     "in the data: no supplier assessed (the rule of resilience.sample.supply)"
@@ -58,13 +57,6 @@ _NO_SUPPLY_NOTE = (
 _SUPPLIES = "substation"
 #: Called with a supplier's Submission when no risk table is published (``run_check``).
 CheckSite = Callable[[Submission], CheckResult]
-
-
-def supply_needs(asset_type: str) -> tuple[str, ...]:
-    """Return the asset types a project of ``asset_type`` needs (nearest one of each)."""
-    if asset_type in _NO_SUPPLY:
-        return ()
-    return SUPPLY_NEEDS.get(asset_type, ("substation",))
 
 
 def combine_bounds(probabilities: Sequence[float] | NDArray) -> tuple[float, float]:

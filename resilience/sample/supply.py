@@ -15,6 +15,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from assets.dependencies import supply_needs
 from resilience.geodata.geography import data_path
 
 __all__ = ["sample_dependencies"]
@@ -96,9 +97,11 @@ def sample_dependencies(
 ) -> tuple[list[list[str]], list[str]]:
     """Return ``depends_on`` and ``depends_on_source`` of the sample's assets.
 
-    Every asset but substations and bridges needs its nearest substation; hospitals also
-    need their nearest drinking-water treatment plant; an interior metro station needs the
-    adjacent interior stations of its stretch (:func:`_metro_stretch_links`). All assumed.
+    Each asset needs the nearest asset of each type :func:`assets.dependencies.supply_needs`
+    names for its type (every type but substations and bridges: the nearest substation;
+    hospitals also the nearest drinking-water treatment plant); an interior metro station
+    needs the adjacent interior stations of its stretch (:func:`_metro_stretch_links`). All
+    assumed.
 
     Parameters
     ----------
@@ -121,16 +124,17 @@ def sample_dependencies(
     sources: list[str] = []
     rows = zip(frame["asset_id"], frame["asset_type"], power, water, strict=True)
     for asset_id, asset_type, substation, plant in rows:
-        if asset_type in ("substation", "bridge"):
-            depends.append([])
-            sources.append(_SOURCE_NONE)
-        elif asset_type == "hospital":
-            depends.append([str(substation), str(plant)])
-            sources.append(f"{_SOURCE_POWER}; {_SOURCE_WATER}")
-        elif asset_id in stretch:
-            depends.append([str(substation), *stretch[asset_id]])
-            sources.append(f"{_SOURCE_POWER}; {_SOURCE_STRETCH}")
-        else:
-            depends.append([str(substation)])
-            sources.append(_SOURCE_POWER)
+        needs = supply_needs(asset_type)  # the one rule, assets.dependencies.SUPPLY_NEEDS
+        links, why = [], []
+        if "substation" in needs:
+            links.append(str(substation))
+            why.append(_SOURCE_POWER)
+        if "water_plant" in needs:
+            links.append(str(plant))
+            why.append(_SOURCE_WATER)
+        if asset_id in stretch:
+            links.extend(stretch[asset_id])
+            why.append(_SOURCE_STRETCH)
+        depends.append(links)
+        sources.append("; ".join(why) if why else _SOURCE_NONE)
     return depends, sources

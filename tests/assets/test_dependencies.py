@@ -143,3 +143,15 @@ def test_cycles_equal_networkx_components_on_random_graphs() -> None:
             if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))
         )
         assert _cycles(needs) == tuple(expected), needs
+
+
+def test_the_supply_rule_covers_every_asset_type_once_for_all_its_users():
+    from assets.catalogue import ASSET_TYPES
+    from assets.dependencies import SUPPLY_NEEDS, supply_needs
+    from resilience.feasibility import dependencies as feasibility
+
+    assert set(SUPPLY_NEEDS) == set(ASSET_TYPES)  # no type falls to a default by omission
+    assert feasibility.supply_needs is supply_needs  # a checked project: the same rule
+    assert supply_needs("seawall") == ("substation",)  # its pumps and gates
+    assert supply_needs("bridge") == supply_needs("substation") == ()
+    assert supply_needs("hospital") == ("substation", "water_plant")
