@@ -70,21 +70,16 @@ def refresh_city(
         Before any work, naming the file and the field, if the profile cannot be used.
     """
     settings = _settings(config)
-    city = load_profile(Path(profile))
+    load_profile(Path(profile))  # fail fast, before the scheduler starts
     out = Path(out_dir) if out_dir else settings.data_dir
-    with dask_scheduler(settings.dask_address):
-        result = refresh.refresh_sequence(
-            refresh.prefect_tasks(),
-            city,
+    with dask_scheduler(settings.dask_address):  # the same sequence as `resilience refresh`
+        return refresh.refresh_and_publish(
+            Path(profile),
             settings.layer_store_dir.resolve(),
-            out_dir=out.resolve(),
+            out.resolve(),
             idf_method=settings.rain_uplift_method,
             risk_export_max_rows=settings.risk_export_max_rows,
         )
-    from flows.refresh_artifacts import publish_refresh_artifacts
-
-    publish_refresh_artifacts(result)  # the markdown summary and the layers table in the UI
-    return result
 
 
 @flow(name="city-warnings", log_prints=True)

@@ -175,14 +175,19 @@ def projection_dirs(profile: CityProfile, store_root: Path) -> tuple[Path, Path]
     return data_dir / "projections" / _slug(profile.name), data_dir / "cache"
 
 
-def _refresh(
+def refresh_and_publish(
     profile_path: Path,
     store_root: Path,
     out_dir: Path,
     idf_method: str = "daily_change",
     risk_export_max_rows: int | None = EXPORT_MAX_ROWS,
 ) -> RefreshResult:
-    """Refresh hazard layers and risk of the city described by the profile file."""
+    """Refresh hazard layers and risk of the city described by the profile file, as tasks.
+
+    The body of the ``refresh`` flow (``resilience refresh``) and of the ``city-refresh``
+    deployment (:func:`flows.deployments.refresh_city`): the steps run as Prefect tasks, and
+    the run's artifacts (the markdown summary, the layers table) are published.
+    """
     from flows.refresh_artifacts import publish_refresh_artifacts
 
     result = refresh_sequence(
@@ -199,10 +204,10 @@ def _refresh(
 
 @functools.cache
 def _refresh_flow() -> Any:  # noqa: ANN401 - a prefect.Flow
-    """Return :func:`_refresh` as the Prefect flow ``refresh`` (Prefect imported now)."""
+    """Return :func:`refresh_and_publish` as the Prefect flow ``refresh`` (Prefect imported now)."""
     from prefect import flow
 
-    return flow(name="refresh", log_prints=True)(_refresh)
+    return flow(name="refresh", log_prints=True)(refresh_and_publish)
 
 
 def run_refresh(
