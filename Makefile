@@ -30,9 +30,10 @@ demo: $(STAMP)
 	$(BIN)/resilience demo --out $(OUT)
 
 # One pytest-xdist worker per core (at most 4); a test file stays on one worker, so its
-# module fixtures (a PostgreSQL cluster) are built once. The demo run that the flow tests
-# read is built once per worker that runs one of them (twice on 2 cores: xdist_group
-# markers were not honoured by this pytest/xdist pair). The 15 slowest tests are listed.
+# module fixtures (a PostgreSQL cluster) are built once, and the files that read the demo
+# run are scheduled as one unit (tests/conftest.py, DEMO_FILES), so the demo is built once,
+# not by each worker (xdist_group markers were not honoured by this pytest/xdist pair). The
+# 15 slowest tests are listed.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=15
 

@@ -41,6 +41,51 @@ def _single_threaded_dask():
 _FAULTS: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"handled": [], "not": []})
 
 
+#: The test files that read the one ``resilience demo`` run (tests/flows/conftest.py). Under
+#: ``--dist loadfile`` they are scheduled as one unit, so the 90 s demo is built by one
+#: worker instead of by each (``xdist_group`` markers with ``--dist loadgroup`` were not
+#: honoured by this pytest/xdist pair).
+DEMO_FILES = frozenset(
+    {
+        "tests/flows/test_demo_flow.py",
+        "tests/flows/test_feasibility_flow.py",
+        "tests/flows/test_refresh_rerun.py",
+    }
+)
+_DEMO_FIXTURES = {"demo_run", "demo_pristine"}
+_DEMO_UNIT = "demo-files"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN201 - xdist's
+    """Schedule by file (``--dist loadfile``), with the demo-reading files as one unit."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class DemoOnce(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return _DEMO_UNIT if scope in DEMO_FILES else scope
+
+        def _assign_work_unit(self, node) -> None:  # noqa: ANN001 - xdist's WorkerController
+            # the demo unit (about 4 min, one after another) first, beside everything else
+            if _DEMO_UNIT in self.workqueue:
+                self.workqueue.move_to_end(_DEMO_UNIT, last=False)
+            super()._assign_work_unit(node)
+
+    return DemoOnce(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a demo-reading test file missing from :data:`DEMO_FILES` (it would build the
+    demo again on another worker)."""
+    stray = {
+        item.nodeid.split("::")[0] for item in items if _DEMO_FIXTURES & set(item.fixturenames)
+    } - DEMO_FILES
+    if stray:
+        raise pytest.UsageError(f"tests/conftest.py DEMO_FILES: add {sorted(stray)}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "fault(item, description): a reproduced fault of issue 13 and its item"

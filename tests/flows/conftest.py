@@ -1,7 +1,7 @@
 """Fixtures shared by the flow tests: Prefect's test harness (about 12 s) and one run of
-``resilience demo`` on the bundled sample that several modules read: once per session, so
-once per pytest-xdist worker that runs one of them (90 s alone, about 2.5 min when two
-workers build it at once)."""
+``resilience demo`` on the bundled sample that several modules read: once per session, and
+once in all, since the modules that read it are scheduled as one unit (tests/conftest.py,
+DEMO_FILES; 90 s alone, about 2.5 min when two workers each built it at once)."""
 
 import os
 import shutil
