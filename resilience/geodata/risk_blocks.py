@@ -217,7 +217,8 @@ def very_high_counts(table: pd.DataFrame) -> dict[str, dict[str, int]]:
         "ssp245 far": ("ssp245", "far"),
         "ssp585 far": ("ssp585", "far"),
     }
-    flagged = table[table["risk_class"] == "very high"]
+    wanted = ["hazard", "scenario", "horizon", "asset_id"]  # not every column of the rows
+    flagged = table.loc[table["risk_class"] == "very high", wanted]
     return {
         str(hazard): {
             label: int(rows[(rows["scenario"] == s) & (rows["horizon"] == h)]["asset_id"].nunique())
