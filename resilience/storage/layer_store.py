@@ -60,6 +60,7 @@ from pathlib import Path
 import xarray as xr
 
 from hazard_models.layer import SchemaError, synthetic_flag, validate_hazard_layer
+from resilience.compute import release_memory
 from resilience.storage.atomic import folder_lock, write_text_atomic
 from resilience.storage.layer_checks import validate_layer_plausible
 from resilience.storage.provenance import sha256_file
@@ -346,6 +347,7 @@ class LayerStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        release_memory()  # the layer's written copy and checks, freed (resilience.compute)
         entry = self._version(name, version)
         stat = entry.path.stat()
         _VERIFIED[str(entry.path)] = (stat.st_size, stat.st_mtime_ns, manifest["file_sha256"])
