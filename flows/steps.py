@@ -315,6 +315,7 @@ def _compute_risk(
     The table is built in blocks of assets (:mod:`resilience.geodata.risk_blocks`): at
     100 k assets (2.4 M rows) the whole table and its copies took 2.3 GB.
     """
+    from assets.cascade import prepare_cascade
     from assets.dependencies import build_dependency_graph
     from assets.risk import risk_variables
     from flows.risk_reuse import copy_risk, record_risk
@@ -347,13 +348,15 @@ def _compute_risk(
     # service lost through dependencies (docs/cascade.md): columns added, none renamed
     graph = build_dependency_graph(assets)
     findings = graph.graph["report"]  # check_dependencies, run once by the graph's builder
+    cascade = prepare_cascade(graph)
+    del graph  # the cascade's arrays are all the table needs
     flags = {p["synthetic"] for p in layers.values()}
     synthetic = "yes" if "yes" in flags else ("unknown" if "unknown" in flags else "no")
     tally = RiskTally()
     with spooled_risk_table(
         opened,
         assets,
-        graph,
+        cascade,
         start_year=start_year,
         variables=variables,
         hazard_columns=by_hazard,

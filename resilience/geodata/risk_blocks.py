@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from resilience.compute import release_memory
+
 if TYPE_CHECKING:
     import geopandas as gpd
-    import networkx as nx
     import xarray as xr
 
     from assets.cascade import CascadeGraph, CascadeResult
@@ -86,6 +87,7 @@ class SpooledRisk:
         from assets.service_loss import loss_columns
 
         for block in self._blocks:
+            release_memory()  # the last block and its Arrow copies, freed by now
             with pa.memory_map(str(block.path)) as source:
                 frame = pa.ipc.open_file(source).read_all().to_pandas()
             columns = loss_columns(
@@ -100,7 +102,7 @@ class SpooledRisk:
 def spooled_risk_table(
     layers: Mapping[str, xr.Dataset],
     assets: gpd.GeoDataFrame,
-    graph: nx.DiGraph,
+    cascade: CascadeGraph,
     *,
     start_year: int,
     variables: Mapping[str, Sequence[str]] | None = None,
@@ -117,8 +119,10 @@ def spooled_risk_table(
         The hazard layers.
     assets : geopandas.GeoDataFrame
         The inventory (EPSG:4326, ``asset_id`` unique).
-    graph : networkx.DiGraph
-        Its dependency graph (``assets.dependencies.build_dependency_graph``).
+    cascade : CascadeGraph
+        Its dependency graph prepared for the cascade:
+        ``assets.cascade.prepare_cascade(build_dependency_graph(assets))``; the networkx
+        graph itself is not needed here.
     start_year : int
         First year of service (design-life probabilities).
     variables : mapping, optional
@@ -143,7 +147,7 @@ def spooled_risk_table(
     SchemaError
         As ``sample_layer``, ``build_risk_table`` and ``add_service_loss``.
     """
-    from assets.cascade import prepare_cascade, propagate_service_loss
+    from assets.cascade import propagate_service_loss
     from assets.overlay import sample_layer
     from assets.risk import build_risk_table
     from assets.service_loss import direct_entries, direct_matrix
@@ -151,7 +155,7 @@ def spooled_risk_table(
 
     if block_assets < 1:
         raise ValueError(f"block_assets: expected a positive number, found {block_assets}")
-    prepared = prepare_cascade(graph)
+    prepared = cascade
     nodes = pd.Index(prepared.nodes)  # its hash table is built once, not once a block
     loaded = {}  # read once: a lazily opened layer was read again by every block's sampling
     for name, layer in layers.items():
@@ -175,6 +179,8 @@ def spooled_risk_table(
             blocks.append(_Block(path, at, slices))
             entries.append((at, slices, direct))
             rows += len(table)
+            del table
+            release_memory()  # a block's rows and their copies: returned, not left to pile up
         result = propagate_service_loss(direct_matrix(entries, prepared, len(codes)), prepared)
         del entries
         yield SpooledRisk(

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from assets.cascade import prepare_cascade
 from assets.dependencies import build_dependency_graph
 from assets.overlay import sample_layer
 from assets.risk import build_risk_table
@@ -92,20 +93,21 @@ def _layers():
 @pytest.fixture(scope="module")
 def city():
     inventory = build_inventory()
-    return _layers(), inventory, build_dependency_graph(inventory)
+    graph = build_dependency_graph(inventory)
+    return _layers(), inventory, graph, prepare_cascade(graph)
 
 
 COLUMNS = {"layer_version": {"heat": "v0003", "rain": "v0002", "surge": "v0001"}}
 
 
 def test_blocks_of_assets_give_the_whole_table_row_for_row(city):
-    layers, inventory, graph = city
+    layers, inventory, graph, cascade = city
     exposures = {name: sample_layer(layer, inventory) for name, layer in layers.items()}
     whole = build_risk_table(exposures, inventory, start_year=2030)
     whole["layer_version"] = whole["hazard"].map(COLUMNS["layer_version"])
     whole = add_service_loss(whole, graph)
     with spooled_risk_table(
-        layers, inventory, graph, start_year=2030, hazard_columns=COLUMNS, block_assets=37
+        layers, inventory, cascade, start_year=2030, hazard_columns=COLUMNS, block_assets=37
     ) as spooled:
         blocks = list(spooled.blocks())
         assert spooled.rows == len(whole)
@@ -130,17 +132,17 @@ def test_blocks_of_assets_give_the_whole_table_row_for_row(city):
 
 
 def test_the_variables_named_are_the_ones_sampled(city):
-    layers, inventory, graph = city
+    layers, inventory, graph, cascade = city
     wanted = {"heat": ["txx", "tx_days_above_35"]}  # heat's GEV left out; the others whole
     with pytest.raises(SchemaError, match=r"exposure 'heat': missing \['txx_gev_loc'"):
-        with spooled_risk_table(layers, inventory, graph, start_year=2030, variables=wanted):
+        with spooled_risk_table(layers, inventory, cascade, start_year=2030, variables=wanted):
             pass
 
 
 def test_a_block_size_below_one_is_refused(city):
-    layers, inventory, graph = city
+    layers, inventory, graph, cascade = city
     with pytest.raises(ValueError, match="block_assets: expected a positive number, found 0"):
-        with spooled_risk_table(layers, inventory, graph, start_year=2030, block_assets=0):
+        with spooled_risk_table(layers, inventory, cascade, start_year=2030, block_assets=0):
             pass
 
 
