@@ -43,6 +43,7 @@ __all__ = [
     "build_feed",
     "cap_info",
     "check_view_time",
+    "info_fields",
     "is_visible",
     "public_messages",
     "validate_feed",
@@ -91,16 +92,32 @@ def cap_info(xml: str | bytes | etree._Element, language: Language = "zh-CN") ->
         when absent), plus ``scope`` and ``status`` of the ``<alert>``.
     """
     root = xml if isinstance(xml, etree._Element) else _cap_root(xml)
-    ns = {"cap": CAP_NS}
-    infos = root.findall("cap:info", ns)
-    chosen = next((i for i in infos if i.findtext("cap:language", "", ns) == language), None)
-    chosen = chosen if chosen is not None else (infos[0] if infos else root)
-    fields = {tag: chosen.findtext(f"cap:{tag}", "", ns) for tag in ("event", "headline")}
-    fields |= {tag: chosen.findtext(f"cap:{tag}", "", ns) for tag in ("description", "senderName")}
-    fields["areaDesc"] = chosen.findtext("cap:area/cap:areaDesc", "", ns)
-    fields["scope"] = root.findtext("cap:scope", "Public", ns)
-    fields["status"] = root.findtext("cap:status", "", ns)
+    fields = info_fields(root, language, ("event", "headline", "description", "senderName"))
+    fields["scope"] = root.findtext("cap:scope", "Public", _NS)
+    fields["status"] = root.findtext("cap:status", "", _NS)
     return fields
+
+
+def info_fields(root: etree._Element, language: str, tags: Sequence[str]) -> dict[str, str]:
+    """Return ``tags`` and ``areaDesc`` of the ``<info>`` in ``language`` of a CAP ``<alert>``.
+
+    The info in ``language``, else the first one; every field empty without one.
+    ``areaDesc`` joins the descriptions of all of its ``<area>`` blocks ("、" in Chinese,
+    "; " otherwise). The one reading of an info for the feeds, the API and the web pages.
+    """
+    infos = root.findall("cap:info", _NS)
+    chosen = [i for i in infos if i.findtext("cap:language", "", _NS) == language]
+    info = chosen[0] if chosen else (infos[0] if infos else None)
+    if info is None:
+        return dict.fromkeys((*tags, "areaDesc"), "")
+    fields = {tag: info.findtext(f"cap:{tag}", "", _NS) for tag in tags}
+    areas = [area.findtext("cap:areaDesc", "", _NS) for area in info.findall("cap:area", _NS)]
+    joiner = "、" if language.startswith("zh") else "; "
+    fields["areaDesc"] = joiner.join(area for area in areas if area)
+    return fields
+
+
+_NS = {"cap": CAP_NS}
 
 
 def _scope(xml: str) -> str:

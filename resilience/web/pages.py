@@ -17,7 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from resilience.early_warning.cap import CAP_NS
-from resilience.early_warning.feed import AddressedMessage, active_alerts, check_view_time
+from resilience.early_warning.feed import (
+    AddressedMessage,
+    active_alerts,
+    check_view_time,
+    info_fields,
+)
 from resilience.early_warning.metric import BEIJING
 from resilience.early_warning.outbox import alert_time
 from resilience.storage.database import session_scope
@@ -109,12 +114,6 @@ def parse_view_time(text: str) -> datetime:
     return check_view_time(value)
 
 
-def _info(root: etree._Element, language: str) -> etree._Element | None:
-    infos = root.findall("cap:info", _NS)
-    chosen = [i for i in infos if i.findtext("cap:language", "", _NS) == language]
-    return chosen[0] if chosen else (infos[0] if infos else None)
-
-
 def cap_texts(xml: str) -> dict[str, dict[str, str]]:
     """Return the fields of a CAP message: ``alert`` (header) and ``zh``/``en`` (its infos).
 
@@ -129,13 +128,7 @@ def cap_texts(xml: str) -> dict[str, dict[str, str]]:
     header = ("identifier", "sender", "sent", "status", "msgType", "scope", "note", "references")
     out = {"alert": {tag: root.findtext(f"cap:{tag}", "", _NS) for tag in header}}
     for key, language in (("zh", "zh-CN"), ("en", "en-US")):
-        info = _info(root, language)
-        fields = {tag: "" for tag in (*_INFO_FIELDS, "areaDesc")}
-        if info is not None:
-            fields = {tag: info.findtext(f"cap:{tag}", "", _NS) for tag in _INFO_FIELDS}
-            descs = [a.findtext("cap:areaDesc", "", _NS) for a in info.findall("cap:area", _NS)]
-            fields["areaDesc"] = "、".join(d for d in descs if d)
-        out[key] = fields
+        out[key] = info_fields(root, language, _INFO_FIELDS)
     return out
 
 

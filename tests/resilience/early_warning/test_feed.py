@@ -247,3 +247,23 @@ def test_feed_entries_embed_the_message_and_its_cap_fields(rain_db):
     validate_feed(embedded)
     for entry in etree.fromstring(embedded).findall("a:entry", A):
         assert _cap_children(entry) == [] and entry.find("a:content/c:alert", A | C) is not None
+
+
+def test_the_feeds_the_api_and_the_pages_read_an_info_alike():
+    from resilience.web.pages import cap_texts
+
+    cap = f"""<alert xmlns="{CAP_NS}"><identifier>x</identifier><scope>Public</scope>
+    <status>Actual</status>
+    <info><language>zh-CN</language><event>暴雨</event><headline>暴雨黄色预警</headline>
+      <area><areaDesc>浦东新区</areaDesc></area><area><areaDesc>闵行区</areaDesc></area></info>
+    <info><language>en-US</language><event>Rainstorm</event><headline>Yellow</headline>
+      <area><areaDesc>Pudong</areaDesc></area><area><areaDesc>Minhang</areaDesc></area></info>
+    </alert>"""
+    pages = cap_texts(cap)
+    for key, language in (("zh", "zh-CN"), ("en", "en-US")):
+        feed = cap_info(cap, language)
+        shared = ("event", "headline", "description", "senderName", "areaDesc")
+        assert {k: feed[k] for k in shared} == {k: pages[key][k] for k in shared}
+    assert pages["zh"]["areaDesc"] == "浦东新区、闵行区"  # every area, not the first one only
+    assert cap_info(cap, "en-US")["areaDesc"] == "Pudong; Minhang"
+    assert cap_info(cap, "fr-FR")["event"] == "暴雨"  # no info in that language: the first
