@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from resilience.probability_text import percent_text
+
 __all__ = [
     "LANGS",
     "TEXT",
@@ -382,18 +384,8 @@ def metric_label(metric: str, lang: Lang) -> str:
 
 
 #: Probabilities below this (0.01 %) print as "<0.01 %", never in exponent notation.
-_SMALLEST_SHOWN = 1e-4
-
-
-def pct(value: float | None) -> str:
-    """Format a probability in [0, 1] as a percentage: "0 %", "<0.01 %", "0.528 %", "97.7 %"."""
-    if value is None:
-        return "n/a"
-    if value == 0:
-        return "0 %"
-    if value < _SMALLEST_SHOWN:
-        return "<0.01 %"
-    return f"{100 * value:.3g} %" if value < 0.9995 else f"{100 * value:.2f} %"
+#: A probability as a percentage ("0.528 %"), as the pages write it too.
+pct = percent_text
 
 
 def num(value: float | None, digits: int) -> str:

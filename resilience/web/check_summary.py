@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from assets.catalogue import ASSET_TYPES
+from resilience.probability_text import percent_text
 
 __all__ = ["STANDARD_FIELDS", "catalogue_defaults", "hazard_summary", "percent", "tipping_rows"]
 
@@ -27,15 +28,8 @@ STANDARD_FIELDS: dict[str, str] = {
 _TOLERANCE = 1e-12  # a probability equal to the target meets it (as the check's rule)
 
 
-def percent(value: float | None) -> str:
-    """Format a probability in [0, 1] as the report does: "<0.01 %", "0.528 %", "97.7 %"."""
-    if value is None:
-        return "n/a"
-    if value == 0:
-        return "0 %"
-    if value < 1e-4:
-        return "<0.01 %"
-    return f"{100 * value:.3g} %" if value < 0.9995 else f"{100 * value:.2f} %"
+#: A probability as the report writes it ("<0.01 %", "0.528 %", "97.7 %").
+percent = percent_text
 
 
 def catalogue_defaults() -> dict[str, dict[str, Any]]:
