@@ -35,6 +35,7 @@ __all__ = [
     "consequence_level",
     "design_life_probability",
     "design_value_for_target",
+    "exceeds_target",
     "expected_annual_damage",
     "likelihood_level",
     "risk_class",
@@ -218,3 +219,20 @@ def design_value_for_target(
         high = np.take_along_axis(grid, first, axis=-1)
         low = np.take_along_axis(grid, np.maximum(first - 1, 0), axis=-1)
     return high[..., 0]
+
+
+#: A probability equal to its target meets it; a difference this small is rounding noise.
+TARGET_TOLERANCE = 1e-12
+
+
+def exceeds_target(probability: ArrayLike, target: ArrayLike) -> NDArray:
+    """Return whether design-life probabilities are above their target (NaN: False).
+
+    The rule of a feasibility check's verdict (``resilience.feasibility.assessment``), its
+    adaptation advice and the engineers' pages: equal meets the target, within
+    :data:`TARGET_TOLERANCE`.
+    """
+    with np.errstate(invalid="ignore"):
+        return np.asarray(probability, dtype=float) > np.asarray(target, dtype=float) + (
+            TARGET_TOLERANCE
+        )

@@ -23,7 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from assets.metrics import design_life_probability, likelihood_level, risk_class
+from assets.metrics import (
+    design_life_probability,
+    exceeds_target,
+    likelihood_level,
+    risk_class,
+)
 from resilience.feasibility.site import SiteHazard
 
 __all__ = [
@@ -37,7 +42,6 @@ __all__ = [
 
 #: Lowest score of the "very high" class (assets.metrics.CLASS_UPPER_SCORES).
 VERY_HIGH_SCORE = 17
-_TOLERANCE = 1e-12  # a probability equal to the target meets it (rounding noise aside)
 VERDICT_RULE = (
     "not_feasible if any checked hazard reaches the very high class (score >= 17) in any "
     "scenario during a horizon that overlaps the design life; otherwise "
@@ -125,7 +129,7 @@ def verdicts(
     for hazard, a in assessments.items():
         with np.errstate(invalid="ignore"):
             very_high |= (a.score[..., in_life[hazard]] >= VERY_HIGH_SCORE).any(axis=(-1, -2))
-            above |= (a.design_life > targets[hazard] + _TOLERANCE).any(axis=-1)
+            above |= exceeds_target(a.design_life, targets[hazard]).any(axis=-1)
     return [
         "not_feasible" if v else "feasible_with_adaptation" if o else "feasible"
         for v, o in zip(very_high, above, strict=True)

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from assets.hot_days import HOT_DAY_DISPERSION
-from assets.metrics import risk_class
+from assets.metrics import exceeds_target, risk_class
 from hazard_models.layer import synthetic_flag
 from resilience.feasibility.assessment import (
     VERDICT_RULE,
@@ -294,7 +294,7 @@ def run_check(
     advice = [
         advise(sites[h], median[h], submission, targets[h])
         for h in HAZARDS
-        if sites[h].checked and (median[h].design_life[0] > targets[h] + 1e-12).any()
+        if sites[h].checked and exceeds_target(median[h].design_life[0], targets[h]).any()
     ]
     bounds = (int(used["heat"]["start"].values.min()), int(used["heat"]["end"].values.max()))
     tipping = _tipping_points(sites, median, submission, targets=targets, bounds=bounds)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from assets.catalogue import ASSET_TYPES
+from assets.metrics import exceeds_target
 from resilience.probability_text import percent_text
 
 __all__ = ["STANDARD_FIELDS", "catalogue_defaults", "hazard_summary", "percent", "tipping_rows"]
@@ -25,7 +26,6 @@ STANDARD_FIELDS: dict[str, str] = {
     "heat_days_standard": "heat_days_standard",
     "drainage_return_period_years": "drainage_return_period_years",
 }
-_TOLERANCE = 1e-12  # a probability equal to the target meets it (as the check's rule)
 
 
 #: A probability as the report writes it ("<0.01 %", "0.528 %", "97.7 %").
@@ -99,7 +99,7 @@ def hazard_summary(result: Any) -> list[dict[str, Any]]:
                 "worst_scenario": worst.scenario if worst else "",
                 "target": percent(target),
                 "above": bool(
-                    worst and worst.design_life_exceedance_probability > target + _TOLERANCE
+                    worst and exceeds_target(worst.design_life_exceedance_probability, target)
                 ),
                 "score": "" if top is None else str(top.score),
                 "risk_class": "" if top is None else top.risk_class,

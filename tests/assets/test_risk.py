@@ -265,3 +265,10 @@ def test_rows_run_by_asset_id_then_hazard_each_keeping_its_scenario_and_horizon_
     # each row carries its own asset's values: the heat metric is 36 + 10 k for asset k
     heat = table[table["hazard"] == "heat"].drop_duplicates("asset_id").set_index("asset_id")
     assert heat["metric_value"].to_dict() == {"a": 56.0, "b": 36.0, "c": 46.0}
+
+
+def test_a_probability_equal_to_its_target_meets_it():
+    from assets.metrics import exceeds_target
+
+    got = exceeds_target([0.1, 0.1 + 1e-13, 0.1 + 1e-9, np.nan], 0.1)
+    np.testing.assert_array_equal(got, [False, False, True, False])
