@@ -29,9 +29,9 @@ the process's ``VmHWM``, reported above the memory after imports:
 
 Printed: both stages, refresh / read for time (goal <= 1.2) and for peak memory above
 imports (goal < 2), and each step's share of the refresh: where the time beyond the read
-goes. Run: ``.venv/bin/python bench/bench_refresh_scale.py`` (about 15 minutes on 2 cores
-the first time, 4 of them writing the store). ``--size 40 --models 1 --assets 10000`` is a
-two-minute smoke run.
+goes. Run: ``.venv/bin/python bench/bench_refresh_scale.py`` (2.5 minutes on 2 cores once
+the store exists; writing it took 150-250 s). ``--size 40 --models 1 --assets 10000`` is a
+smoke run of about a minute.
 """
 
 from __future__ import annotations
