@@ -353,14 +353,19 @@ def _compute_risk(
     flags = {p["synthetic"] for p in layers.values()}
     synthetic = "yes" if "yes" in flags else ("unknown" if "unknown" in flags else "no")
     tally = RiskTally()
-    with spooled_risk_table(
-        opened,
-        assets,
-        cascade,
-        start_year=start_year,
-        variables=variables,
-        hazard_columns=by_hazard,
-    ) as spooled:
+    with ExitStack() as stack:  # the layer files closed once the table is written (were left open)
+        for layer in opened.values():
+            stack.callback(layer.close)
+        spooled = stack.enter_context(
+            spooled_risk_table(
+                opened,
+                assets,
+                cascade,
+                start_year=start_year,
+                variables=variables,
+                hazard_columns=by_hazard,
+            )
+        )
         provenance = {
             "synthetic": synthetic,
             "layers": layers,

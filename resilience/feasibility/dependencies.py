@@ -48,7 +48,7 @@ RULE = (
     "suppliers (assets.cascade, docs/cascade.md). Suppliers' annual probabilities are "
     "integrated over the project's design life, as the project's own."
 )
-#: Types that need no supply in the data (the rule of resilience.sample.supply).
+#: Said of a project whose type needs no supply in the data (``supply_needs`` is empty).
 _NO_SUPPLY_NOTE = (
     "a substation's or bridge's own supply (the grid above 500 kV, a bridge's needs) is not "
     "in the data: no supplier assessed (the rule of resilience.sample.supply)"

@@ -383,8 +383,8 @@ def metric_label(metric: str, lang: Lang) -> str:
     return f"{base} {period} 年一遇值" + (f"（{extra}）" if extra else "")
 
 
-#: Probabilities below this (0.01 %) print as "<0.01 %", never in exponent notation.
-#: A probability as a percentage ("0.528 %"), as the pages write it too.
+#: A probability as a percentage ("0.528 %"; "<0.01 %" below 0.01 %, never in exponent
+#: notation), as the pages write it too.
 pct = percent_text
 
 

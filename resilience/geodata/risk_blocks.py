@@ -96,6 +96,7 @@ class SpooledRisk:
             for name, values in columns.items():
                 frame[name] = values
             yield frame
+            del frame, columns  # before the next block is read
 
 
 @contextmanager
@@ -155,8 +156,7 @@ def spooled_risk_table(
 
     if block_assets < 1:
         raise ValueError(f"block_assets: expected a positive number, found {block_assets}")
-    prepared = cascade
-    nodes = pd.Index(prepared.nodes)  # its hash table is built once, not once a block
+    nodes = pd.Index(cascade.nodes)  # its hash table is built once, not once a block
     loaded = {}  # read once: a lazily opened layer was read again by every block's sampling
     for name, layer in layers.items():
         validate_hazard_layer(layer)  # the whole layer, once; sampling checks the subset
@@ -173,7 +173,7 @@ def spooled_risk_table(
             del exposures
             for column, by_hazard in (hazard_columns or {}).items():
                 table[column] = table["hazard"].map(dict(by_hazard))
-            at, slices, direct = direct_entries(table, prepared, codes, basis=basis, nodes=nodes)
+            at, slices, direct = direct_entries(table, cascade, codes, basis=basis, nodes=nodes)
             path = Path(folder) / f"block{number:06d}.arrow"
             _spool(table, path)
             blocks.append(_Block(path, at, slices))
@@ -181,14 +181,14 @@ def spooled_risk_table(
             rows += len(table)
             del table
             release_memory()  # a block's rows and their copies: returned, not left to pile up
-        result = propagate_service_loss(direct_matrix(entries, prepared, len(codes)), prepared)
+        result = propagate_service_loss(direct_matrix(entries, cascade, len(codes)), cascade)
         del entries
         yield SpooledRisk(
             rows=rows,
             service_loss={"rule": rule, "basis": basis, "upper_exact": result.upper_exact},
             _blocks=tuple(blocks),
             _result=result,
-            _prepared=prepared,
+            _prepared=cascade,
             _rule=rule,
         )
 
@@ -214,6 +214,7 @@ class RiskTally:
                 for label, count in counts.items():
                     totals[label] = totals.get(label, 0) + count
             yield block
+            del block  # not held while the next one is made
 
 
 def very_high_counts(table: pd.DataFrame) -> dict[str, dict[str, int]]:

@@ -254,6 +254,7 @@ def _write_geoparquet(blocks: Iterable[pd.DataFrame], assets: gpd.GeoDataFrame, 
             writer.write_table(arrow.cast(writer.schema))
             used[position] = True
             rows += len(block)
+            del block, arrow  # before the next block is made: one block in memory, not two
         if writer is None:
             raise ValueError("risk table: no block of rows to write")
         if not used.all():
